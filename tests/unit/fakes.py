@@ -1,0 +1,132 @@
+"""In-memory fakes of every domain port, with the same conditional semantics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from domain.entities import MediaInfo, Video, VideoOutput
+from domain.errors import SourceNotFound
+from domain.statuses import VIDEO_COMPLETE_FROM, VIDEO_FAIL_FROM, VIDEO_MARK_PROCESSING_FROM, VideoStatus
+
+
+class FakeVideoRepository:
+    def __init__(self, *videos: Video) -> None:
+        self.rows = {video.id: video for video in videos}
+        self.writes: list[tuple[str, int]] = []
+        self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def status_of(self, video_id: int) -> VideoStatus | None:
+        row = self.rows.get(video_id)
+        return row.status if row else None
+
+    def mark_processing(self, video_id: int) -> datetime | None:
+        row = self.rows.get(video_id)
+        if row is None or row.status not in VIDEO_MARK_PROCESSING_FROM:
+            return None
+        self._clock += timedelta(seconds=1)
+        row.status, row.processing_started_at, row.error_reason = VideoStatus.PROCESSING, self._clock, None
+        self.writes.append(("mark_processing", video_id))
+        return self._clock
+
+    def complete_video(self, video_id: int, output: VideoOutput, *, fence: datetime) -> bool:
+        row = self.rows.get(video_id)
+        if row is None or row.status not in VIDEO_COMPLETE_FROM or row.processing_started_at != fence:
+            return False
+        row.status = VideoStatus.READY
+        row.hls_path, row.thumbnail_key, row.duration_seconds = output.hls_path, output.thumbnail_key, output.duration_seconds
+        self.writes.append(("complete_video", video_id))
+        return True
+
+    def fail_video(self, video_id: int, reason: str, *, fence: datetime | None = None) -> bool:
+        row = self.rows.get(video_id)
+        if row is None or row.status not in VIDEO_FAIL_FROM:
+            return False
+        if fence is not None and row.processing_started_at != fence:
+            return False
+        row.status, row.error_reason = VideoStatus.FAILED, reason
+        self.writes.append(("fail_video", video_id))
+        return True
+
+
+class FakeLock:
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+        self.taken_by_others: set[str] = set()
+        self.log: list[tuple[str, str]] = []
+
+    def acquire(self, key: str) -> bool:
+        if key in self.held or key in self.taken_by_others:
+            return False
+        self.held.add(key)
+        self.log.append(("acquire", key))
+        return True
+
+    def release(self, key: str) -> None:
+        self.held.discard(key)
+        self.log.append(("release", key))
+
+
+class FakeProgress:
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, str, int, str]] = []
+
+    def write(self, key: str, step: str, percent: int, message: str) -> None:
+        self.reports.append((key, step, percent, message))
+
+
+class FakeStorage:
+    def __init__(self, objects: dict[str, bytes] | None = None) -> None:
+        self.objects = dict(objects or {})
+
+    def size_of(self, key: str) -> int:
+        if key not in self.objects:
+            raise SourceNotFound(f"the source {key} does not exist")
+        return len(self.objects[key])
+
+    def download(self, key: str, dest: Path) -> None:
+        dest.write_bytes(self.objects[key])
+
+    def upload(self, path: Path, key: str) -> None:
+        self.objects[key] = path.read_bytes()
+
+
+class FakeMedia:
+    """Writes a plausible HLS tree; ``error`` (if set) is raised by ``fail_at``."""
+
+    def __init__(self, info: MediaInfo | None = None, *, error: BaseException | None = None, fail_at: str = "") -> None:
+        self.info = info or MediaInfo(duration_seconds=10.0, width=1280, height=720, has_audio=True)
+        self.error = error
+        self.fail_at = fail_at
+        self.ladders: list[list[Any]] = []
+        self.workdirs: list[Path] = []
+
+    def _maybe_fail(self, step: str) -> None:
+        if self.error is not None and self.fail_at == step:
+            raise self.error
+
+    def probe(self, source: Path) -> MediaInfo:
+        self.workdirs.append(source.parent)
+        self._maybe_fail("probe")
+        return self.info
+
+    def transcode_hls(self, source, out_dir, info, ladder, on_progress) -> Path:
+        self._maybe_fail("transcode")
+        self.ladders.append(list(ladder))
+        out_dir.mkdir(parents=True)
+        for fraction in (0.25, 0.1, 0.5, 1.0):  # 0.1: ffmpeg's clock may jitter backwards
+            on_progress(fraction)
+        lines = ["#EXTM3U"]
+        for rendition in ladder:
+            (out_dir / rendition.name).mkdir()
+            (out_dir / rendition.name / "index.m3u8").write_text("#EXTM3U\n")
+            (out_dir / rendition.name / "seg_00000.ts").write_bytes(b"ts")
+            lines.append(f"{rendition.name}/index.m3u8")
+        master = out_dir / "master.m3u8"
+        master.write_text("\n".join(lines) + "\n")
+        return master
+
+    def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:
+        self._maybe_fail("thumbnail")
+        dest.write_bytes(b"\xff\xd8jpeg")
