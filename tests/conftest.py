@@ -1,0 +1,72 @@
+"""Fixtures that start or reach real services: PostgreSQL, Redis, moto's server."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import insert
+
+from adapters.db import build_tables, create_engine_from_url
+from tests.services import AWS_ENV, POSTGRES_URL, REDIS_URL, MotoServer, unique
+
+os.environ.update(AWS_ENV)
+
+
+@pytest.fixture(scope="session")
+def moto():
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_engine():
+    engine = create_engine_from_url(POSTGRES_URL)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tables(pg_engine):
+    """Fresh video and AI tables under unique names (VIDEO_TABLE, AI_JOB_TABLE)."""
+    tables = build_tables(unique("video_video_"), unique("ai_aijob_"))
+    tables.create(pg_engine)
+    yield tables
+    tables.metadata.drop_all(pg_engine)
+
+
+@pytest.fixture
+def redis_client():
+    client = redis_lib.Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def bucket(moto):
+    name = unique("media-")
+    moto.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def insert_video(engine, table, video_id: int, file_key: str, status: str = "UPLOADED", tenant_id=7) -> None:
+    now = datetime.now(timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(table).values(
+                id=video_id, tenant_id=tenant_id, file_key=file_key, status=status, created_at=now, updated_at=now
+            )
+        )
+
+
+def insert_ai_job(engine, table, job_id: str, job_type: str, payload: dict, status: str = "PENDING") -> None:
+    now = datetime.now(timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(table).values(
+                id=job_id, tenant_id=7, job_type=job_type, status=status, payload=payload, created_at=now, updated_at=now
+            )
+        )
