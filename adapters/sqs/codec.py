@@ -11,6 +11,7 @@ as every other failure instead of leaving it to loop on the queue.
 from __future__ import annotations
 
 import binascii
+import re
 from base64 import b64decode
 from dataclasses import dataclass
 
@@ -21,6 +22,9 @@ from adapters.messages import parse_body
 from adapters.worker.options import LEGACY_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE
 from domain.errors import InvalidMessage
 
+
+
+BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")  # Dramatiq envelopes; a JSON body never matches
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class BodyCodec:
         return message
 
     def _decode(self, body: str, sqs_message_id: str) -> dramatiq.Message:
-        if body.lstrip().startswith("{"):
+        if not BASE64.fullmatch(body.strip()):
             parsed = parse_body(self.route.schema, body)
             return dramatiq.Message(
                 queue_name=self.queue_name,

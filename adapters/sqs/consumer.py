@@ -67,11 +67,11 @@ class LegacySQSConsumer(SQSConsumer):
         try:
             message = self.messages.popleft()
         except IndexError:
-            if not polled:
-                # Prefetch is full: back off as dramatiq-sqs does rather than spin.
-                self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=1000)
-                time.sleep(backoff_ms / 1000)
-            return None  # an empty long poll already waited
+            # Nothing to hand out (empty queue, or prefetch full): back off as
+            # dramatiq-sqs does rather than spin on SQS.
+            self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=1000)
+            time.sleep(backoff_ms / 1000)
+            return None
         self.misses = 0
         return message
 

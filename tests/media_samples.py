@@ -1,0 +1,111 @@
+"""Test media made on the spot with the real ffmpeg: clean clips and hostile files."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from functools import cache
+from pathlib import Path
+
+from adapters.media.binary import find_ffmpeg
+
+
+@cache
+def ffmpeg_exe() -> str:
+    """The ffmpeg the tests run (FFMPEG_BINARY is not consulted: the default lookup)."""
+    return find_ffmpeg(None)
+
+
+def make_video(path: Path, *, seconds: float, width: int, height: int, audio: bool = True, fps: int = 25) -> Path:
+    """Write a test clip (testsrc2 picture, optional 440 Hz tone) and return its path.
+
+    Parameters:
+      path: the file to write; its extension picks the container (.mp4, .ts, .mkv...).
+      seconds: the clip's length.
+      width: frame width in pixels.
+      height: frame height in pixels.
+      audio: whether to add an AAC sine tone.
+      fps: frames per second.
+
+    Encoded with ``-preset ultrafast``: these clips only need to exist, fast.
+    The MP4 muxer's default keeps the moov atom at the end, which makes a
+    truncated copy undecodable, as a cut-off upload is.
+    """
+    args = [ffmpeg_exe(), "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
+    args += ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio:
+        args += ["-c:a", "aac", "-b:a", "64k", "-shortest"]
+    subprocess.run([*args, str(path)], check=True, capture_output=True, timeout=120)
+    return path
+
+
+def write_hls_playlist(path: Path, *segments: Path) -> Path:
+    """Write an HLS VOD playlist whose segments are the given local files.
+
+    Parameters:
+      path: the playlist to write.
+      segments: files the playlist names by absolute ``file:`` URL, the way
+        an attacker points a playlist at files of the machine.
+    """
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:10", "#EXT-X-MEDIA-SEQUENCE:0"]
+    for segment in segments:
+        lines += ["#EXTINF:1.0,", f"file://{segment.absolute()}"]
+    lines.append("#EXT-X-ENDLIST")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_gab2_avi(path: Path, embedded: bytes, *, title: str = "evil") -> Path:
+    """Write an AVI whose only stream is a GAB2 subtitle carrying ``embedded``.
+
+    Parameters:
+      path: the file to write.
+      embedded: the "subtitle file" inside the GAB2 chunk; an HLS playlist
+        for the known attack, an SRT file for a harmless control.
+      title: the subtitle's title; ffmpeg copies it into the stream's
+        metadata when it parses the GAB2 chunk, which shows the chunk was
+        reached.
+
+    The attack: ffmpeg's AVI demuxer probes the embedded file and opens a
+    nested demuxer on it; were that an HLS demuxer, the playlist would read
+    local files into what looks like the AVI's video stream. Current ffmpeg
+    only accepts SRT/ASS there, and our white-list (copied into nested
+    demuxers) refuses any nested demuxer not on it.
+    """
+    description = (title + "\0").encode("utf-16-le")
+    chunk_data = (
+        b"GAB2\0"
+        + struct.pack("<H", 2)  # the GAB2 version ffmpeg checks for
+        + struct.pack("<I", len(description))
+        + description
+        + struct.pack("<HI", 4, len(embedded))  # flags, then the data size
+        + embedded
+    )
+    # avih: usec/frame, max bytes/s, padding, flags (has index), frames,
+    # initial frames, streams, buffer size, width, height, 4 reserved.
+    avih = struct.pack("<14I", 1_000_000, 0, 0, 0x10, 1, 0, 1, len(chunk_data), 0, 0, 0, 0, 0, 0)
+    # strh for a text stream: type, handler, flags, priority, language,
+    # initial frames, scale, rate, start, length, buffer, quality, sample
+    # size, frame rectangle.
+    strh = b"txts" + b"\0" * 4
+    strh += struct.pack("<IHHIIIIIIII", 0, 0, 0, 0, 1, 1, 0, 1, len(chunk_data), 0xFFFFFFFF, 0)
+    strh += struct.pack("<4h", 0, 0, 0, 0)
+    header_list = _list(b"hdrl", _chunk(b"avih", avih) + _list(b"strl", _chunk(b"strh", strh) + _chunk(b"strf", b"")))
+    movi = _list(b"movi", _chunk(b"00tx", chunk_data))
+    # One index entry: the chunk at offset 4 of the movi list, a keyframe.
+    index = _chunk(b"idx1", b"00tx" + struct.pack("<III", 0x10, 4, len(chunk_data)))
+    body = b"AVI " + header_list + movi + index
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def _chunk(fourcc: bytes, data: bytes) -> bytes:
+    # RIFF chunks are word-aligned: odd sizes get a pad byte not counted in the size.
+    return fourcc + struct.pack("<I", len(data)) + data + (b"\0" if len(data) % 2 else b"")
+
+
+def _list(kind: bytes, body: bytes) -> bytes:
+    return _chunk(b"LIST", kind + body)
