@@ -155,6 +155,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
             min_backoff=settings.min_backoff_ms,
             max_backoff=settings.max_backoff_ms,
             return_on_shutdown=sqs,
+            busy_delay=settings.lock_busy_delay_ms,
         ),
     ]
     beats: list = [container.lock.extend_held]

@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     max_receive_count: int = Field(5, ge=1, le=1000)
     visibility_timeout_seconds: int = Field(90, ge=10, le=43200)
     heartbeat_seconds: float = Field(20, gt=0)
-    lock_ttl_seconds: int = Field(90, ge=5)
+    lock_ttl_seconds: int = Field(60, ge=5)
+    lock_busy_delay_ms: int = Field(10_000, ge=100, le=SQS_MAX_DELAY_MS)
     progress_ttl_seconds: int = Field(86400, ge=60)
 
     # Media
@@ -89,6 +90,9 @@ class Settings(BaseSettings):
             raise ValueError(
                 "HEARTBEAT_SECONDS must be at most half of VISIBILITY_TIMEOUT_SECONDS and LOCK_TTL_SECONDS"
             )
+        if self.lock_ttl_seconds > self.visibility_timeout_seconds:
+            # A dead worker's lock must be gone by the time SQS redelivers its message.
+            raise ValueError("LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS")
         return self
 
     @property

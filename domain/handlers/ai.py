@@ -58,10 +58,18 @@ class ProcessAIJobHandler:
             self.lock.release(request.lock_key)
 
     def give_up(self, job_id: str, reason: str) -> bool:
-        """Fail the row after the last retry (or a rejected message); True if it changed."""
-        changed = self.jobs.fail_job(job_id, reason)
+        """Fail the row after the last retry (or a rejected message), under the
+        lock like the video handler's; True if it changed."""
+        key = f"ai:{job_id}"
+        if not self.lock.acquire(key):
+            log.warning("AI job %s is running elsewhere; its row is left to that attempt", job_id)
+            return False
+        try:
+            changed = self.jobs.fail_job(job_id, reason)
+        finally:
+            self.lock.release(key)
         if changed:
-            Progress(self.progress, f"ai:{job_id}", AI_STEPS).failed(reason)
+            Progress(self.progress, key, AI_STEPS).failed(reason)
         return changed
 
     def _not_startable(self, request: AIJobRequest) -> Outcome:

@@ -87,8 +87,18 @@ class ProcessVideoJobHandler:
             self.lock.release(job.lock_key)
 
     def give_up(self, job: VideoJob, reason: str) -> bool:
-        """Fail the row after the last retry (or a rejected message); True if it changed."""
-        changed = self.videos.fail_video(job.video_id, reason)
+        """Fail the row after the last retry (or a rejected message); True if it changed.
+
+        Under the lock: a worker running the job right now (a duplicate
+        delivery) decides its outcome, and is not failed under its feet.
+        """
+        if not self.lock.acquire(job.lock_key):
+            log.warning("video %s is running elsewhere; its row is left to that attempt", job.video_id)
+            return False
+        try:
+            changed = self.videos.fail_video(job.video_id, reason)
+        finally:
+            self.lock.release(job.lock_key)
         if changed:
             Progress(self.progress, job.lock_key, VIDEO_STEPS).failed(reason)
         return changed

@@ -60,6 +60,7 @@ class Stack:
             "HLS_LADDER": "240p:240:300:64,360p:360:500:96,720p:720:1000:128",
             "HLS_SEGMENT_SECONDS": "2",
             "MIN_BACKOFF_MS": "300",
+            "LOCK_BUSY_DELAY_MS": "1000",
             "MAX_RETRIES": "2",
             "VISIBILITY_TIMEOUT_SECONDS": "30",
             "LOCK_TTL_SECONDS": "30",

@@ -160,3 +160,10 @@ def test_give_up_fails_unfinished_row_but_never_a_ready_one():
     handler, repo, *_ = build(VideoStatus.READY)
     assert handler.give_up(JOB, "late") is False
     assert repo.rows[42].status is VideoStatus.READY
+
+
+def test_give_up_leaves_a_row_that_another_worker_is_running():
+    handler, repo, lock, *_ = build(VideoStatus.PROCESSING)
+    lock.taken_by_others.add("video:42")
+    assert handler.give_up(JOB, "gave up") is False
+    assert repo.rows[42].status is VideoStatus.PROCESSING

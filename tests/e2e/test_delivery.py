@@ -1,0 +1,123 @@
+"""At-least-once delivery: duplicates, shutdown mid-job, and the Redis broker."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import dramatiq
+import pytest
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import text
+
+from adapters.sqs.publisher import video_body
+from tests.conftest import insert_video
+from tests.media_samples import make_video
+from tests.services import REDIS_URL
+
+pytestmark = pytest.mark.e2e
+ids = itertools.count(5000)
+
+
+@pytest.fixture
+def transitions(private_stack):
+    """Every status change of the video table, recorded by a trigger the test installs."""
+    table = private_stack.tables.videos.name
+    audit = f"{table}_audit"
+    ddl = f"""
+        CREATE TABLE {audit} (id bigint, old_status text, new_status text, at timestamptz DEFAULT clock_timestamp());
+        CREATE FUNCTION {audit}_fn() RETURNS trigger AS $$
+        BEGIN INSERT INTO {audit} (id, old_status, new_status) VALUES (NEW.id, OLD.status, NEW.status); RETURN NEW; END
+        $$ LANGUAGE plpgsql;
+        CREATE TRIGGER {audit}_tr AFTER UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {audit}_fn();
+    """
+    with private_stack.engine.begin() as connection:
+        connection.execute(text(ddl))
+
+    def read(video_id):
+        with private_stack.engine.connect() as connection:
+            rows = connection.execute(
+                text(f"SELECT old_status, new_status FROM {audit} WHERE id = :id ORDER BY at"), {"id": video_id}
+            )
+            return [tuple(row) for row in rows]
+
+    yield read
+    with private_stack.engine.begin() as connection:
+        connection.execute(text(f"DROP TRIGGER {audit}_tr ON {table}; DROP FUNCTION {audit}_fn(); DROP TABLE {audit}"))
+
+
+def test_same_body_twice_on_two_workers_is_written_once(private_stack, start_worker, transitions, sample_video):
+    stack = private_stack
+    videos = []
+    for _ in range(4):
+        video_id = next(ids)
+        key = f"uploads/7/{video_id}/source.mp4"
+        stack.upload(sample_video, key)
+        insert_video(stack.engine, stack.tables.videos, video_id, key)
+        videos.append(video_id)
+    for video_id in videos:  # each body twice, back to back, before any worker runs
+        for _ in range(2):
+            stack.send(stack.video_queue, video_body(video_id, f"uploads/7/{video_id}/source.mp4", 7))
+    start_worker(threads=2)
+    start_worker(threads=2)
+    for video_id in videos:
+        row = stack.wait_status(video_id, "READY", "FAILED", timeout=180)
+        assert row["status"] == "READY", row["error_reason"]
+    stack.wait_for(lambda: stack.depth(stack.video_queue) == 0, 120, "every copy to be acked")
+    time.sleep(2)  # a late duplicate would write now
+    for video_id in videos:
+        changes = transitions(video_id)
+        assert [c for c in changes if c[1] == "READY"] == [("PROCESSING", "READY")]
+        assert changes[-1] == ("PROCESSING", "READY")  # nothing after the final state
+    assert stack.depth(stack.video_dlq) == 0
+
+
+def test_sigterm_mid_transcode_returns_the_message_and_another_worker_finishes(
+    private_stack, start_worker, transitions, tmp_path
+):
+    stack = private_stack
+    source = make_video(tmp_path / "long.mp4", seconds=10, width=1280, height=720)
+    video_id = next(ids)
+    key = f"uploads/7/{video_id}/source.mp4"
+    stack.upload(source, key)
+    insert_video(stack.engine, stack.tables.videos, video_id, key)
+    # Leases far longer than the test: only an explicit return makes the message visible again.
+    slow = start_worker(X264_PRESET="veryslow", VISIBILITY_TIMEOUT_SECONDS="600", LOCK_TTL_SECONDS="600")
+    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    stack.wait_for(
+        lambda: stack.redis.hget(f"progress:video:{video_id}", "step") == "transcoding", 60, "transcoding to start"
+    )
+    time.sleep(1)
+    seconds = slow.terminate(timeout=40)
+    assert seconds < 25, slow.output()
+    assert slow.process.returncode is not None
+    assert stack.redis.exists(f"lock:video:{video_id}") == 0  # released on the way out
+    attributes = stack.sqs.get_queue_attributes(QueueUrl=stack.url(stack.video_queue), AttributeNames=["All"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"  # visible again at once
+    assert stack.video(video_id)["status"] == "PROCESSING"
+
+    start_worker(VISIBILITY_TIMEOUT_SECONDS="600", LOCK_TTL_SECONDS="600")
+    row = stack.wait_status(video_id, "READY", "FAILED", timeout=120)
+    assert row["status"] == "READY", row["error_reason"]
+    assert [c for c in transitions(video_id) if c[1] == "READY"] == [("PROCESSING", "READY")]
+    assert stack.depth(stack.video_dlq) == 0
+
+
+def test_redis_broker_runs_the_same_actors(private_stack, start_worker, sample_video):
+    stack = private_stack
+    video_id = next(ids)
+    key = f"uploads/7/{video_id}/source.mp4"
+    stack.upload(sample_video, key)
+    insert_video(stack.engine, stack.tables.videos, video_id, key)
+    start_worker(BROKER="redis")
+    broker = RedisBroker(url=REDIS_URL)
+    message = dramatiq.Message(
+        queue_name=stack.video_queue, actor_name="process_video", args=(),
+        kwargs={"video_id": video_id, "file_key": key, "tenant_id": 7}, options={},
+    )
+    broker.declare_queue(stack.video_queue)
+    broker.enqueue(message)
+    row = stack.wait_status(video_id, "READY", "FAILED", timeout=90)
+    assert row["status"] == "READY", row["error_reason"]
+    assert stack.redis.hget(f"progress:video:{video_id}", "step") == "done"
+    broker.close()
