@@ -87,6 +87,9 @@ class AIJobBody(_Body):
         return AIJobRequest(self.job_id, self.job_type, dict(self.payload), self.tenant_id)
 
 
+JSON_TYPES = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
+
+
 def explain(error: ValidationError) -> str:
     """One sentence naming the first offending field."""
     first = error.errors()[0]
@@ -108,7 +111,7 @@ def parse_body(model: type[_Body], raw: str | bytes) -> _Body:
 
 def validate_body(model: type[_Body], data: Any) -> _Body:
     if not isinstance(data, dict):
-        raise InvalidMessage(f"invalid message: the body is a JSON {type(data).__name__}, not an object")
+        raise InvalidMessage(f"invalid message: the body is a JSON {JSON_TYPES.get(type(data), 'value')}, not an object")
     try:
         return model.model_validate(data)
     except ValidationError as error:

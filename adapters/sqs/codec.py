@@ -24,7 +24,9 @@ from domain.errors import InvalidMessage
 
 
 
-BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")  # Dramatiq envelopes; a JSON body never matches
+# A Dramatiq envelope is base64 of a JSON object, so it starts with "eyJ"
+# (base64 of '{"'); a JSON body can never look like that.
+ENVELOPE = re.compile(r"eyJ[A-Za-z0-9+/]*={0,2}")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class BodyCodec:
         return message
 
     def _decode(self, body: str, sqs_message_id: str) -> dramatiq.Message:
-        if not BASE64.fullmatch(body.strip()):
+        if not ENVELOPE.fullmatch(body.strip()):
             parsed = parse_body(self.route.schema, body)
             return dramatiq.Message(
                 queue_name=self.queue_name,

@@ -110,13 +110,14 @@ def test_plain_json_body_runs_once_with_the_sqs_message_id(moto):
     "raw,reason",
     [
         ("{not json", "invalid message: the body is not valid JSON"),
-        ("[1, 2]", "the body is a JSON list, not an object"),
+        ("[1, 2]", "the body is a JSON array, not an object"),
         ('{"file_key": "a.mp4"}', "required key 'video_id' is missing"),
         ('{"video_id": "42", "file_key": "a.mp4"}', "video_id: Input should be a valid integer"),
         ('{"video_id": 0, "file_key": "a.mp4"}', "video_id: must be a positive integer"),
         ('{"video_id": 42, "file_key": "../../etc/passwd"}', "file_key: must not contain a '..' segment"),
         ('{"video_id": 42, "file_key": "/etc/passwd"}', "must not start with '/'"),
-        ("aGVsbG8gd29ybGQ=", "neither a JSON object nor a Dramatiq message"),
+        ("eyJoZWxsbyB3b3JsZA==", "neither a JSON object nor a Dramatiq message"),
+        ("aGVsbG8gd29ybGQ=", "not valid JSON"),
     ],
 )
 def test_bad_bodies_go_straight_to_the_dlq_byte_for_byte(moto, raw, reason):

@@ -1,0 +1,34 @@
+"""The worker's import graph holds no Django: checked in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.services import ROOT
+
+PROBE = """
+import json, sys
+import tasks.video, tasks.ai
+print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'rest_framework'))))
+"""
+
+
+def test_importing_the_actors_imports_no_django():
+    for broker in ("stub", "sqs", "redis"):
+        result = subprocess.run(
+            [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60,
+            env={"PATH": "/usr/bin:/bin", "BROKER": broker, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_import_linter_contracts_hold():
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/lint-imports") if (ROOT / ".venv/bin/lint-imports").exists() else "lint-imports"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 kept, 0 broken" in result.stdout

@@ -1,0 +1,73 @@
+"""Settings: CONTRACT section 6 names, defaults, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from settings import Settings, describe
+from tests.services import ROOT
+
+CONTRACT_NAMES = ["BROKER", "AWS_REGION", "SQS_ENDPOINT_URL", "S3_ENDPOINT_URL", "VIDEO_QUEUE", "AI_QUEUE",
+                  "VIDEO_DLQ", "AI_DLQ", "S3_BUCKET", "DATABASE_URL", "REDIS_URL", "VIDEO_TABLE", "AI_JOB_TABLE"]
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in CONTRACT_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir("/")  # no .env file
+
+
+def test_defaults_follow_the_contract(clean_env):
+    s = Settings()
+    assert (s.video_queue, s.ai_queue) == ("video-jobs", "ai-jobs")
+    assert (s.video_dead_letter_queue, s.ai_dead_letter_queue) == ("video-jobs-dlq", "ai-jobs-dlq")
+    assert (s.video_table, s.ai_job_table) == ("video_video", "ai_aijob")
+    assert [r.name for r in s.ladder] == ["360p", "720p", "1080p"]
+    assert s.max_backoff_ms <= 900_000 and s.lock_ttl_seconds <= s.visibility_timeout_seconds
+
+
+def test_every_contract_name_is_read(clean_env, monkeypatch):
+    values = {"BROKER": "redis", "AWS_REGION": "ap-northeast-2", "SQS_ENDPOINT_URL": "http://127.0.0.1:1",
+              "S3_ENDPOINT_URL": "http://127.0.0.1:2", "VIDEO_QUEUE": "v", "AI_QUEUE": "a", "VIDEO_DLQ": "vd",
+              "AI_DLQ": "ad", "S3_BUCKET": "bucket", "DATABASE_URL": "sqlite:///x.db",
+              "REDIS_URL": "redis://127.0.0.1:6379/3", "VIDEO_TABLE": "vt", "AI_JOB_TABLE": "at"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    s = Settings()
+    assert [str(getattr(s, name.lower())) for name in values] == list(values.values())
+    assert (s.video_dead_letter_queue, s.ai_dead_letter_queue) == ("vd", "ad")
+
+
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("BROKER", "kafka", "BROKER: Input should be 'sqs', 'redis' or 'stub'"),
+        ("VIDEO_QUEUE", "has space", "VIDEO_QUEUE: String should match pattern"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a postgresql+psycopg2:// or sqlite:///"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL: must start with redis://"),
+        ("MAX_BACKOFF_MS", "3600000", "MAX_BACKOFF_MS: Input should be less than or equal to 900000"),
+        ("HLS_LADDER", "720p:721:1:1", "HLS_LADDER: rung '720p' needs an even height"),
+        ("VIDEO_TABLE", "video; drop", "VIDEO_TABLE: String should match pattern"),
+        ("LOCK_TTL_SECONDS", "600", "LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS"),
+    ],
+)
+def test_bad_values_name_the_variable(clean_env, monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(Exception) as caught:
+        Settings()
+    assert expected in describe(caught.value)
+
+
+def test_worker_stops_with_one_line_naming_the_variable():
+    result = subprocess.run(
+        [sys.executable, "-c", "import tasks.video"], cwd=ROOT, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "BROKER": "stub", "VIDEO_QUEUE": "bad name"}, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "invalid configuration: VIDEO_QUEUE: String should match pattern '^[A-Za-z0-9_-]{1,80}$'"
+    ]
