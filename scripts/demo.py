@@ -1,0 +1,213 @@
+"""The embedded demo: one legacy video message through the real worker, no external services.
+
+moto's server stands in for SQS and S3, fakeredis's TCP server for Redis, a
+SQLite file for PostgreSQL. The worker is the real ``dramatiq tasks.video
+tasks.ai`` command; this script plays the Django API: it creates the row,
+uploads a source, publishes the legacy body with plain boto3, shows the live
+progress from Redis and lists the READY row and the HLS files at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import closing, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import boto3  # noqa: E402
+import redis  # noqa: E402
+from fakeredis import TcpFakeServer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
+
+from adapters.db import build_tables, create_engine_from_url  # noqa: E402
+from adapters.media import find_ffmpeg  # noqa: E402
+from adapters.sqs.publisher import video_body  # noqa: E402
+
+BIN = Path(sys.executable).parent
+AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": "us-east-1",
+       "AWS_DEFAULT_REGION": "us-east-1"}
+console = Console()
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing answered on 127.0.0.1:{port}")
+
+
+@contextmanager
+def moto_server():
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **AWS})
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def redis_stand_in():
+    server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"redis://127.0.0.1:{server.server_address[1]}/0"
+    finally:
+        server.shutdown()
+
+
+def make_source(path: Path, seconds: int, height: int) -> None:
+    width = height * 16 // 9 // 2 * 2
+    subprocess.run(
+        [find_ffmpeg(None), "-nostdin", "-y", "-hide_banner", "-loglevel", "error",
+         "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", str(path)],
+        check=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=12, help="length of the generated source video")
+    parser.add_argument("--height", type=int, default=720, help="height of the generated source video")
+    parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="media-worker-demo-"))
+    try:
+        with moto_server() as aws_url, redis_stand_in() as redis_url:
+            return run(args, work, aws_url, redis_url)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, work: Path, aws_url: str, redis_url: str) -> int:
+    bucket, queue, video_id, tenant = "demo-media", "video-jobs", 42, 7
+    database_url = f"sqlite:///{work / 'demo.db'}"
+    s3 = boto3.client("s3", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="demo",
+                      aws_secret_access_key="demo")
+    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="demo",
+                       aws_secret_access_key="demo")
+    s3.create_bucket(Bucket=bucket)
+    for name in (queue, f"{queue}-dlq", "ai-jobs", "ai-jobs-dlq"):
+        sqs.create_queue(QueueName=name)
+
+    # What the Django API does: the row, the uploaded source, the message.
+    tables = build_tables()
+    engine = create_engine_from_url(database_url)
+    tables.create(engine)
+    source_key = f"uploads/{tenant}/{video_id}/source.mp4"
+    console.print(f"[bold]1.[/] generating a {args.seconds} s {args.height}p source video with ffmpeg")
+    source = work / "source.mp4"
+    make_source(source, args.seconds, args.height)
+    s3.upload_file(str(source), bucket, source_key)
+    now = datetime.now(timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(insert(tables.videos).values(
+            id=video_id, tenant_id=tenant, file_key=source_key, status="UPLOADED", created_at=now, updated_at=now))
+    body = video_body(video_id, source_key, tenant)
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], MessageBody=body)
+    console.print(f"[bold]2.[/] published to SQS queue {queue!r}: {body}")
+
+    env = {**os.environ, **AWS, "BROKER": "sqs", "SQS_ENDPOINT_URL": aws_url, "S3_ENDPOINT_URL": aws_url,
+           "S3_BUCKET": bucket, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+    log_path = work / "worker.log"
+    console.print("[bold]3.[/] starting the worker: dramatiq tasks.video tasks.ai --processes 1 --threads 1")
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [str(BIN / "dramatiq"), "tasks.video", "tasks.ai", "--processes", "1", "--threads", "1"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            row = watch(engine, tables, redis_url, video_id, args.timeout, worker)
+        finally:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=30)
+    if row is None or row["status"] != "READY":
+        console.print(f"[red]the job did not finish:[/] {row and row['error_reason']}")
+        console.print(log_path.read_text(errors="replace")[-3000:])
+        return 1
+    show(row, s3, bucket, f"videos/{tenant}/{video_id}/")
+    return 0
+
+
+def watch(engine, tables, redis_url: str, video_id: int, timeout: float, worker) -> dict | None:
+    """Live progress from Redis: the pub/sub channel a viewer would use, until the row is final."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    channel = client.pubsub()
+    channel.subscribe(f"progress:video:{video_id}")
+    deadline = time.monotonic() + timeout
+    row = None
+    columns = (TextColumn("[bold]video 42[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TextColumn("{task.fields[step]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("transcode", total=100, step="queued")
+        while time.monotonic() < deadline and worker.poll() is None:
+            update = channel.get_message(ignore_subscribe_messages=True, timeout=0.5)
+            if update:
+                fields = json.loads(update["data"])
+                bar.update(task, completed=int(fields["percent"]), step=fields["step"])
+            with engine.connect() as connection:
+                row = dict(connection.execute(
+                    select(tables.videos).where(tables.videos.c.id == video_id)).mappings().one())
+            if row["status"] in ("READY", "FAILED"):
+                final = client.hgetall(f"progress:video:{video_id}")
+                bar.update(task, completed=int(final.get("percent", 0)), step=final.get("step", ""))
+                break
+    channel.close()
+    return row
+
+
+def show(row: dict, s3, bucket: str, prefix: str) -> None:
+    table = Table(title="the READY row (video_video)")
+    table.add_column("column")
+    table.add_column("value")
+    for name in ("id", "tenant_id", "status", "hls_path", "thumbnail_key", "duration_seconds",
+                 "processing_started_at", "updated_at"):
+        table.add_row(name, str(row[name]))
+    console.print(table)
+    files = Table(title=f"s3://{bucket}/{prefix}")
+    for column in ("key", "bytes", "content type"):
+        files.add_column(column)
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+        head = s3.head_object(Bucket=bucket, Key=item["Key"])
+        files.add_row(item["Key"], str(item["Size"]), head["ContentType"])
+    console.print(files)
+    master = s3.get_object(Bucket=bucket, Key=row["hls_path"])["Body"].read().decode()
+    console.print("[bold]master.m3u8[/]\n" + master)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# All checks: import-linter contracts, then unit, integration and end-to-end
+# tests against PostgreSQL (127.0.0.1:5432, database test), Redis
+# (127.0.0.1:6379) and moto's server (started by the tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q -e '.[dev]'
+.venv/bin/lint-imports
+exec .venv/bin/python -m pytest "$@"
