@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import time
 
 import dramatiq
@@ -16,7 +17,7 @@ from tests.media_samples import make_video
 from tests.services import REDIS_URL
 
 pytestmark = pytest.mark.e2e
-ids = itertools.count(5000)
+ids = itertools.count(random.randrange(10**6, 10**9))  # unique across runs: Redis keeps progress 24 h
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_sigterm_mid_transcode_returns_the_message_and_another_worker_finishes(
     assert slow.process.returncode is not None
     assert stack.redis.exists(f"lock:video:{video_id}") == 0  # released on the way out
     attributes = stack.sqs.get_queue_attributes(QueueUrl=stack.url(stack.video_queue), AttributeNames=["All"])
-    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"  # visible again at once
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1", slow.output()  # visible again at once
     assert stack.video(video_id)["status"] == "PROCESSING"
 
     start_worker(VISIBILITY_TIMEOUT_SECONDS="600", LOCK_TTL_SECONDS="600")
@@ -121,3 +122,50 @@ def test_redis_broker_runs_the_same_actors(private_stack, start_worker, sample_v
     assert row["status"] == "READY", row["error_reason"]
     assert stack.redis.hget(f"progress:video:{video_id}", "step") == "done"
     broker.close()
+
+
+def long_video_job(stack, tmp_path, seconds=10):
+    source = make_video(tmp_path / "long.mp4", seconds=seconds, width=1280, height=720)
+    video_id = next(ids)
+    key = f"uploads/7/{video_id}/source.mp4"
+    stack.upload(source, key)
+    insert_video(stack.engine, stack.tables.videos, video_id, key)
+    return video_id, key
+
+
+def test_heartbeat_keeps_a_job_longer_than_its_leases_from_being_redelivered(
+    private_stack, start_worker, transitions, tmp_path
+):
+    stack = private_stack
+    video_id, key = long_video_job(stack, tmp_path)
+    leases = {"VISIBILITY_TIMEOUT_SECONDS": "10", "LOCK_TTL_SECONDS": "10", "HEARTBEAT_SECONDS": "2"}
+    slow = start_worker(X264_PRESET="veryslow", **leases)
+    began = time.monotonic()
+    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    stack.wait_for(
+        lambda: stack.redis.hget(f"progress:video:{video_id}", "step") == "transcoding", 60, "transcoding to start"
+    )
+    start_worker(**leases)  # would take the message over if its visibility ever lapsed
+    row = stack.wait_status(video_id, "READY", "FAILED", timeout=180)
+    assert row["status"] == "READY", row["error_reason"]
+    assert time.monotonic() - began > 15, "the job must outlive its 10 s leases for this test to mean anything"
+    assert transitions(video_id) == [("UPLOADED", "PROCESSING"), ("PROCESSING", "READY")], slow.output()
+
+
+def test_kill_9_mid_transcode_then_another_worker_finishes(private_stack, start_worker, transitions, tmp_path):
+    stack = private_stack
+    video_id, key = long_video_job(stack, tmp_path)
+    leases = {"VISIBILITY_TIMEOUT_SECONDS": "10", "LOCK_TTL_SECONDS": "8", "HEARTBEAT_SECONDS": "2"}
+    doomed = start_worker(X264_PRESET="veryslow", **leases)
+    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    stack.wait_for(
+        lambda: stack.redis.hget(f"progress:video:{video_id}", "step") == "transcoding", 60, "transcoding to start"
+    )
+    doomed.kill()  # SIGKILL to the whole process group: no cleanup at all
+    start_worker(**leases)
+    row = stack.wait_status(video_id, "READY", "FAILED", timeout=180)
+    assert row["status"] == "READY", row["error_reason"]
+    assert [c for c in transitions(video_id) if c[1] == "READY"] == [("PROCESSING", "READY")]
+    assert stack.redis.exists(f"lock:video:{video_id}") == 0
+    stack.wait_for(lambda: stack.depth(stack.video_queue) == 0, 60, "the message to be acked")
+    assert stack.depth(stack.video_dlq) == 0

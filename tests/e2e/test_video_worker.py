@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import random
 import json
 import uuid
 
@@ -14,7 +15,7 @@ from adapters.sqs.publisher import ai_body, video_body
 from tests.conftest import insert_ai_job, insert_video
 
 pytestmark = pytest.mark.e2e
-ids = itertools.count(1000)
+ids = itertools.count(random.randrange(10**6, 10**9))  # unique across runs: Redis keeps progress 24 h
 
 
 def object_keys(stack, prefix):
