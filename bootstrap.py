@@ -25,6 +25,7 @@ from adapters.redis import RedisLock, RedisProgress
 from adapters.sqs.broker import LegacySQSBroker
 from adapters.sqs.codec import LegacyRoute
 from adapters.sqs.reject import RejectBeforeRun
+from adapters.sqs.stop_receiving import StopReceiving
 from adapters.storage import S3Storage
 from adapters.worker.give_up import GiveUp
 from adapters.worker.heartbeat import Heartbeat
@@ -160,7 +161,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
     ]
     beats: list = [container.lock.extend_held]
     if sqs:
-        middleware.insert(0, RejectBeforeRun(settings.max_receive_count))
+        middleware[:0] = [StopReceiving(), RejectBeforeRun(settings.max_receive_count)]
         broker: dramatiq.Broker = LegacySQSBroker(
             routes={
                 settings.video_queue: LegacyRoute(VIDEO_ACTOR, VideoJobBody),

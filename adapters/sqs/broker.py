@@ -92,6 +92,12 @@ class LegacySQSBroker(SQSBroker):
             consumers = list(self.consumers)
         return sum(consumer.extend_visibility() for consumer in consumers)
 
+    def stop_receiving(self) -> None:
+        """Stop every consumer from receiving more messages (see StopReceiving)."""
+        with self._consumers_guard:
+            for consumer in self.consumers:
+                consumer.stop_receiving()
+
     def in_flight_count(self) -> int:
         with self._consumers_guard:
             return sum(consumer.in_flight_count() for consumer in self.consumers)

@@ -59,9 +59,11 @@ class LegacySQSConsumer(SQSConsumer):
         self.dead_letters = dead_letters
         self._in_flight: dict[str, _SQSMessage] = {}
         self._guard = threading.Lock()
+        self._receiving = threading.Event()
+        self._receiving.set()
 
     def __next__(self) -> dramatiq.Message | None:
-        polled = not self.messages and self.message_refc < self.prefetch
+        polled = not self.messages and self.message_refc < self.prefetch and self._receiving.is_set()
         if polled:
             self._receive()
         try:
@@ -90,6 +92,10 @@ class LegacySQSConsumer(SQSConsumer):
                 self._in_flight[sqs_message.receipt_handle] = proxy
             self.messages.append(proxy)
             self.message_refc += 1
+
+    def stop_receiving(self) -> None:
+        """Hand out what was already received, but receive nothing more (shutdown)."""
+        self._receiving.clear()
 
     def _settled(self, message: _SQSMessage) -> None:
         with self._guard:

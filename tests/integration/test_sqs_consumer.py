@@ -226,3 +226,14 @@ def test_heartbeat_extends_visibility_of_in_flight_messages(moto):
         release.set()
         assert h.wait(lambda: h.depth() == 0)
     assert len(h.calls) == 1
+
+
+def test_after_stop_receiving_a_consumer_hands_out_nothing_new(moto):
+    h = Harness(moto, behaviour=ok)
+    h.publisher.publish_video(15, "uploads/g.mp4")
+    consumer = h.broker.consume(h.queue, prefetch=1, timeout=1000)
+    consumer.stop_receiving()
+    assert [next(consumer) for _ in range(3)] == [None, None, None]
+    assert h.depth() == 1  # still on the queue, visible to other workers
+    visible = h.sqs.receive_message(QueueUrl=h.url(h.queue), WaitTimeSeconds=1).get("Messages", [])
+    assert len(visible) == 1
