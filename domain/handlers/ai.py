@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Protocol
 
 from domain.entities import AIJobRequest
-from domain.errors import JobNotFound, LockBusy, PermanentError
-from domain.handlers.video import Outcome
+from domain.errors import PermanentError
+from domain.handlers.flow import JobRow, Outcome, give_up_job, run_job
 from domain.ports import AIJobRepository, JobLock, ProgressSink
 from domain.progress import AI_STEPS, Progress
 from domain.statuses import AI_FINAL
-
-log = logging.getLogger(__name__)
 
 
 class UnknownJobType(PermanentError):
@@ -47,54 +43,27 @@ class ProcessAIJobHandler:
         self.engines = engines
 
     def handle(self, request: AIJobRequest) -> Outcome:
-        if not self.lock.acquire(request.lock_key):
-            raise LockBusy(f"AI job {request.job_id} is being processed by another worker")
-        try:
-            fence = self.jobs.mark_processing(request.job_id)
-            if fence is None:
-                return self._not_startable(request)
-            return self._run_attempt(request, fence)
-        finally:
-            self.lock.release(request.lock_key)
+        progress = Progress(self.progress, request.lock_key, AI_STEPS)
+        return run_job(self._row(request.job_id), self.lock, progress, lambda: self._run(request, progress), "saving")
 
     def give_up(self, job_id: str, reason: str) -> bool:
-        """Fail the row after the last retry (or a rejected message), under the
-        lock like the video handler's; True if it changed."""
-        key = f"ai:{job_id}"
-        if not self.lock.acquire(key):
-            log.warning("AI job %s is running elsewhere; its row is left to that attempt", job_id)
-            return False
-        try:
-            changed = self.jobs.fail_job(job_id, reason)
-        finally:
-            self.lock.release(key)
-        if changed:
-            Progress(self.progress, key, AI_STEPS).failed(reason)
-        return changed
+        """Fail the row after the last retry (or a rejected message); True if it changed."""
+        return give_up_job(self._row(job_id), self.lock, Progress(self.progress, f"ai:{job_id}", AI_STEPS), reason)
 
-    def _not_startable(self, request: AIJobRequest) -> Outcome:
-        status = self.jobs.status_of(request.job_id)
-        if status is None:
-            raise JobNotFound(f"AI job {request.job_id} does not exist")
-        if status in AI_FINAL:
-            log.info("AI job %s is already %s; message acknowledged", request.job_id, status.value)
-            return Outcome.SKIPPED
-        raise LockBusy(f"AI job {request.job_id} changed status to {status.value} while starting")
+    def _run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]:
+        engine = self.engines.get(request.job_type)
+        if engine is None:
+            raise UnknownJobType(f"no engine is registered for job_type {request.job_type!r}")
+        return engine.run(request, progress)
 
-    def _run_attempt(self, request: AIJobRequest, fence: datetime) -> Outcome:
-        progress = Progress(self.progress, request.lock_key, AI_STEPS)
-        try:
-            engine = self.engines.get(request.job_type)
-            if engine is None:
-                raise UnknownJobType(f"no engine is registered for job_type {request.job_type!r}")
-            result = engine.run(request, progress)
-        except PermanentError as error:
-            self.jobs.fail_job(request.job_id, error.reason, fence=fence)
-            progress.failed(error.reason)
-            raise
-        progress.step("saving")
-        if not self.jobs.complete_job(request.job_id, result, fence=fence):
-            log.warning("AI job %s was taken over by a newer attempt; result dropped", request.job_id)
-            return Outcome.SUPERSEDED
-        progress.step("done")
-        return Outcome.COMPLETED
+    def _row(self, job_id: str) -> JobRow[dict[str, Any]]:
+        jobs = self.jobs
+        return JobRow(
+            label=f"AI job {job_id}",
+            lock_key=f"ai:{job_id}",
+            final=AI_FINAL,
+            status_of=lambda: jobs.status_of(job_id),
+            mark_processing=lambda: jobs.mark_processing(job_id),
+            complete=lambda result, fence: jobs.complete_job(job_id, result, fence=fence),
+            fail=lambda reason, fence: jobs.fail_job(job_id, reason, fence=fence),
+        )

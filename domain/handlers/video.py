@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import Enum
 from pathlib import Path
 
 from domain.entities import Rendition, VideoJob, VideoOutput
-from domain.errors import JobNotFound, LimitExceeded, LockBusy, PermanentError, UnsupportedMedia
+from domain.errors import LimitExceeded, UnsupportedMedia
+from domain.handlers.flow import JobRow, Outcome, give_up_job, run_job
 from domain.media import check_limits, check_object_key, default_ladder, plan_ladder
 from domain.ports import JobLock, MediaProcessor, ObjectStorage, ProgressSink, VideoRepository
 from domain.progress import VIDEO_STEPS, Progress
 from domain.statuses import VIDEO_FINAL
-
-log = logging.getLogger(__name__)
-
-
-class Outcome(str, Enum):
-    COMPLETED = "completed"
-    SKIPPED = "skipped"  # the row was already final: ack, never reprocess
-    SUPERSEDED = "superseded"  # a newer attempt owns the row: our result is dropped
 
 
 @dataclass(frozen=True)
@@ -76,58 +66,24 @@ class ProcessVideoJobHandler:
         self.workdir = workdir
 
     def handle(self, job: VideoJob) -> Outcome:
-        if not self.lock.acquire(job.lock_key):
-            raise LockBusy(f"video {job.video_id} is being processed by another worker")
-        try:
-            fence = self.videos.mark_processing(job.video_id)
-            if fence is None:
-                return self._not_startable(job)
-            return self._run_attempt(job, fence)
-        finally:
-            self.lock.release(job.lock_key)
+        progress = Progress(self.progress, job.lock_key, VIDEO_STEPS)
+        return run_job(self._row(job), self.lock, progress, lambda: self._process(job, progress), "finalizing")
 
     def give_up(self, job: VideoJob, reason: str) -> bool:
-        """Fail the row after the last retry (or a rejected message); True if it changed.
+        """Fail the row after the last retry (or a rejected message); True if it changed."""
+        return give_up_job(self._row(job), self.lock, Progress(self.progress, job.lock_key, VIDEO_STEPS), reason)
 
-        Under the lock: a worker running the job right now (a duplicate
-        delivery) decides its outcome, and is not failed under its feet.
-        """
-        if not self.lock.acquire(job.lock_key):
-            log.warning("video %s is running elsewhere; its row is left to that attempt", job.video_id)
-            return False
-        try:
-            changed = self.videos.fail_video(job.video_id, reason)
-        finally:
-            self.lock.release(job.lock_key)
-        if changed:
-            Progress(self.progress, job.lock_key, VIDEO_STEPS).failed(reason)
-        return changed
-
-    def _not_startable(self, job: VideoJob) -> Outcome:
-        status = self.videos.status_of(job.video_id)
-        if status is None:
-            raise JobNotFound(f"video {job.video_id} does not exist")
-        if status in VIDEO_FINAL:
-            log.info("video %s is already %s; message acknowledged", job.video_id, status.value)
-            return Outcome.SKIPPED
-        # Only READY can refuse mark_processing; anything else is a row
-        # changed under us between the two statements: let the retry decide.
-        raise LockBusy(f"video {job.video_id} changed status to {status.value} while starting")
-
-    def _run_attempt(self, job: VideoJob, fence: datetime) -> Outcome:
-        progress = Progress(self.progress, job.lock_key, VIDEO_STEPS)
-        try:
-            output = self._process(job, progress)
-        except PermanentError as error:
-            self.videos.fail_video(job.video_id, error.reason, fence=fence)
-            progress.failed(error.reason)
-            raise
-        progress.step("finalizing")
-        if not self.videos.complete_video(job.video_id, output, fence=fence):
-            log.warning("video %s was taken over by a newer attempt; result dropped", job.video_id)
-            return Outcome.SUPERSEDED
-        progress.step("done")
-        return Outcome.COMPLETED
+    def _row(self, job: VideoJob) -> JobRow[VideoOutput]:
+        videos, video_id = self.videos, job.video_id
+        return JobRow(
+            label=f"video {video_id}",
+            lock_key=job.lock_key,
+            final=VIDEO_FINAL,
+            status_of=lambda: videos.status_of(video_id),
+            mark_processing=lambda: videos.mark_processing(video_id),
+            complete=lambda output, fence: videos.complete_video(video_id, output, fence=fence),
+            fail=lambda reason, fence: videos.fail_video(video_id, reason, fence=fence),
+        )
 
     def _process(self, job: VideoJob, progress: Progress) -> VideoOutput:
         check_object_key(job.file_key)

@@ -8,7 +8,16 @@ from typing import Any
 
 from domain.entities import MediaInfo, Video, VideoOutput
 from domain.errors import SourceNotFound
-from domain.statuses import VIDEO_COMPLETE_FROM, VIDEO_FAIL_FROM, VIDEO_MARK_PROCESSING_FROM, VideoStatus
+from domain.statuses import (
+    AI_COMPLETE_FROM,
+    AI_FAIL_FROM,
+    AI_MARK_PROCESSING_FROM,
+    VIDEO_COMPLETE_FROM,
+    VIDEO_FAIL_FROM,
+    VIDEO_MARK_PROCESSING_FROM,
+    AIJobStatus,
+    VideoStatus,
+)
 
 
 class FakeVideoRepository:
@@ -130,3 +139,39 @@ class FakeMedia:
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:
         self._maybe_fail("thumbnail")
         dest.write_bytes(b"\xff\xd8jpeg")
+
+
+class FakeAIJobRepository:
+    def __init__(self, *jobs) -> None:
+        self.rows = {job.id: job for job in jobs}
+        self.writes: list[tuple[str, str]] = []
+        self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def status_of(self, job_id):
+        row = self.rows.get(job_id)
+        return row.status if row else None
+
+    def mark_processing(self, job_id):
+        row = self.rows.get(job_id)
+        if row is None or row.status not in AI_MARK_PROCESSING_FROM:
+            return None
+        self._clock += timedelta(seconds=1)
+        row.status, row.started_at = AIJobStatus.PROCESSING, self._clock
+        self.writes.append(("mark_processing", job_id))
+        return self._clock
+
+    def complete_job(self, job_id, result, *, fence):
+        row = self.rows.get(job_id)
+        if row is None or row.status not in AI_COMPLETE_FROM or row.started_at != fence:
+            return False
+        row.status, row.result = AIJobStatus.DONE, result
+        self.writes.append(("complete_job", job_id))
+        return True
+
+    def fail_job(self, job_id, reason, *, fence=None):
+        row = self.rows.get(job_id)
+        if row is None or row.status not in AI_FAIL_FROM or (fence is not None and row.started_at != fence):
+            return False
+        row.status, row.error_message = AIJobStatus.FAILED, reason
+        self.writes.append(("fail_job", job_id))
+        return True
