@@ -18,6 +18,8 @@ import redis
 from botocore.config import Config
 from dramatiq.middleware import ShutdownNotifications, TimeLimit
 
+from adapters.ai.registry import build_registry
+from adapters.ai.sandbox import SandboxedEngine
 from adapters.db import SqlAIJobRepository, SqlVideoRepository, build_tables, create_engine_from_url
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg
 from adapters.messages import AIJobBody, VideoJobBody, salvage_id
@@ -47,12 +49,12 @@ class Container:
 
     Parameters:
       settings: validated settings.
-      engines: AI engines by job_type (none are registered by default).
+      engines: AI engines by job_type (default: the registry's, each sandboxed).
     """
 
     def __init__(self, settings: Settings, engines: dict[str, Engine] | None = None) -> None:
         self.settings = settings
-        self.engines = dict(engines or {})
+        self._engines = engines
 
     @cached_property
     def tables(self):
@@ -116,6 +118,16 @@ class Container:
             ),
             workdir=Path(s.work_dir) if s.work_dir else None,
         )
+
+    @cached_property
+    def engines(self) -> dict[str, Engine]:
+        if self._engines is not None:
+            return dict(self._engines)
+        workdir = Path(self.settings.work_dir) if self.settings.work_dir else None
+        return {
+            job_type: SandboxedEngine(spec, self.storage, workdir=workdir)
+            for job_type, spec in build_registry(self.settings.extra_engine_modules).items()
+        }
 
     @cached_property
     def ai_handler(self) -> ProcessAIJobHandler:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_source_height: int = Field(4320, gt=0)
     work_dir: str | None = None
 
+    # AI engines: modules whose SPECS are registered beside the built-in ones
+    ai_engine_modules: str = Field("", pattern=r"^[A-Za-z0-9_.,]*$")
+
     # Local runs and tests only: production tables belong to Django's migrations.
     create_tables: bool = False
 
@@ -102,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def ai_dead_letter_queue(self) -> str:
         return self.ai_dlq or f"{self.ai_queue}-dlq"
+
+    @property
+    def extra_engine_modules(self) -> list[str]:
+        return [name for name in self.ai_engine_modules.split(",") if name]
 
     @property
     def ladder(self) -> list[Rendition]:

@@ -10,13 +10,24 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError, field_validator
 
 from domain.entities import AIJobRequest, VideoJob
 from domain.errors import InvalidMessage, UnsafeKey
 from domain.media import check_object_key
+
+
+def _safe_key(value: str) -> str:
+    try:
+        return check_object_key(value)
+    except UnsafeKey as error:
+        raise ValueError(error.reason.removeprefix("file_key ")) from None
+
+
+#: An object key that cannot escape the bucket layout (CONTRACT section 1).
+SafeKey = Annotated[StrictStr, AfterValidator(_safe_key)]
 
 
 class _Body(BaseModel):
@@ -37,7 +48,7 @@ class VideoJobBody(_Body):
     """``{"video_id": 42, "file_key": "uploads/7/42/source.mp4", "tenant_id": 7, "created_at": ...}``"""
 
     video_id: StrictInt
-    file_key: StrictStr
+    file_key: SafeKey
 
     @field_validator("video_id")
     @classmethod
@@ -45,14 +56,6 @@ class VideoJobBody(_Body):
         if value <= 0:
             raise ValueError("must be a positive integer")
         return value
-
-    @field_validator("file_key")
-    @classmethod
-    def _safe_key(cls, value: str) -> str:
-        try:
-            return check_object_key(value)
-        except UnsafeKey as error:
-            raise ValueError(error.reason.removeprefix("file_key ")) from None
 
     def to_job(self) -> VideoJob:
         return VideoJob(video_id=self.video_id, file_key=self.file_key, tenant_id=self.tenant_id)
@@ -90,14 +93,20 @@ class AIJobBody(_Body):
 JSON_TYPES = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
 
 
-def explain(error: ValidationError) -> str:
-    """One sentence naming the first offending field."""
+def explain(error: ValidationError, *, subject: str = "invalid message", within: str = "") -> str:
+    """One sentence naming the first offending field.
+
+    Parameters:
+      error: what pydantic found.
+      subject: how the sentence starts.
+      within: a prefix for field paths (``payload`` for an engine's payload).
+    """
     first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "body"
+    field = ".".join([within, *map(str, first["loc"])] if within else map(str, first["loc"])) or within or "body"
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "missing":
-        return f"invalid message: required key {field!r} is missing"
-    return f"invalid message: {field}: {message}"
+        return f"{subject}: required key {field!r} is missing"
+    return f"{subject}: {field}: {message}"
 
 
 def parse_body(model: type[_Body], raw: str | bytes) -> _Body:

@@ -1,0 +1,51 @@
+"""Misbehaving engines, registered only in tests (AI_ENGINE_MODULES=tests.ai_engines)."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from adapters.ai.spec import EngineSpec
+
+
+class AnyPayload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Echoed(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+def crash(source: Path | None, payload: dict[str, Any], report) -> dict[str, Any]:
+    report(0.5, "about to crash")
+    ctypes.string_at(0)  # SIGSEGV
+    return {}
+
+
+def hang(source: Path | None, payload: dict[str, Any], report) -> dict[str, Any]:
+    report(0.1, "hanging")
+    time.sleep(3600)
+    return {}
+
+
+def hog(source: Path | None, payload: dict[str, Any], report) -> dict[str, Any]:
+    chunks = []
+    while True:
+        chunks.append(bytearray(16 * 1024 * 1024))
+
+
+def echo(source: Path | None, payload: dict[str, Any], report) -> dict[str, Any]:
+    report(1.0, "echoed")
+    return {"payload": payload}
+
+
+SPECS = [
+    EngineSpec("test_crash", AnyPayload, Echoed, "tests.ai_engines:crash", timeout_seconds=30, memory_mb=512),
+    EngineSpec("test_hang", AnyPayload, Echoed, "tests.ai_engines:hang", timeout_seconds=2, memory_mb=512),
+    EngineSpec("test_hog", AnyPayload, Echoed, "tests.ai_engines:hog", timeout_seconds=30, memory_mb=300),
+    EngineSpec("test_echo", AnyPayload, Echoed, "tests.ai_engines:echo", timeout_seconds=30, memory_mb=512),
+]

@@ -1,0 +1,118 @@
+"""The engine sandbox with the real OCR engine (Tesseract) and misbehaving test engines."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from adapters.ai.engines.ocr import SPEC as OCR
+from adapters.ai.registry import build_registry
+from adapters.ai.sandbox import EngineCrashed, SandboxedEngine
+from domain.entities import AIJobRequest
+from domain.errors import InvalidMessage, LimitExceeded, ProcessingTimeout, SourceNotFound, TransientError, UnsupportedMedia
+from domain.progress import AI_STEPS, Progress
+from tests.ocr_samples import PAGES, character_error_rate, expected, write_image, write_multipage
+from tests.unit.fakes import FakeProgress, FakeStorage
+
+JOB = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
+TEST_ENGINES = build_registry(["tests.ai_engines"])
+
+
+def run(spec, objects, payload):
+    sink = FakeProgress()
+    engine = SandboxedEngine(spec, FakeStorage(objects))
+    result = engine.run(AIJobRequest(JOB, spec.job_type, payload), Progress(sink, f"ai:{JOB}", AI_STEPS))
+    return result, sink.reports
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF"])
+def test_ocr_reads_korean_and_english_images(tmp_path, fmt):
+    path = write_image(tmp_path / f"page.{fmt.lower()}", PAGES[0], fmt)
+    result, reports = run(OCR, {"uploads/page": path.read_bytes()}, {"file_key": "uploads/page"})
+    assert character_error_rate(expected(PAGES[0]), result["text"]) <= 0.02, result["text"]
+    (page,) = result["pages"]
+    assert page["page"] == 1 and page["confidence"] > 60 and result["lang"] == "kor+eng"
+    assert [r[1] for r in reports] == ["downloading", "running", "running"]
+
+
+@pytest.mark.parametrize("fmt", ["PDF", "TIFF"])
+def test_ocr_reads_a_page_range_of_a_multipage_document(tmp_path, fmt):
+    path = write_multipage(tmp_path / f"doc.{fmt.lower()}", PAGES, fmt)
+    result, reports = run(OCR, {"doc": path.read_bytes()}, {"file_key": "doc", "first_page": 2, "last_page": 3})
+    assert [p["page"] for p in result["pages"]] == [2, 3]
+    for page, lines in zip(result["pages"], PAGES[1:]):
+        assert character_error_rate(expected(lines), page["text"]) <= 0.02, page["text"]
+    assert result["text"] == "\n\n".join(p["text"] for p in result["pages"])
+    assert [r[3] for r in reports if r[3].startswith("page")] == ["page 1 of 2", "page 2 of 2"]
+
+
+@pytest.mark.parametrize(
+    "payload,reason",
+    [
+        ({}, "invalid payload for job_type 'ocr': required key 'payload.file_key' is missing"),
+        ({"file_key": "../x.png"}, "payload.file_key: must not contain a '..' segment"),
+        ({"file_key": "a.png", "lang": "kor; rm -rf /"}, "payload.lang"),
+        ({"file_key": "a.png", "first_page": 3, "last_page": 1}, "last_page must not be before first_page"),
+    ],
+)
+def test_invalid_payload_names_the_field(payload, reason):
+    with pytest.raises(InvalidMessage) as caught:
+        run(OCR, {}, payload)
+    assert reason in caught.value.reason
+
+
+def test_missing_language_corrupt_and_foreign_files(tmp_path):
+    png = write_image(tmp_path / "p.png", PAGES[0], "PNG").read_bytes()
+    with pytest.raises(InvalidMessage, match="the OCR language 'jpn' is not installed"):
+        run(OCR, {"a": png}, {"file_key": "a", "lang": "jpn"})
+    with pytest.raises(UnsupportedMedia, match="could not be decoded"):
+        run(OCR, {"a": png[: len(png) // 3]}, {"file_key": "a"})
+    with pytest.raises(UnsupportedMedia, match="not a PNG, JPEG, TIFF or PDF"):
+        run(OCR, {"a": b"hello, this is text"}, {"file_key": "a"})
+    with pytest.raises(UnsupportedMedia, match="PDF could not be opened"):
+        run(OCR, {"a": b"%PDF-1.7 garbage"}, {"file_key": "a"})
+    with pytest.raises(SourceNotFound):
+        run(OCR, {}, {"file_key": "missing.png"})
+
+
+def test_missing_tesseract_is_one_clear_error(tmp_path, monkeypatch):
+    png = write_image(tmp_path / "p.png", PAGES[0], "PNG").read_bytes()
+    monkeypatch.setenv("PATH", str(tmp_path))  # the child finds no tesseract
+    with pytest.raises(TransientError) as caught:
+        run(OCR, {"a": png}, {"file_key": "a"})
+    assert caught.value.reason == (
+        "Tesseract is not installed on this worker (apt-get install tesseract-ocr tesseract-ocr-kor)"
+    )
+
+
+def test_a_segfaulting_engine_fails_only_its_job():
+    with pytest.raises(EngineCrashed, match=r"the test_crash engine crashed \(SIGSEGV\)"):
+        run(TEST_ENGINES["test_crash"], {}, {})
+
+
+def test_a_hanging_engine_is_killed_at_its_limit():
+    began = time.monotonic()
+    with pytest.raises(ProcessingTimeout, match="ran longer than 2 s"):
+        run(TEST_ENGINES["test_hang"], {}, {})
+    assert time.monotonic() - began < 10
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and _is_child(pid, "adapters.ai.child")]
+
+
+def test_an_engine_allocating_without_end_hits_its_memory_limit():
+    with pytest.raises(LimitExceeded, match="ran out of its 300 MB memory limit"):
+        run(TEST_ENGINES["test_hog"], {}, {})
+
+
+def test_registry_refuses_a_job_type_twice():
+    with pytest.raises(ValueError, match="registered twice"):
+        build_registry(["tests.ai_engines", "tests.ai_engines"])
+
+
+def _is_child(pid: str, marker: str) -> bool:
+    try:
+        return marker in Path(f"/proc/{pid}/cmdline").read_text() and Path(f"/proc/{pid}/stat").read_text().split()[3] == str(os.getpid())
+    except OSError:
+        return False
