@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis as redis_lib
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from adapters.db import Tables
 from tests.services import AWS_ENV, BIN, POSTGRES_URL, REDIS_URL, ROOT, MotoServer, unique
@@ -66,6 +66,7 @@ class Stack:
             "LOCK_TTL_SECONDS": "30",
             "HEARTBEAT_SECONDS": "5",
             "PYTHONUNBUFFERED": "1",
+            "AI_ENGINE_MODULES": "tests.ai_engines",
         }
         env.update(overrides)
         return env
@@ -151,3 +152,40 @@ class WorkerProcess:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+
+
+class TransitionLog:
+    """Records every status change of a table with a trigger, to count final writes.
+
+    Parameters:
+      engine: the PostgreSQL engine.
+      table: the name of the table to watch.
+    """
+
+    def __init__(self, engine: Engine, table: str) -> None:
+        self.engine, self.table, self.audit = engine, table, f"{table}_audit"
+
+    def __enter__(self) -> TransitionLog:
+        audit, table = self.audit, self.table
+        with self.engine.begin() as connection:
+            connection.execute(text(f"""
+                CREATE TABLE {audit} (id text, old_status text, new_status text, at timestamptz DEFAULT clock_timestamp());
+                CREATE FUNCTION {audit}_fn() RETURNS trigger AS $$
+                BEGIN INSERT INTO {audit} (id, old_status, new_status) VALUES (NEW.id::text, OLD.status, NEW.status);
+                RETURN NEW; END $$ LANGUAGE plpgsql;
+                CREATE TRIGGER {audit}_tr AFTER UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {audit}_fn();
+            """))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(text(
+                f"DROP TRIGGER {self.audit}_tr ON {self.table}; DROP FUNCTION {self.audit}_fn(); DROP TABLE {self.audit}"
+            ))
+
+    def read(self, job_id) -> list[tuple[str, str]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(f"SELECT old_status, new_status FROM {self.audit} WHERE id = :id ORDER BY at"), {"id": str(job_id)}
+            )
+            return [tuple(row) for row in rows]

@@ -9,10 +9,10 @@ import time
 import dramatiq
 import pytest
 from dramatiq.brokers.redis import RedisBroker
-from sqlalchemy import text
 
 from adapters.sqs.publisher import video_body
 from tests.conftest import insert_video
+from tests.e2e.stack import TransitionLog
 from tests.media_samples import make_video
 from tests.services import REDIS_URL
 
@@ -23,28 +23,8 @@ ids = itertools.count(random.randrange(10**6, 10**9))  # unique across runs: Red
 @pytest.fixture
 def transitions(private_stack):
     """Every status change of the video table, recorded by a trigger the test installs."""
-    table = private_stack.tables.videos.name
-    audit = f"{table}_audit"
-    ddl = f"""
-        CREATE TABLE {audit} (id bigint, old_status text, new_status text, at timestamptz DEFAULT clock_timestamp());
-        CREATE FUNCTION {audit}_fn() RETURNS trigger AS $$
-        BEGIN INSERT INTO {audit} (id, old_status, new_status) VALUES (NEW.id, OLD.status, NEW.status); RETURN NEW; END
-        $$ LANGUAGE plpgsql;
-        CREATE TRIGGER {audit}_tr AFTER UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {audit}_fn();
-    """
-    with private_stack.engine.begin() as connection:
-        connection.execute(text(ddl))
-
-    def read(video_id):
-        with private_stack.engine.connect() as connection:
-            rows = connection.execute(
-                text(f"SELECT old_status, new_status FROM {audit} WHERE id = :id ORDER BY at"), {"id": video_id}
-            )
-            return [tuple(row) for row in rows]
-
-    yield read
-    with private_stack.engine.begin() as connection:
-        connection.execute(text(f"DROP TRIGGER {audit}_tr ON {table}; DROP FUNCTION {audit}_fn(); DROP TABLE {audit}"))
+    with TransitionLog(private_stack.engine, private_stack.tables.videos.name) as log:
+        yield log.read
 
 
 def test_same_body_twice_on_two_workers_is_written_once(private_stack, start_worker, transitions, sample_video):
