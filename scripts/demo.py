@@ -1,10 +1,12 @@
-"""The embedded demo: one legacy video message through the real worker, no external services.
+"""The embedded demo: a video job and an OCR job through the real worker, no external services.
 
 moto's server stands in for SQS and S3, fakeredis's TCP server for Redis, a
 SQLite file for PostgreSQL. The worker is the real ``dramatiq tasks.video
-tasks.ai`` command; this script plays the Django API: it creates the row,
-uploads a source, publishes the legacy body with plain boto3, shows the live
-progress from Redis and lists the READY row and the HLS files at the end.
+tasks.ai`` command; this script plays the Django API: it creates the rows,
+uploads the sources, publishes the legacy bodies with plain boto3, shows the
+live progress from Redis and prints the READY row, the HLS files and the OCR
+result at the end. The OCR job needs Tesseract (Debian's tesseract-ocr,
+tesseract-ocr-kor); without it the demo shows the AI row FAILED with why.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,13 +36,16 @@ from fakeredis import TcpFakeServer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from adapters.db import build_tables, create_engine_from_url  # noqa: E402
 from adapters.media import find_ffmpeg  # noqa: E402
-from adapters.sqs.publisher import video_body  # noqa: E402
+from adapters.sqs.publisher import ai_body, video_body  # noqa: E402
 
 BIN = Path(sys.executable).parent
+HANGUL_FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")  # Debian's fonts-nanum
+OCR_LINES = ["안녕하세요, 오늘의 숙제입니다", "Please read chapter 3 aloud"]
 AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": "us-east-1",
        "AWS_DEFAULT_REGION": "us-east-1"}
 console = Console()
@@ -98,6 +104,17 @@ def make_source(path: Path, seconds: int, height: int) -> None:
     )
 
 
+def make_page(path: Path) -> None:
+    """A page of Korean and English text (English only when no Hangul font is installed)."""
+    lines = OCR_LINES if HANGUL_FONT.exists() else OCR_LINES[1:]
+    font = ImageFont.truetype(str(HANGUL_FONT), 32) if HANGUL_FONT.exists() else ImageFont.load_default(32)
+    image = Image.new("L", (900, 60 + 64 * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    for index, line in enumerate(lines):
+        draw.text((40, 30 + 64 * index), line, font=font, fill=0)
+    image.save(path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=12, help="length of the generated source video")
@@ -141,53 +158,81 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
     sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], MessageBody=body)
     console.print(f"[bold]2.[/] published to SQS queue {queue!r}: {body}")
 
+    page_key, job_id = f"uploads/{tenant}/answers/page-1.png", str(uuid.uuid4())
+    make_page(work / "page.png")
+    s3.upload_file(str(work / "page.png"), bucket, page_key)
+    payload = {"file_key": page_key, "lang": "kor+eng"}
+    with engine.begin() as connection:
+        connection.execute(insert(tables.ai_jobs).values(
+            id=job_id, tenant_id=tenant, job_type="ocr", status="PENDING", payload=payload,
+            created_at=now, updated_at=now))
+    body = ai_body(job_id, "ocr", payload, tenant)
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="ai-jobs")["QueueUrl"], MessageBody=body)
+    console.print(f"    published to SQS queue 'ai-jobs': {body}")
+
     env = {**os.environ, **AWS, "BROKER": "sqs", "SQS_ENDPOINT_URL": aws_url, "S3_ENDPOINT_URL": aws_url,
            "S3_BUCKET": bucket, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
     log_path = work / "worker.log"
-    console.print("[bold]3.[/] starting the worker: dramatiq tasks.video tasks.ai --processes 1 --threads 1")
+    console.print("[bold]3.[/] starting the worker: dramatiq tasks.video tasks.ai --processes 1 --threads 2")
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
-            [str(BIN / "dramatiq"), "tasks.video", "tasks.ai", "--processes", "1", "--threads", "1"],
+            [str(BIN / "dramatiq"), "tasks.video", "tasks.ai", "--processes", "1", "--threads", "2"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            row = watch(engine, tables, redis_url, video_id, args.timeout, worker)
+            rows = watch(engine, tables, redis_url, {"video": video_id, "ai": job_id}, args.timeout, worker)
         finally:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(timeout=30)
-    if row is None or row["status"] != "READY":
-        console.print(f"[red]the job did not finish:[/] {row and row['error_reason']}")
+    video, ai = rows.get("video"), rows.get("ai")
+    if video is None or video["status"] != "READY":
+        console.print(f"[red]the video job did not finish:[/] {video and video['error_reason']}")
         console.print(log_path.read_text(errors="replace")[-3000:])
         return 1
-    show(row, s3, bucket, f"videos/{tenant}/{video_id}/")
+    show(video, s3, bucket, f"videos/{tenant}/{video_id}/")
+    show_ocr(ai)
     return 0
 
 
-def watch(engine, tables, redis_url: str, video_id: int, timeout: float, worker) -> dict | None:
-    """Live progress from Redis: the pub/sub channel a viewer would use, until the row is final."""
+def watch(engine, tables, redis_url: str, ids: dict[str, object], timeout: float, worker) -> dict[str, dict]:
+    """Live progress from Redis, through the pub/sub channels a viewer would use, until both rows are final."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     channel = client.pubsub()
-    channel.subscribe(f"progress:video:{video_id}")
+    keys = {kind: f"progress:{kind}:{job}" for kind, job in ids.items()}
+    channel.subscribe(*keys.values())
+    sources = {"video": (tables.videos, ("READY", "FAILED")), "ai": (tables.ai_jobs, ("DONE", "FAILED"))}
     deadline = time.monotonic() + timeout
-    row = None
-    columns = (TextColumn("[bold]video 42[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    rows: dict[str, dict] = {}
+    columns = (TextColumn("[bold]{task.description:<8}[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TextColumn("{task.fields[step]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("transcode", total=100, step="queued")
-        while time.monotonic() < deadline and worker.poll() is None:
+    with Progress(*columns, console=console) as bars:
+        tasks = {kind: bars.add_task(f"{kind} job", total=100, step="queued") for kind in ids}
+        by_channel = {key: kind for kind, key in keys.items()}
+        while time.monotonic() < deadline and worker.poll() is None and len(rows) < len(ids):
             update = channel.get_message(ignore_subscribe_messages=True, timeout=0.5)
             if update:
                 fields = json.loads(update["data"])
-                bar.update(task, completed=int(fields["percent"]), step=fields["step"])
-            with engine.connect() as connection:
-                row = dict(connection.execute(
-                    select(tables.videos).where(tables.videos.c.id == video_id)).mappings().one())
-            if row["status"] in ("READY", "FAILED"):
-                final = client.hgetall(f"progress:video:{video_id}")
-                bar.update(task, completed=int(final.get("percent", 0)), step=final.get("step", ""))
-                break
+                bars.update(tasks[by_channel[update["channel"]]], completed=int(fields["percent"]), step=fields["step"])
+            for kind, job in ids.items():
+                table, final = sources[kind]
+                with engine.connect() as connection:
+                    row = dict(connection.execute(select(table).where(table.c.id == job)).mappings().one())
+                if row["status"] in final and kind not in rows:
+                    rows[kind] = row
+                    last = client.hgetall(keys[kind])
+                    bars.update(tasks[kind], completed=int(last.get("percent", 0)), step=last.get("step", ""))
     channel.close()
-    return row
+    return rows
+
+
+def show_ocr(row: dict | None) -> None:
+    if row is None:
+        console.print("[red]the OCR job did not finish in time[/]")
+    elif row["status"] != "DONE":
+        console.print(f"[yellow]the OCR job is {row['status']}:[/] {row['error_message']}")
+    else:
+        page = row["result"]["pages"][0]
+        console.print(f"[bold]the DONE AI row (ai_aijob)[/]: confidence {page['confidence']}\n" + row["result"]["text"])
 
 
 def show(row: dict, s3, bucket: str, prefix: str) -> None:

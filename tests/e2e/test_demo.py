@@ -1,4 +1,4 @@
-"""The README's first command: the embedded demo runs to a READY row."""
+"""The README's first command: the embedded demo runs to a READY video row and a DONE OCR row."""
 
 from __future__ import annotations
 
@@ -21,3 +21,4 @@ def test_embedded_demo_ends_with_the_ready_row_and_hls_files():
     assert "READY" in result.stdout and "videos/7/42/hls/master.m3u8" in result.stdout
     assert "videos/7/42/hls/360p/seg_00000.ts" in result.stdout
     assert "100%" in result.stdout
+    assert "the DONE AI row" in result.stdout and "Please read chapter 3 aloud" in result.stdout
