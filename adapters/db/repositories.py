@@ -87,6 +87,16 @@ class SqlVideoRepository(_SqlRepository):
         )
         return now if changed else None
 
+    def attempt_is_current(self, video_id: int, fence: datetime) -> bool:
+        table = self.table
+        statement = select(table.c.id).where(
+            table.c.id == video_id,
+            table.c.status == VideoStatus.PROCESSING.value,
+            table.c.processing_started_at == fence,
+        )
+        with self._connection() as connection:
+            return connection.execute(statement).first() is not None
+
     def complete_video(self, video_id: int, output: VideoOutput, *, fence: datetime) -> bool:
         return self._update(
             video_id, VIDEO_COMPLETE_FROM, "processing_started_at", fence,

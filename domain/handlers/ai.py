@@ -44,7 +44,7 @@ class ProcessAIJobHandler:
 
     def handle(self, request: AIJobRequest) -> Outcome:
         progress = Progress(self.progress, request.lock_key, AI_STEPS)
-        return run_job(self._row(request.job_id), self.lock, progress, lambda: self._run(request, progress), "saving")
+        return run_job(self._row(request.job_id), self.lock, progress, lambda _fence: self._run(request, progress), "saving")
 
     def give_up(self, job_id: str, reason: str) -> bool:
         """Fail the row after the last retry (or a rejected message); True if it changed."""

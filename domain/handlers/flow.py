@@ -47,8 +47,15 @@ class JobRow(Generic[Result]):
     fail: Callable[[str, datetime | None], bool]
 
 
-def run_job(row: JobRow[Result], lock: JobLock, progress: Progress, work: Callable[[], Result], last_step: str) -> Outcome:
-    """Run one attempt of a job.
+class AttemptSuperseded(Exception):
+    """Raised by a job's work when a newer attempt has taken the row over (its
+    lock expired while it was stalled): stop without writing anything more."""
+
+
+def run_job(
+    row: JobRow[Result], lock: JobLock, progress: Progress, work: Callable[[datetime], Result], last_step: str
+) -> Outcome:
+    """Run one attempt of a job; ``work`` gets the attempt's fence.
 
     A permanent error fails the row with its reason and is re-raised (dead
     letter, no retry); any other error leaves the row to the retry and is
@@ -61,7 +68,10 @@ def run_job(row: JobRow[Result], lock: JobLock, progress: Progress, work: Callab
         if fence is None:
             return _not_startable(row)
         try:
-            result = work()
+            result = work(fence)
+        except AttemptSuperseded:
+            log.warning("%s was taken over by a newer attempt; stopped before writing", row.label)
+            return Outcome.SUPERSEDED
         except PermanentError as error:
             row.fail(error.reason, fence)
             progress.failed(error.reason)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.entities import Rendition, VideoJob, VideoOutput
 from domain.errors import LimitExceeded, UnsupportedMedia
-from domain.handlers.flow import JobRow, Outcome, give_up_job, run_job
+from domain.handlers.flow import AttemptSuperseded, JobRow, Outcome, give_up_job, run_job
 from domain.media import check_limits, check_object_key, default_ladder, plan_ladder
 from domain.ports import JobLock, MediaProcessor, ObjectStorage, ProgressSink, VideoRepository
 from domain.progress import VIDEO_STEPS, Progress
@@ -67,7 +68,9 @@ class ProcessVideoJobHandler:
 
     def handle(self, job: VideoJob) -> Outcome:
         progress = Progress(self.progress, job.lock_key, VIDEO_STEPS)
-        return run_job(self._row(job), self.lock, progress, lambda: self._process(job, progress), "finalizing")
+        return run_job(
+            self._row(job), self.lock, progress, lambda fence: self._process(job, fence, progress), "finalizing"
+        )
 
     def give_up(self, job: VideoJob, reason: str) -> bool:
         """Fail the row after the last retry (or a rejected message); True if it changed."""
@@ -85,7 +88,7 @@ class ProcessVideoJobHandler:
             fail=lambda reason, fence: videos.fail_video(video_id, reason, fence=fence),
         )
 
-    def _process(self, job: VideoJob, progress: Progress) -> VideoOutput:
+    def _process(self, job: VideoJob, fence: datetime, progress: Progress) -> VideoOutput:
         check_object_key(job.file_key)
         limits = self.limits
         progress.step("downloading")
@@ -116,6 +119,10 @@ class ProcessVideoJobHandler:
             thumb = work / "thumbnail.jpg"
             self.media.thumbnail(source, thumb, min(limits.thumbnail_at_seconds, info.duration_seconds / 2))
 
+            # A worker that stalled past its lock (a long GC pause, SIGSTOP)
+            # must not overwrite the outputs of the attempt that took over.
+            if not self.videos.attempt_is_current(job.video_id, fence):
+                raise AttemptSuperseded(f"video {job.video_id}")
             progress.step("uploading")
             prefix = job.output_prefix
             files = sorted(p for p in hls_dir.rglob("*") if p.is_file())

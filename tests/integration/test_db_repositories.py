@@ -92,6 +92,7 @@ def test_fence_stops_a_stale_attempt(db):
     stale = repo.mark_processing(3)
     newer = repo.mark_processing(3)
     assert stale != newer
+    assert repo.attempt_is_current(3, newer) is True and repo.attempt_is_current(3, stale) is False
     assert repo.complete_video(3, OUTPUT, fence=stale) is False
     assert repo.fail_video(3, "stale", fence=stale) is False
     assert repo.complete_video(3, OUTPUT, fence=newer) is True

@@ -39,6 +39,10 @@ class FakeVideoRepository:
         self.writes.append(("mark_processing", video_id))
         return self._clock
 
+    def attempt_is_current(self, video_id: int, fence: datetime) -> bool:
+        row = self.rows.get(video_id)
+        return row is not None and row.status is VideoStatus.PROCESSING and row.processing_started_at == fence
+
     def complete_video(self, video_id: int, output: VideoOutput, *, fence: datetime) -> bool:
         row = self.rows.get(video_id)
         if row is None or row.status not in VIDEO_COMPLETE_FROM or row.processing_started_at != fence:

@@ -167,3 +167,18 @@ def test_give_up_leaves_a_row_that_another_worker_is_running():
     lock.taken_by_others.add("video:42")
     assert handler.give_up(JOB, "gave up") is False
     assert repo.rows[42].status is VideoStatus.PROCESSING
+
+
+def test_an_attempt_taken_over_while_stalled_uploads_nothing():
+    media = FakeMedia()
+    handler, repo, lock, progress, storage, _ = build(media=media)
+    original = media.thumbnail
+
+    def stall_then_lose_the_row(source, dest, at_seconds):
+        original(source, dest, at_seconds)
+        repo.mark_processing(42)  # another worker took over while this one was stalled
+
+    media.thumbnail = stall_then_lose_the_row
+    assert handler.handle(JOB) is Outcome.SUPERSEDED
+    assert [k for k in storage.objects if k.startswith("videos/")] == []
+    assert repo.rows[42].status is VideoStatus.PROCESSING and lock.held == set()
