@@ -13,6 +13,11 @@ from adapters.db import build_tables, create_engine_from_url
 from tests.services import AWS_ENV, POSTGRES_URL, REDIS_URL, MotoServer, unique
 
 os.environ.update(AWS_ENV)
+pytest_plugins = ["tests.worker_fixtures"]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--soak", action="store_true", default=False, help="run the chaos scenarios at soak length")
 
 
 @pytest.fixture(scope="session")

@@ -148,6 +148,13 @@ class WorkerProcess:
         self._log_file.close()
         return time.monotonic() - began
 
+    def pause(self) -> None:
+        """SIGSTOP the whole process group (dramatiq, its worker, ffmpeg): a stalled worker."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: a fresh stack per module and the real worker command."""
+"""Fixtures of the end-to-end and chaos tests: a fresh stack per module and the real worker command."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from adapters.db import build_tables
 from tests.e2e.stack import Stack, WorkerProcess
 from tests.media_samples import make_video
 from tests.services import unique
-
-pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
