@@ -108,8 +108,11 @@ def test_duplicate_storm_three_workers(private_stack, start_worker, tmp_path, so
         bodies.append(video_body(video_id, key, 7))
     with TransitionLog(stack.engine, stack.tables.videos.name) as log:
         url = stack.url(stack.video_queue)
-        copies = [body for body in bodies for _ in range(2)]
-        random.shuffle(copies[: len(copies) // 2])  # half of the twins arrive apart, half in one batch
+        half = len(bodies) // 2
+        apart = bodies[half:] * 2
+        random.shuffle(apart)
+        # Half of the twins side by side (one batch: at the same moment), half far apart.
+        copies = [body for body in bodies[:half] for _ in range(2)] + apart
         for start in range(0, len(copies), 10):
             batch = copies[start:start + 10]
             stack.sqs.send_message_batch(QueueUrl=url, Entries=[
