@@ -115,6 +115,7 @@ class Container:
                 max_duration_seconds=s.max_duration_seconds,
                 max_height=s.max_source_height,
                 ladder=s.ladder,
+                allowed_prefixes=s.source_prefixes,
             ),
             workdir=Path(s.work_dir) if s.work_dir else None,
         )
@@ -125,7 +126,9 @@ class Container:
             return dict(self._engines)
         workdir = Path(self.settings.work_dir) if self.settings.work_dir else None
         return {
-            job_type: SandboxedEngine(spec, self.storage, workdir=workdir)
+            job_type: SandboxedEngine(
+                spec, self.storage, workdir=workdir, allowed_prefixes=self.settings.source_prefixes
+            )
             for job_type, spec in build_registry(self.settings.extra_engine_modules).items()
         }
 

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     max_duration_seconds: float = Field(4 * 3600, gt=0)
     max_source_height: int = Field(4320, gt=0)
     work_dir: str | None = None
+    # Comma-separated key prefixes sources may be read from (e.g. "uploads/"); empty: the whole bucket.
+    allowed_source_prefixes: str = ""
 
     # AI engines: modules whose SPECS are registered beside the built-in ones
     ai_engine_modules: str = Field("", pattern=r"^[A-Za-z0-9_.,]*$")
@@ -105,6 +107,10 @@ class Settings(BaseSettings):
     @property
     def ai_dead_letter_queue(self) -> str:
         return self.ai_dlq or f"{self.ai_queue}-dlq"
+
+    @property
+    def source_prefixes(self) -> tuple[str, ...]:
+        return tuple(prefix.strip() for prefix in self.allowed_source_prefixes.split(",") if prefix.strip())
 
     @property
     def extra_engine_modules(self) -> list[str]:

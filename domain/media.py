@@ -25,6 +25,13 @@ def check_object_key(key: str) -> str:
     return key
 
 
+def check_prefix(key: str, allowed_prefixes: Sequence[str]) -> str:
+    """Return ``key`` if it lies under one of ``allowed_prefixes`` (none: any key), else raise UnsafeKey."""
+    if allowed_prefixes and not any(key.startswith(prefix) for prefix in allowed_prefixes):
+        raise UnsafeKey(f"file_key is outside the allowed prefixes ({', '.join(allowed_prefixes)})")
+    return key
+
+
 def check_limits(info: MediaInfo, *, max_duration_seconds: float, max_height: int) -> None:
     """Raise LimitExceeded when a probed source is over a configured limit."""
     if info.duration_seconds > max_duration_seconds:

@@ -20,6 +20,7 @@ from adapters.child_process import run_child
 from adapters.messages import explain
 from domain import errors
 from domain.entities import AIJobRequest
+from domain.media import check_prefix
 from domain.errors import InvalidMessage, LimitExceeded, PermanentError, ProcessingTimeout, TransientError
 from domain.ports import ObjectStorage
 from domain.progress import Progress
@@ -39,20 +40,23 @@ class SandboxedEngine:
       storage: where the job's input file is downloaded from.
       workdir: parent of the per-job temporary directory (None: the system's).
       python: the interpreter for the child (this one by default).
+      allowed_prefixes: where input files may be read from (empty: anywhere).
     """
 
     def __init__(self, spec: EngineSpec, storage: ObjectStorage, *, workdir: Path | None = None,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, allowed_prefixes: tuple[str, ...] = ()) -> None:
         self.spec = spec
         self.storage = storage
         self.workdir = workdir
         self.python = python
+        self.allowed_prefixes = allowed_prefixes
 
     def run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]:
         payload = self._validated(request.payload)
         with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
             source = None
             if self.spec.takes_file:
+                check_prefix(payload["file_key"], self.allowed_prefixes)
                 progress.step("downloading")
                 source = Path(tmp) / "input"
                 self.storage.size_of(payload["file_key"])  # SourceNotFound before any download

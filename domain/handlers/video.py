@@ -11,7 +11,7 @@ from pathlib import Path
 from domain.entities import Rendition, VideoJob, VideoOutput
 from domain.errors import LimitExceeded, UnsupportedMedia
 from domain.handlers.flow import AttemptSuperseded, JobRow, Outcome, give_up_job, run_job
-from domain.media import check_limits, check_object_key, default_ladder, plan_ladder
+from domain.media import check_limits, check_object_key, check_prefix, default_ladder, plan_ladder
 from domain.ports import JobLock, MediaProcessor, ObjectStorage, ProgressSink, VideoRepository
 from domain.progress import VIDEO_STEPS, Progress
 from domain.statuses import VIDEO_FINAL
@@ -25,6 +25,7 @@ class VideoLimits:
     max_duration_seconds: float = 4 * 3600
     max_height: int = 4320
     ladder: Sequence[Rendition] = field(default_factory=default_ladder)
+    allowed_prefixes: Sequence[str] = ()  # where sources may be read from; empty: anywhere in the bucket
     thumbnail_at_seconds: float = 1.0
 
 
@@ -89,8 +90,8 @@ class ProcessVideoJobHandler:
         )
 
     def _process(self, job: VideoJob, fence: datetime, progress: Progress) -> VideoOutput:
-        check_object_key(job.file_key)
         limits = self.limits
+        check_prefix(check_object_key(job.file_key), limits.allowed_prefixes)
         progress.step("downloading")
         size = self.storage.size_of(job.file_key)
         if size == 0:

@@ -182,3 +182,13 @@ def test_an_attempt_taken_over_while_stalled_uploads_nothing():
     assert handler.handle(JOB) is Outcome.SUPERSEDED
     assert [k for k in storage.objects if k.startswith("videos/")] == []
     assert repo.rows[42].status is VideoStatus.PROCESSING and lock.held == set()
+
+
+def test_keys_outside_the_allowed_prefixes_fail_permanently():
+    handler, repo, *_ = build(limits=VideoLimits(allowed_prefixes=("uploads/",)))
+    handler.handle(JOB)
+    assert repo.rows[42].status is VideoStatus.READY
+    handler, repo, *_ = build(objects={"private/secret.mp4": b"x"}, limits=VideoLimits(allowed_prefixes=("uploads/",)))
+    with pytest.raises(UnsafeKey):
+        handler.handle(VideoJob(video_id=42, file_key="private/secret.mp4"))
+    assert repo.rows[42].error_reason == "file_key is outside the allowed prefixes (uploads/)"
