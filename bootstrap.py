@@ -187,6 +187,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
                 settings.ai_queue: settings.ai_dead_letter_queue,
             },
             visibility_timeout=settings.visibility_timeout_seconds,
+            outage_retry_seconds=settings.outage_retry_seconds,
             middleware=middleware,
             region_name=settings.aws_region,
             endpoint_url=settings.sqs_endpoint_url,

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     lock_ttl_seconds: int = Field(60, ge=5)
     lock_busy_delay_ms: int = Field(10_000, ge=100, le=SQS_MAX_DELAY_MS)
     progress_ttl_seconds: int = Field(86400, ge=60)
+    outage_retry_seconds: int = Field(60, ge=1, le=43200)
 
     # Media
     ffmpeg_binary: str | None = None

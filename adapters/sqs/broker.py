@@ -35,6 +35,8 @@ class LegacySQSBroker(SQSBroker):
       dead_letter_queues: queue name -> its dead-letter queue's name.
       visibility_timeout: seconds a received message stays invisible before
         the heartbeat must extend it.
+      outage_retry_seconds: how long a message whose row could not be failed
+        (an outage) stays away before it runs again.
       middleware: the broker's middleware.
       **options: passed to boto3 (region_name, endpoint_url, ...).
     """
@@ -45,11 +47,13 @@ class LegacySQSBroker(SQSBroker):
         routes: dict[str, LegacyRoute],
         dead_letter_queues: dict[str, str],
         visibility_timeout: int,
+        outage_retry_seconds: int = 60,
         middleware: list[dramatiq.Middleware] | None = None,
         **options,
     ) -> None:
         super().__init__(namespace=None, middleware=middleware, visibility_timeout=visibility_timeout, **options)
         self.routes = routes
+        self.outage_retry_seconds = outage_retry_seconds
         self.dead_letter_names = dead_letter_queues
         self.dead_letters: dict[str, DeadLetterQueue] = {}
         self.consumers: list[LegacySQSConsumer] = []
@@ -73,6 +77,7 @@ class LegacySQSBroker(SQSBroker):
             codec=codec,
             dead_letters=self.dead_letters[queue_name],
             visibility_timeout=self.visibility_timeout,
+            outage_retry_seconds=self.outage_retry_seconds,
         )
         with self._consumers_guard:
             self.consumers.append(consumer)

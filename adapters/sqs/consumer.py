@@ -25,7 +25,7 @@ from dramatiq_sqs.utils import batched
 
 from adapters.sqs.codec import BodyCodec
 from adapters.sqs.dead_letter import DeadLetterQueue
-from adapters.worker.options import LEGACY_BODY, RECEIVE_COUNT, RETURN_TO_QUEUE
+from adapters.worker.options import GIVE_UP_PENDING, LEGACY_BODY, RECEIVE_COUNT, RETURN_TO_QUEUE
 from adapters.worker.reasons import dead_letter_reason
 
 
@@ -40,6 +40,9 @@ class LegacySQSConsumer(SQSConsumer):
       dead_letters: where nacked messages go.
       visibility_timeout: seconds a received message stays invisible; kept
         short, and extended by ``extend_visibility`` while it is in flight.
+      outage_retry_seconds: when a failed message's row could not be failed
+        (``give_up_pending``: the database is down), the message is kept and
+        comes back after this long instead of being dead-lettered.
     """
 
     def __init__(
@@ -51,12 +54,14 @@ class LegacySQSConsumer(SQSConsumer):
         codec: BodyCodec,
         dead_letters: DeadLetterQueue,
         visibility_timeout: int,
+        outage_retry_seconds: int = 60,
     ) -> None:
         super().__init__(
             queue, min(prefetch, MAX_PREFETCH), timeout, dead_letter_queue=None, visibility_timeout=visibility_timeout
         )
         self.codec = codec
         self.dead_letters = dead_letters
+        self.outage_retry_seconds = outage_retry_seconds
         self._in_flight: dict[str, _SQSMessage] = {}
         self._guard = threading.Lock()
         self._receiving = threading.Event()
@@ -110,6 +115,11 @@ class LegacySQSConsumer(SQSConsumer):
 
     def nack(self, message: _SQSMessage) -> None:
         sqs_message = message._sqs_message
+        if message.options.get(GIVE_UP_PENDING):
+            self._settled(message)
+            sqs_message.change_visibility(VisibilityTimeout=self.outage_retry_seconds)
+            self.message_refc -= 1
+            return
         self.dead_letters.send(
             message.options.get(LEGACY_BODY) or sqs_message.body,
             reason=dead_letter_reason(message),

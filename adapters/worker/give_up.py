@@ -9,8 +9,9 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from adapters.worker.options import LEGACY_BODY
+from adapters.worker.options import GIVE_UP_PENDING, LEGACY_BODY
 from adapters.worker.reasons import dead_letter_reason
+from domain.errors import TransientError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ class GiveUp(Middleware):
             return
         try:
             callback(dict(message.kwargs), str(message.options.get(LEGACY_BODY) or ""), dead_letter_reason(message))
+        except TransientError as error:
+            log.warning("could not fail the row of message %s (%s); keeping the message", message.message_id,
+                        error.reason)
+            message.options[GIVE_UP_PENDING] = True
         except Exception:
             # The message is still dead-lettered; a person can redrive it.
             log.exception("could not fail the row of message %s", message.message_id)

@@ -237,3 +237,29 @@ def test_after_stop_receiving_a_consumer_hands_out_nothing_new(moto):
     assert h.depth() == 1  # still on the queue, visible to other workers
     visible = h.sqs.receive_message(QueueUrl=h.url(h.queue), WaitTimeSeconds=1).get("Messages", [])
     assert len(visible) == 1
+
+
+def test_a_message_whose_row_cannot_be_failed_is_kept_not_dead_lettered(moto):
+    def fail(_n):
+        raise TransientError("the database is unavailable (OperationalError)")
+
+    h = Harness(moto, behaviour=fail, max_retries=0)
+    database = {"up": False}
+
+    def give_up(kwargs, body, reason):
+        if not database["up"]:
+            raise TransientError("the database is unavailable (OperationalError)")
+        h.given_up.append((kwargs, body, reason))
+
+    for middleware in h.broker.middleware:
+        if isinstance(middleware, GiveUp):
+            middleware.callbacks["process_video"] = give_up
+    h.broker.outage_retry_seconds = 1
+    with h:
+        raw = video_body(16, "uploads/h.mp4")
+        h.publisher.send(h.queue, raw)
+        assert h.wait(lambda: len(h.calls) >= 2, 30)  # failed, kept, came back, failed again
+        assert h.depth(h.dlq) == 0 and h.depth() == 1
+        database["up"] = True
+        (letter,) = h.dead_letters(1, timeout=30)
+    assert letter["Body"] == raw and h.given_up[0][0]["video_id"] == 16
