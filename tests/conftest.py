@@ -20,6 +20,19 @@ def pytest_addoption(parser):
     parser.addoption("--soak", action="store_true", default=False, help="run the chaos scenarios at soak length")
 
 
+@pytest.fixture
+def figures(request):
+    """Each scenario records its measured figures; printed in the summary for docs/RELIABILITY.md."""
+    record: dict[str, object] = {"scenario": request.node.name}
+    yield record
+    request.config._chaos_figures = getattr(request.config, "_chaos_figures", []) + [record]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for record in getattr(config, "_chaos_figures", []):
+        terminalreporter.write_line("chaos figures: " + ", ".join(f"{k}={v}" for k, v in record.items()))
+
+
 @pytest.fixture(scope="session")
 def moto():
     server = MotoServer().start()

@@ -54,7 +54,7 @@ def test_same_body_twice_on_two_workers_is_written_once(private_stack, start_wor
 
 
 def test_sigterm_mid_transcode_returns_the_message_and_another_worker_finishes(
-    private_stack, start_worker, transitions, tmp_path
+    private_stack, start_worker, transitions, tmp_path, figures
 ):
     stack = private_stack
     source = make_video(tmp_path / "long.mp4", seconds=10, width=1280, height=720)
@@ -80,7 +80,10 @@ def test_sigterm_mid_transcode_returns_the_message_and_another_worker_finishes(
     start_worker(VISIBILITY_TIMEOUT_SECONDS="600", LOCK_TTL_SECONDS="600")
     row = stack.wait_status(video_id, "READY", "FAILED", timeout=120)
     assert row["status"] == "READY", row["error_reason"]
-    assert [c for c in transitions(video_id) if c[1] == "READY"] == [("PROCESSING", "READY")]
+    ready_writes = len([c for c in transitions(video_id) if c[1] == "READY"])
+    figures.update(jobs=1, exit_seconds=round(seconds, 1), ready=int(row["status"] == "READY"),
+                   ready_writes=ready_writes)
+    assert ready_writes == 1
     assert stack.depth(stack.video_dlq) == 0
 
 
