@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from boto3.exceptions import S3UploadFailedError
@@ -50,32 +52,31 @@ class S3Storage:
         )
 
     def size_of(self, key: str) -> int:
-        try:
+        with _s3_errors("read", key):
             return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
-        except ClientError as error:
-            if _code(error) in MISSING:
-                raise SourceNotFound(f"the source object {key!r} does not exist in the bucket") from error
-            raise _transient("read", error) from error
-        except BotoCoreError as error:
-            raise _transient("read", error) from error
 
     def download(self, key: str, dest: Path) -> None:
-        try:
+        with _s3_errors("download", key):
             self.client.download_file(self.bucket, key, str(dest), Config=self.transfer)
-        except ClientError as error:
-            if _code(error) in MISSING:
-                raise SourceNotFound(f"the source object {key!r} does not exist in the bucket") from error
-            raise _transient("download", error) from error
-        except BotoCoreError as error:
-            raise _transient("download", error) from error
 
     def upload(self, path: Path, key: str) -> None:
-        try:
+        with _s3_errors("upload", key):
             self.client.upload_file(
                 str(path), self.bucket, key, ExtraArgs={"ContentType": content_type_of(path)}, Config=self.transfer
             )
-        except (ClientError, BotoCoreError, S3UploadFailedError) as error:
-            raise _transient("upload", error) from error
+
+
+@contextmanager
+def _s3_errors(action: str, key: str) -> Iterator[None]:
+    """A missing object is the source's fault (permanent); anything else S3 says is transient."""
+    try:
+        yield
+    except ClientError as error:
+        if action != "upload" and _code(error) in MISSING:
+            raise SourceNotFound(f"the source object {key!r} does not exist in the bucket") from error
+        raise _transient(action, error) from error
+    except (BotoCoreError, S3UploadFailedError) as error:
+        raise _transient(action, error) from error
 
 
 def _code(error: ClientError) -> str:
