@@ -1,0 +1,65 @@
+"""Goal 2: the one-process HLS ladder against one ffmpeg per rendition.
+
+Both encode the same 360p/720p/1080p ladder (libx264 veryfast, AAC, 6 s HLS
+segments) from the same local 60 s 1080p source; the loop decodes and scales
+the source once per rendition, the single pass once in all.
+
+    .venv/bin/python bench/single_pass.py [--runs 3] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from adapters.media import find_ffmpeg  # noqa: E402
+from adapters.media.commands import hls_command  # noqa: E402
+from bench.common import interleaved, make_source, summary  # noqa: E402
+from settings import parse_ladder  # noqa: E402
+
+LADDER = parse_ladder("360p:360:800:96,720p:720:2800:128,1080p:1080:5000:128")
+
+
+def run(args: list[str], cwd: Path) -> None:
+    shutil.rmtree(cwd, ignore_errors=True)
+    cwd.mkdir(parents=True)
+    subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=60)
+    options = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-single-pass-"))
+    ffmpeg = find_ffmpeg(None)
+    source = make_source(Path(tempfile.gettempdir()) / f"bench-source-{options.seconds}s-1080p.mp4",
+                         seconds=options.seconds)
+    single = hls_command(ffmpeg, source, LADDER, has_audio=True, segment_seconds=6, preset="veryfast", threads=0)
+    per_rendition = [
+        hls_command(ffmpeg, source, [rung], has_audio=True, segment_seconds=6, preset="veryfast", threads=0)
+        for rung in LADDER
+    ]
+
+    def loop() -> None:
+        for index, args in enumerate(per_rendition):
+            run(args, work / f"loop-{index}")
+
+    samples = interleaved(options.runs, single_pass=lambda: run(single, work / "single"), per_rendition_loop=loop)
+    ratio = statistics.median(samples["per_rendition_loop"]) / statistics.median(samples["single_pass"])
+    print(f"source: {options.seconds} s 1080p, ladder 360p/720p/1080p, libx264 veryfast")
+    print(f"single pass        {summary(samples['single_pass'])}")
+    print(f"one per rendition  {summary(samples['per_rendition_loop'])}")
+    print(f"speed-up (loop / single pass, medians): {ratio:.3f} x   goal >= 1.15")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
