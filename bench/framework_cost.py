@@ -1,0 +1,142 @@
+"""Goal 3: the per-job cost of this framework against a bare Dramatiq actor.
+
+Full path: a legacy AI body on the queue -> LegacySQSConsumer (or Dramatiq's
+RedisBroker) -> this project's middleware -> the actor -> lock ->
+mark_processing -> a no-op engine -> complete_job -> release -> ack, with the
+row in PostgreSQL and lock and progress in Redis. Baseline: a bare actor that
+does nothing, on the same broker, same machine, same worker threads. Both
+drain N messages already on the queue; throughput is N / time.
+
+    .venv/bin/python bench/framework_cost.py [--jobs 300] [--runs 3] [--broker sqs|redis|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import dramatiq  # noqa: E402
+import redis as redis_lib  # noqa: E402
+from dramatiq.brokers.redis import RedisBroker  # noqa: E402
+from dramatiq_sqs import SQSBroker  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from adapters.db import build_tables, create_engine_from_url  # noqa: E402
+from adapters.sqs.publisher import ai_body  # noqa: E402
+from bootstrap import AI_ACTOR, Container, build_broker  # noqa: E402
+from settings import Settings  # noqa: E402
+from tests.services import AWS_ENV, POSTGRES_URL, MotoServer, unique  # noqa: E402
+
+THREADS = 4
+
+
+class NoOp:
+    def run(self, request, progress):
+        return {}
+
+
+def drain(broker: dramatiq.Broker, queue: str, jobs: int, done) -> float:
+    """Seconds for a worker to process ``jobs`` messages already waiting on ``queue``."""
+    worker = dramatiq.Worker(broker, worker_threads=THREADS, worker_timeout=100)
+    began = time.perf_counter()
+    worker.start()
+    while done() < jobs:
+        time.sleep(0.01)
+    seconds = time.perf_counter() - began
+    worker.stop(timeout=10_000)
+    return seconds
+
+
+def full_path(kind: str, moto: MotoServer | None, jobs: int) -> float:
+    queue = unique("bench-ai-")
+    tables = build_tables(unique("bench_video_"), unique("bench_ai_"))
+    engine = create_engine_from_url(POSTGRES_URL)
+    tables.create(engine)
+    settings = Settings(
+        broker=kind, ai_queue=queue, video_queue=unique("bench-video-"), video_table=tables.videos.name,
+        ai_job_table=tables.ai_jobs.name, database_url=POSTGRES_URL, redis_url="redis://127.0.0.1:6379/2",
+        sqs_endpoint_url=moto.url if moto else None, s3_endpoint_url=moto.url if moto else None,
+    )
+    container = Container(settings, engines={"noop": NoOp()})
+    broker = build_broker(settings, container)
+    done = {"n": 0}
+
+    @dramatiq.actor(actor_name=AI_ACTOR, queue_name=queue, broker=broker)
+    def process_ai_job(**body):
+        from adapters.messages import AIJobBody, validate_body
+
+        container.ai_handler.handle(validate_body(AIJobBody, body).to_request())
+        done["n"] += 1
+
+    now = datetime.now(timezone.utc)
+    ids = [str(uuid.uuid4()) for _ in range(jobs)]
+    with engine.begin() as connection:
+        connection.execute(insert(tables.ai_jobs), [
+            {"id": i, "job_type": "noop", "status": "PENDING", "payload": {}, "created_at": now, "updated_at": now}
+            for i in ids])
+    if kind == "sqs":
+        broker.declare_queue(queue)
+        broker._ensure_queue(queue)
+        sqs = moto.client("sqs")
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        for start in range(0, jobs, 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(n), "MessageBody": ai_body(i, "noop", {})} for n, i in enumerate(ids[start:start + 10])])
+    else:
+        for i in ids:
+            process_ai_job.send(job_id=i, job_type="noop", payload={})
+    seconds = drain(broker, queue, jobs, lambda: done["n"])
+    tables.metadata.drop_all(engine)
+    return seconds
+
+
+def bare(kind: str, moto: MotoServer | None, jobs: int) -> float:
+    queue = unique("bench-bare-")
+    if kind == "sqs":
+        broker = SQSBroker(endpoint_url=moto.url, region_name="us-east-1")
+    else:
+        broker = RedisBroker(url="redis://127.0.0.1:6379/2")
+    done = {"n": 0}
+
+    @dramatiq.actor(queue_name=queue, broker=broker)
+    def nothing(**body):
+        done["n"] += 1
+
+    for _ in range(jobs):
+        nothing.send(job_id=str(uuid.uuid4()), job_type="noop", payload={})
+    return drain(broker, queue, jobs, lambda: done["n"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--broker", choices=["sqs", "redis", "both"], default="both")
+    options = parser.parse_args()
+    os.environ.update(AWS_ENV)
+    redis_lib.Redis.from_url("redis://127.0.0.1:6379/2").flushdb()
+    moto = MotoServer().start()
+    try:
+        for kind in (["sqs", "redis"] if options.broker == "both" else [options.broker]):
+            full, base = [], []
+            for _ in range(options.runs):  # interleaved: drift hits both alike
+                full.append(options.jobs / full_path(kind, moto, options.jobs))
+                base.append(options.jobs / bare(kind, moto, options.jobs))
+            ratio = statistics.median(full) / statistics.median(base)
+            print(f"{kind}: full path {statistics.median(full):.0f} jobs/s (min {min(full):.0f}, max {max(full):.0f}), "
+                  f"bare actor {statistics.median(base):.0f} jobs/s (min {min(base):.0f}, max {max(base):.0f}), "
+                  f"ratio {ratio:.2f}   goal >= 0.5   ({options.jobs} jobs x {options.runs} runs, {THREADS} threads)")
+    finally:
+        moto.stop()
+
+
+if __name__ == "__main__":
+    main()
