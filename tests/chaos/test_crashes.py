@@ -41,6 +41,7 @@ def wait_transcoding(stack, video_id):
     )
 
 
+@pytest.mark.timeout(1200)  # soak mode: 20 rounds
 def test_kill_9_mid_transcode_rounds(private_stack, start_worker, slow_source, soak, figures):
     stack, rounds = private_stack, 20 if soak else 3
     ready = failed = duplicated = locks_left = 0
@@ -96,6 +97,7 @@ def test_a_stalled_worker_cannot_overwrite_the_attempt_that_took_over(
     assert changes == [("UPLOADED", "PROCESSING"), ("PROCESSING", "PROCESSING"), ("PROCESSING", "READY")]
 
 
+@pytest.mark.timeout(900)
 def test_duplicate_storm_three_workers(private_stack, start_worker, tmp_path, soak, figures):
     stack, jobs = private_stack, 300 if soak else 100
     tiny = make_video(tmp_path / "tiny.mp4", seconds=1, width=160, height=90, audio=False)

@@ -77,6 +77,7 @@ def corpus(size: int) -> list[tuple[str, str]]:
     return [(kind, body) for kind, body in bodies if all(map(allowed, body)) and len(body.encode()) <= 256 * 1024]
 
 
+@pytest.mark.timeout(1800)  # soak mode: 20,000 bodies take about 12 minutes
 def test_fuzzed_bodies_each_end_exactly_once(moto, soak, figures):
     size = int(os.environ.get("FUZZ_BODIES", 20_000 if soak else 5_000))
     items = corpus(size)

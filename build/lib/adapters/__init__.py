@@ -1,0 +1,1 @@
+"""Adapters: one folder per outside system, each implementing domain ports."""

@@ -1,0 +1,1 @@
+"""The built-in engines; each module defines a SPEC for the registry."""

@@ -1,0 +1,128 @@
+"""SandboxedEngine: the domain's Engine port, running an engine in a child process.
+
+A crash, a hang or a runaway allocation inside an engine ends that child
+process only; the worker turns it into an error for that one job.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from adapters.ai.spec import EngineSpec
+from adapters.child_process import run_child
+from adapters.messages import explain
+from domain import errors
+from domain.entities import AIJobRequest
+from domain.media import check_prefix
+from domain.errors import InvalidMessage, LimitExceeded, PermanentError, ProcessingTimeout, TransientError
+from domain.ports import ObjectStorage
+from domain.progress import Progress
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+class EngineCrashed(TransientError):
+    """The engine's process died (a signal, or an unexpected exception)."""
+
+
+class SandboxedEngine:
+    """Runs one registered engine per job in ``python -m adapters.ai.child``.
+
+    Parameters:
+      spec: the engine's registry entry (schemas, entry point, limits).
+      storage: where the job's input file is downloaded from.
+      workdir: parent of the per-job temporary directory (None: the system's).
+      python: the interpreter for the child (this one by default).
+      allowed_prefixes: where input files may be read from (empty: anywhere).
+    """
+
+    def __init__(self, spec: EngineSpec, storage: ObjectStorage, *, workdir: Path | None = None,
+                 python: str = sys.executable, allowed_prefixes: tuple[str, ...] = ()) -> None:
+        self.spec = spec
+        self.storage = storage
+        self.workdir = workdir
+        self.python = python
+        self.allowed_prefixes = allowed_prefixes
+
+    def run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]:
+        payload = self._validated(request.payload)
+        with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
+            source = None
+            if self.spec.takes_file:
+                check_prefix(payload["file_key"], self.allowed_prefixes)
+                progress.step("downloading")
+                source = Path(tmp) / "input"
+                self.storage.size_of(payload["file_key"])  # SourceNotFound before any download
+                self.storage.download(payload["file_key"], source)
+            progress.step("running")
+            result = self._run_child(source, payload, progress)
+        try:
+            return self.spec.result.model_validate(result).model_dump(mode="json")
+        except ValidationError as error:
+            subject = f"the {self.spec.job_type} engine returned a malformed result"
+            raise PermanentError(explain(error, subject=subject, within="result")) from None
+
+    def _validated(self, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.spec.payload.model_validate(payload).model_dump(mode="json")
+        except ValidationError as error:
+            subject = f"invalid payload for job_type {self.spec.job_type!r}"
+            raise InvalidMessage(explain(error, subject=subject, within="payload")) from None
+
+    def _run_child(self, source: Path | None, payload: dict[str, Any], progress: Progress) -> Any:
+        spec = self.spec
+        request = {"entry": spec.entry, "source": str(source) if source else None, "payload": payload,
+                   "memory_mb": spec.memory_mb}
+        outcome: dict[str, Any] = {}
+
+        def on_line(line: str) -> None:
+            if not line.strip():
+                return
+            message = json.loads(line)
+            if "progress" in message:
+                progress.step("running", float(message["progress"]), str(message.get("message", "")))
+            else:
+                outcome.update(message)
+
+        returncode, stderr = run_child(
+            [self.python, "-m", "adapters.ai.child"],
+            timeout_seconds=spec.timeout_seconds,
+            timed_out=ProcessingTimeout(f"the {spec.job_type} engine ran longer than {spec.timeout_seconds:g} s"),
+            on_line=on_line,
+            stdin=json.dumps(request).encode(),
+            cwd=ROOT,
+        )
+        if "result" in outcome:
+            return outcome["result"]
+        raise self._failure(outcome.get("error"), returncode)
+
+    def _failure(self, error: dict[str, str] | None, returncode: int) -> Exception:
+        name = self.spec.job_type
+        if error is None:
+            if returncode < 0:
+                return EngineCrashed(f"the {name} engine crashed ({_signal_name(-returncode)})")
+            return EngineCrashed(f"the {name} engine exited without a result (status {returncode})")
+        kind, reason = error.get("kind"), error.get("reason", "")
+        if kind == "memory":
+            return LimitExceeded(f"the {name} engine ran out of its {self.spec.memory_mb} MB memory limit")
+        if kind in ("permanent", "transient"):
+            # The engine's own class (InvalidMessage, UnsupportedMedia, ...) when it is one of the domain's.
+            known = getattr(errors, str(error.get("class")), None)
+            base = PermanentError if kind == "permanent" else TransientError
+            cls = known if isinstance(known, type) and issubclass(known, base) else base
+            return cls(reason)
+        return EngineCrashed(f"the {name} engine failed: {reason}")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

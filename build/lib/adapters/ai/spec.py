@@ -1,0 +1,48 @@
+"""What an engine declares: its payload schema, result shape, entry point and limits."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+#: report(fraction in 0..1, message): progress from inside an engine.
+Report = Callable[[float, str], None]
+#: run(source file or None, validated payload as a dict, report) -> result dict.
+EngineFunction = Callable[[Path | None, dict[str, Any], Report], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine, as the registry knows it.
+
+    Parameters:
+      job_type: the ``job_type`` of the AI messages it runs.
+      payload: pydantic model of the message's ``payload``; a ``file_key``
+        field names the input object the worker downloads for it.
+      result: pydantic model of what the engine returns (stored in ``result``).
+      entry: ``module:function`` of the engine's run function; imported in
+        the child process, never in the worker.
+      timeout_seconds: wall-clock limit of one run (past it: killed, retried).
+      memory_mb: address-space limit of the child process.
+    """
+
+    job_type: str
+    payload: type[BaseModel]
+    result: type[BaseModel]
+    entry: str
+    timeout_seconds: float = 600
+    memory_mb: int = 1024
+
+    @property
+    def takes_file(self) -> bool:
+        return "file_key" in self.payload.model_fields
+
+
+def load_function(entry: str) -> EngineFunction:
+    module, _, name = entry.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,127 @@
+"""Running a child process under a deadline, reading its output line by line.
+
+Shared by ffmpeg (adapters/media) and the AI engine sandbox (adapters/ai).
+stdout and stderr are read by one loop with a selector, so neither pipe can
+fill up and block the child, and no thread is needed. Whatever happens -
+success, failure, timeout, an exception from a callback or an asynchronous
+exception such as Dramatiq's Shutdown - the child is killed if still running
+and waited for before ``run_child`` returns or raises.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+# Longest wait between two looks at the clock; also bounds how long an
+# asynchronous exception (Dramatiq's Shutdown, TimeLimitExceeded) can be
+# held up, since Python delivers those only between bytecodes.
+POLL_SECONDS = 0.25
+STDERR_TAIL_BYTES = 8192
+_READ_BYTES = 65536
+
+
+def run_child(
+    args: Sequence[str],
+    *,
+    timeout_seconds: float,
+    timed_out: Exception,
+    on_line: Callable[[str], None] | None = None,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, str]:
+    """Run a child to completion; return its exit status and the tail of its stderr.
+
+    Parameters:
+      args: the command line, executable first.
+      timeout_seconds: the limit on the whole run; past it the child is
+        killed and ``timed_out`` raised.
+      timed_out: the exception to raise on timeout.
+      on_line: called with each complete line the child writes to stdout.
+      stdin: bytes written to the child's stdin before reading (then closed).
+      cwd: the child's working directory.
+      env: the child's environment (None: this process's).
+    """
+    deadline = time.monotonic() + timeout_seconds
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        proc = subprocess.Popen(
+            list(args),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+        )
+        if stdin is not None and proc.stdin is not None:
+            with proc.stdin:
+                proc.stdin.write(stdin)
+        stderr_tail = _pump(proc, deadline, _Lines(on_line), timed_out)
+        try:
+            returncode = proc.wait(timeout=max(deadline - time.monotonic(), 0.01))
+        except subprocess.TimeoutExpired:
+            raise timed_out from None
+    finally:
+        if proc is not None:
+            _reap(proc)
+    return returncode, stderr_tail.decode("utf-8", errors="replace")
+
+
+def _pump(proc: subprocess.Popen[bytes], deadline: float, lines: _Lines, timed_out: Exception) -> bytes:
+    """Read both pipes until the child closes them; return the tail of stderr."""
+    stderr_tail = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ, "out")
+        selector.register(proc.stderr, selectors.EVENT_READ, "err")
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise timed_out
+            for key, _ in selector.select(min(remaining, POLL_SECONDS)):
+                chunk = os.read(key.fd, _READ_BYTES)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                elif key.data == "out":
+                    lines.feed(chunk)
+                else:
+                    stderr_tail = (stderr_tail + chunk)[-STDERR_TAIL_BYTES:]
+    lines.flush()
+    return stderr_tail
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    # Kill first: even if the wait below is interrupted, the child is dead
+    # and the Popen object reaps the zombie later.
+    try:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    finally:
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
+class _Lines:
+    """Splits a byte stream into text lines for ``on_line``."""
+
+    def __init__(self, on_line: Callable[[str], None] | None) -> None:
+        self.on_line = on_line
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if self.on_line is None:
+            return
+        *complete, self.pending = (self.pending + chunk).split(b"\n")
+        for raw in complete:
+            self.on_line(raw.decode("utf-8", errors="replace"))
+
+    def flush(self) -> None:
+        if self.on_line is not None and self.pending:
+            self.on_line(self.pending.decode("utf-8", errors="replace"))
+        self.pending = b""

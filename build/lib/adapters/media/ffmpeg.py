@@ -1,0 +1,162 @@
+"""FfmpegMediaProcessor: the MediaProcessor port on PyAV (probe) and the ffmpeg CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from adapters.media.commands import MASTER_PLAYLIST, hls_command, thumbnail_command
+from adapters.media.probe import probe_media
+from adapters.media.runner import run_ffmpeg
+from adapters.media.safety import sniff
+from domain.entities import MediaInfo, Rendition
+from domain.errors import UnsupportedMedia
+
+# How far before the end a thumbnail may be taken: the last frame starts a
+# frame duration before the container's end, so seeking to the very end
+# finds nothing.
+_END_MARGIN_SECONDS = 0.5
+
+
+class FfmpegMediaProcessor:
+    """Probes with PyAV; transcodes to an HLS ladder and takes thumbnails with ffmpeg.
+
+    Every open of a source is restricted to self-contained container formats
+    and to the ``file`` protocol (see ``adapters.media.safety``). Errors are
+    the domain's: UnsupportedMedia or LimitExceeded for a bad source,
+    ProcessingTimeout past the time limit, TransientError when ffmpeg was
+    killed or ran out of disk.
+
+    Parameters:
+      ffmpeg: path of the ffmpeg executable (see ``find_ffmpeg``).
+      timeout_seconds: the limit on each ffmpeg run (one transcode, one
+        thumbnail) and on PyAV's waits while probing.
+      segment_seconds: the HLS segment length; keyframes are forced on this
+        grid so segments really are this long.
+      preset: the libx264 preset (speed against size).
+      threads: encoder threads per ffmpeg run, 0 for ffmpeg's automatic choice.
+    """
+
+    def __init__(
+        self,
+        ffmpeg: str,
+        *,
+        timeout_seconds: float,
+        segment_seconds: int = 6,
+        preset: str = "veryfast",
+        threads: int = 0,
+    ) -> None:
+        if timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+        if segment_seconds < 1:
+            raise ValueError("segment_seconds must be at least 1")
+        if threads < 0:
+            raise ValueError("threads must be 0 (automatic) or more")
+        self.ffmpeg = ffmpeg
+        self.timeout_seconds = timeout_seconds
+        self.segment_seconds = segment_seconds
+        self.preset = preset
+        self.threads = threads
+
+    def probe(self, source: Path) -> MediaInfo:
+        """Duration, displayed frame size and audio presence of ``source``.
+
+        Parameters:
+          source: the local source file (untrusted).
+        """
+        return probe_media(source, timeout_seconds=self.timeout_seconds)
+
+    def transcode_hls(
+        self,
+        source: Path,
+        out_dir: Path,
+        info: MediaInfo,
+        ladder: Sequence[Rendition],
+        on_progress: Callable[[float], None],
+    ) -> Path:
+        """Encode every rendition of ``ladder`` in one ffmpeg run; return ``out_dir/master.m3u8``.
+
+        Parameters:
+          source: the local source file, already probed.
+          out_dir: where ``master.m3u8`` and one folder per rendition
+            (``<name>/index.m3u8``, ``<name>/seg_00000.ts``...) are written;
+            created if missing.
+          info: the probe's result; its duration turns ffmpeg's output time
+            into a fraction, its audio flag decides whether audio is mapped.
+          ladder: the renditions to encode (already planned; not re-decided).
+          on_progress: called with a fraction in [0, 1] that never decreases,
+            ending with 1.0 on success.
+        """
+        sniff(source)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        args = hls_command(
+            self.ffmpeg,
+            source,
+            ladder,
+            has_audio=info.has_audio,
+            segment_seconds=self.segment_seconds,
+            preset=self.preset,
+            threads=self.threads,
+        )
+        progress = _Fraction(info.duration_seconds, on_progress)
+        run_ffmpeg(
+            args,
+            action="transcode the source",
+            timeout_seconds=self.timeout_seconds,
+            cwd=out_dir,
+            on_out_time=progress.at,
+        )
+        master = out_dir / MASTER_PLAYLIST
+        if not master.is_file():
+            raise UnsupportedMedia("ffmpeg finished without writing an HLS playlist for the source")
+        progress.done()
+        return master
+
+    def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:
+        """Write one JPEG frame of ``source``, at most 1280 px wide, to ``dest``.
+
+        Parameters:
+          source: the local source file (untrusted).
+          dest: the JPEG to write; its folder must exist.
+          at_seconds: where to take the frame; clamped into the video.
+        """
+        info = self.probe(source)
+        at = min(max(at_seconds, 0.0), max(info.duration_seconds - _END_MARGIN_SECONDS, 0.0))
+        dest.unlink(missing_ok=True)
+        self._grab(source, dest, at)
+        if at > 0 and not _non_empty(dest):
+            # Seeking past the last frame of an oddly timed file yields no
+            # frame and no error: the first frame is better than none.
+            self._grab(source, dest, 0.0)
+        if not _non_empty(dest):
+            raise UnsupportedMedia("ffmpeg could not take a thumbnail of the source: no frame was decoded")
+
+    def _grab(self, source: Path, dest: Path, at: float) -> None:
+        args = thumbnail_command(self.ffmpeg, source, dest, at_seconds=at, threads=self.threads)
+        run_ffmpeg(args, action="take a thumbnail of the source", timeout_seconds=self.timeout_seconds)
+
+
+def _non_empty(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
+class _Fraction:
+    """Turns output times into a clamped, never-decreasing progress fraction."""
+
+    def __init__(self, duration_seconds: float, on_progress: Callable[[float], None]) -> None:
+        self.duration = duration_seconds
+        self.on_progress = on_progress
+        self.last = 0.0
+
+    def at(self, seconds: float) -> None:
+        if self.duration <= 0:
+            return
+        fraction = min(max(seconds / self.duration, 0.0), 1.0)
+        if fraction > self.last:
+            self.last = fraction
+            self.on_progress(fraction)
+
+    def done(self) -> None:
+        if self.last < 1.0:
+            self.last = 1.0
+            self.on_progress(1.0)

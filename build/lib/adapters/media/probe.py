@@ -1,0 +1,111 @@
+"""Probing a source with PyAV, under the same restrictions as the ffmpeg CLI."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import av
+
+from adapters.media.safety import input_url, open_options, sniff
+from domain.entities import MediaInfo
+from domain.errors import LimitExceeded, UnsupportedMedia
+
+NOT_DECODABLE = "the source is not a video file ffmpeg can decode"
+NOT_ACCEPTED = (
+    "the source is not in an accepted video container (MP4, MOV, MKV, WebM, AVI, FLV, MPEG-TS, MPEG-PS, Ogg or ASF)"
+)
+# Far beyond any real upload; a bigger frame is a decompression bomb or junk.
+MAX_DIMENSION = 16384
+# How many packets of the video stream we read looking for a first frame.
+_MAX_PACKETS = 300
+
+
+def probe_media(source: Path, *, timeout_seconds: float) -> MediaInfo:
+    """What the source is: duration, frame size of its video, audio or not.
+
+    Parameters:
+      source: the local source file (untrusted).
+      timeout_seconds: PyAV's open and read timeout, so a pathological file
+        cannot keep the probe busy for ever.
+
+    The width and height are those a player shows (a phone video stored
+    landscape with a 90-degree rotation is reported portrait), because ffmpeg
+    applies the rotation when transcoding. Decodes one video frame, so a
+    source whose codec ffmpeg lacks or whose data is garbage fails here
+    rather than half-way through the transcode.
+
+    Raises UnsupportedMedia (with a one-sentence reason) when the source is
+    not a decodable, self-contained video file, LimitExceeded when its frame
+    is absurdly large.
+    """
+    sniff(source)
+    try:
+        container = av.open(
+            input_url(source), mode="r", container_options=open_options(), timeout=timeout_seconds
+        )
+    except av.error.ArgumentError as error:
+        # EINVAL from avformat_open_input is how the format white-list says no.
+        raise UnsupportedMedia(NOT_ACCEPTED) from error
+    except (av.error.FFmpegError, UnicodeDecodeError) as error:
+        raise UnsupportedMedia(NOT_DECODABLE) from error
+    with container:
+        return _describe(container)
+
+
+def _describe(container: av.container.InputContainer) -> MediaInfo:
+    video = _first_video_stream(container)
+    if video is None or video.codec_context is None:
+        raise UnsupportedMedia("the source has no video stream ffmpeg can decode")
+    duration = _duration_seconds(container, video)
+    if duration is None:
+        raise UnsupportedMedia("the duration of the source could not be determined")
+    has_audio = any(stream.codec_context is not None for stream in container.streams.audio)
+    width, height, rotation = _first_frame_geometry(container, video)
+    if width <= 0 or height <= 0:
+        raise UnsupportedMedia("the video stream of the source has no frame size")
+    if max(width, height) > MAX_DIMENSION:
+        raise LimitExceeded(
+            f"the video frame is {width}x{height} px; at most {MAX_DIMENSION} px per side are supported"
+        )
+    if round(abs(rotation)) % 180 == 90:
+        width, height = height, width
+    return MediaInfo(
+        duration_seconds=duration,
+        width=width,
+        height=height,
+        has_audio=has_audio,
+        format_name=container.format.name,
+    )
+
+
+def _first_video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    # Cover art in an MP4/M4A is a one-frame "video" stream; it is not a video.
+    # ffmpeg's "V" stream specifier skips the same streams, so the transcode
+    # maps this very stream.
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
+
+
+def _duration_seconds(container: av.container.InputContainer, video: av.VideoStream) -> float | None:
+    if container.duration is not None and container.duration > 0:
+        seconds = container.duration / av.time_base
+    elif video.duration is not None and video.time_base is not None and video.duration > 0:
+        seconds = float(video.duration * video.time_base)
+    else:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+def _first_frame_geometry(container: av.container.InputContainer, video: av.VideoStream) -> tuple[int, int, float]:
+    try:
+        for count, packet in enumerate(container.demux(video)):
+            if count >= _MAX_PACKETS:
+                break
+            for frame in packet.decode():
+                return frame.width, frame.height, float(frame.rotation or 0)
+    except av.error.FFmpegError as error:
+        raise UnsupportedMedia(NOT_DECODABLE) from error
+    raise UnsupportedMedia("no video frame of the source could be decoded")

@@ -1,0 +1,88 @@
+"""ObjectStorage on one S3 bucket: streamed downloads, streamed multipart uploads."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from domain.errors import SourceNotFound, TransientError
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".json": "application/json",
+}
+MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+def content_type_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+class S3Storage:
+    """ObjectStorage on the bucket of CONTRACT section 4.
+
+    boto3's managed transfers stream to and from disk in parts, so memory stays
+    flat whatever the size of the source.
+
+    Parameters:
+      client: a boto3 S3 client (endpoint and region from settings).
+      bucket: the bucket name (setting S3_BUCKET).
+      part_size: multipart chunk size in bytes for uploads and downloads.
+      concurrency: parallel parts per transfer.
+    """
+
+    def __init__(self, client, bucket: str, *, part_size: int = 8 * 1024**2, concurrency: int = 4) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.transfer = TransferConfig(
+            multipart_threshold=part_size, multipart_chunksize=part_size, max_concurrency=concurrency
+        )
+
+    def size_of(self, key: str) -> int:
+        with _s3_errors("read", key):
+            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+
+    def download(self, key: str, dest: Path) -> None:
+        with _s3_errors("download", key):
+            self.client.download_file(self.bucket, key, str(dest), Config=self.transfer)
+
+    def upload(self, path: Path, key: str) -> None:
+        with _s3_errors("upload", key):
+            self.client.upload_file(
+                str(path), self.bucket, key, ExtraArgs={"ContentType": content_type_of(path)}, Config=self.transfer
+            )
+
+
+@contextmanager
+def _s3_errors(action: str, key: str) -> Iterator[None]:
+    """A missing object is the source's fault (permanent); anything else S3 says is transient."""
+    try:
+        yield
+    except ClientError as error:
+        if action != "upload" and _code(error) in MISSING:
+            raise SourceNotFound(f"the source object {key!r} does not exist in the bucket") from error
+        raise _transient(action, error) from error
+    except (BotoCoreError, S3UploadFailedError) as error:
+        raise _transient(action, error) from error
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _transient(action: str, error: Exception) -> TransientError:
+    detail = _code(error) if isinstance(error, ClientError) else type(error).__name__
+    return TransientError(f"S3 {action} failed ({detail})")

@@ -1,0 +1,1 @@
+"""Dramatiq middleware that is not tied to one broker."""

@@ -1,0 +1,1 @@
+"""Application handlers: one per job type, each taking its ports as arguments."""

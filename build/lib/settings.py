@@ -1,0 +1,156 @@
+"""The one place configuration is read: environment variables (and a .env file).
+
+The names of CONTRACT section 6 are part of the contract with the Django side;
+the rest tune the worker and have safe defaults. ``load_settings`` validates
+everything at start and turns a bad value into one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.entities import Rendition
+
+QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
+TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+SQS_MAX_DELAY_MS = 15 * 60 * 1000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # CONTRACT section 6
+    broker: Literal["sqs", "redis", "stub"] = "sqs"
+    aws_region: str = "us-east-1"
+    sqs_endpoint_url: str | None = None
+    s3_endpoint_url: str | None = None
+    video_queue: str = Field("video-jobs", pattern=QUEUE_NAME)
+    ai_queue: str = Field("ai-jobs", pattern=QUEUE_NAME)
+    video_dlq: str | None = Field(None, pattern=QUEUE_NAME)
+    ai_dlq: str | None = Field(None, pattern=QUEUE_NAME)
+    s3_bucket: str = Field("media", min_length=3, max_length=63)
+    database_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    video_table: str = Field("video_video", pattern=TABLE_NAME)
+    ai_job_table: str = Field("ai_aijob", pattern=TABLE_NAME)
+
+    # Delivery and retries
+    max_retries: int = Field(5, ge=0, le=100)
+    min_backoff_ms: int = Field(15_000, ge=100)
+    max_backoff_ms: int = Field(SQS_MAX_DELAY_MS, ge=1000, le=SQS_MAX_DELAY_MS)
+    max_receive_count: int = Field(5, ge=1, le=1000)
+    visibility_timeout_seconds: int = Field(90, ge=10, le=43200)
+    heartbeat_seconds: float = Field(20, gt=0)
+    lock_ttl_seconds: int = Field(60, ge=5)
+    lock_busy_delay_ms: int = Field(10_000, ge=100, le=SQS_MAX_DELAY_MS)
+    progress_ttl_seconds: int = Field(86400, ge=60)
+    outage_retry_seconds: int = Field(60, ge=1, le=43200)
+
+    # Media
+    ffmpeg_binary: str | None = None
+    ffmpeg_timeout_seconds: float = Field(3 * 3600, gt=0)
+    x264_preset: str = "veryfast"
+    hls_segment_seconds: int = Field(6, ge=1, le=60)
+    hls_ladder: str = "360p:360:800:96,720p:720:2800:128,1080p:1080:5000:128"
+    max_source_bytes: int = Field(5 * 1024**3, gt=0)
+    max_duration_seconds: float = Field(4 * 3600, gt=0)
+    max_source_height: int = Field(4320, gt=0)
+    work_dir: str | None = None
+    # Comma-separated key prefixes sources may be read from (e.g. "uploads/"); empty: the whole bucket.
+    allowed_source_prefixes: str = ""
+
+    # AI engines: modules whose SPECS are registered beside the built-in ones
+    ai_engine_modules: str = Field("", pattern=r"^[A-Za-z0-9_.,]*$")
+
+    # Local runs and tests only: production tables belong to Django's migrations.
+    create_tables: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("postgresql", "sqlite")):
+            raise ValueError("must be a postgresql+psycopg2:// or sqlite:/// SQLAlchemy URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("hls_ladder")
+    @classmethod
+    def _ladder_parses(cls, value: str) -> str:
+        parse_ladder(value)
+        return value
+
+    @model_validator(mode="after")
+    def _beat_inside_leases(self) -> Settings:
+        if self.heartbeat_seconds * 2 > min(self.visibility_timeout_seconds, self.lock_ttl_seconds):
+            raise ValueError(
+                "HEARTBEAT_SECONDS must be at most half of VISIBILITY_TIMEOUT_SECONDS and LOCK_TTL_SECONDS"
+            )
+        if self.lock_ttl_seconds > self.visibility_timeout_seconds:
+            # A dead worker's lock must be gone by the time SQS redelivers its message.
+            raise ValueError("LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS")
+        return self
+
+    @property
+    def video_dead_letter_queue(self) -> str:
+        return self.video_dlq or f"{self.video_queue}-dlq"
+
+    @property
+    def ai_dead_letter_queue(self) -> str:
+        return self.ai_dlq or f"{self.ai_queue}-dlq"
+
+    @property
+    def source_prefixes(self) -> tuple[str, ...]:
+        return tuple(prefix.strip() for prefix in self.allowed_source_prefixes.split(",") if prefix.strip())
+
+    @property
+    def extra_engine_modules(self) -> list[str]:
+        return [name for name in self.ai_engine_modules.split(",") if name]
+
+    @property
+    def ladder(self) -> list[Rendition]:
+        return parse_ladder(self.hls_ladder)
+
+
+def parse_ladder(text: str) -> list[Rendition]:
+    """``name:height:video_kbps:audio_kbps`` rungs, comma separated."""
+    rungs = []
+    for item in text.split(","):
+        parts = item.strip().split(":")
+        if len(parts) != 4 or not all(p.isdigit() for p in parts[1:]) or not parts[0]:
+            raise ValueError(f"rung {item.strip()!r} is not name:height:video_kbps:audio_kbps")
+        height = int(parts[1])
+        if height < 2 or height % 2:
+            raise ValueError(f"rung {parts[0]!r} needs an even height of at least 2")
+        rungs.append(Rendition(parts[0], height, int(parts[2]), int(parts[3])))
+    if not rungs:
+        raise ValueError("needs at least one rung")
+    return rungs
+
+
+def describe(error: ValidationError) -> str:
+    """One line naming the first offending variable and what is wrong with it."""
+    first = error.errors()[0]
+    name = "_".join(str(part) for part in first["loc"]).upper()
+    message = first["msg"].removeprefix("Value error, ")
+    return f"invalid configuration: {name}: {message}" if name else f"invalid configuration: {message}"
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """Read and validate the settings once; exit with one clear line if they are wrong."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        print(describe(error), file=sys.stderr)
+        raise SystemExit(2) from None
