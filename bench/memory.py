@@ -1,0 +1,109 @@
+"""Goal 4: peak RSS of the worker's Python process during a video job, by source size.
+
+Each size runs in a fresh interpreter (peak RSS only grows), which does one
+whole job with the real adapters (moto S3 over HTTP, SQLite, Redis) and
+reports its own peak RSS and, separately, the largest of its children
+(ffmpeg). Sources of about 10 MB, 100 MB and 1 GB are 1080p at a bitrate
+chosen for the size.
+
+    .venv/bin/python bench/memory.py [--sizes 10,100,1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from adapters.media import find_ffmpeg  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = 60
+
+
+def make_sized_source(megabytes: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"bench-source-{megabytes}MB.mp4"
+    if not path.exists():
+        kbps = megabytes * 8 * 1024 // SECONDS
+        subprocess.run(
+            [find_ffmpeg(None), "-nostdin", "-y", "-hide_banner", "-loglevel", "error",
+             "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i", "anoisesrc=a=0.3",
+             "-t", str(SECONDS), "-c:v", "libx264", "-preset", "ultrafast", "-b:v", f"{kbps}k",
+             "-maxrate", f"{kbps}k", "-bufsize", f"{kbps * 2}k", "-c:a", "aac", "-shortest", str(path)],
+            check=True,
+        )
+    return path
+
+
+def one_job(source: str, endpoint: str) -> None:
+    """Run in a child interpreter: one whole job, then print peak RSS figures as JSON.
+
+    Its only children are the job's ffmpeg runs, so RUSAGE_CHILDREN is ffmpeg's peak.
+    """
+    from sqlalchemy import insert
+
+    from bootstrap import Container
+    from domain.entities import VideoJob
+    from settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as work:
+        container = Container(Settings(
+            broker="stub", s3_endpoint_url=endpoint, s3_bucket="bench", create_tables=True,
+            database_url=f"sqlite:///{work}/bench.db", redis_url="redis://127.0.0.1:6379/2", work_dir=work))
+        container.s3.upload_file(source, "bench", "uploads/1/1/source.mp4")
+        now = datetime.now(timezone.utc)
+        with container.engine.begin() as connection:
+            connection.execute(insert(container.tables.videos).values(
+                id=1, file_key="uploads/1/1/source.mp4", status="UPLOADED", created_at=now, updated_at=now))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        container.video_handler.handle(VideoJob(video_id=1, file_key="uploads/1/1/source.mp4", tenant_id=1))
+    print(json.dumps({
+        "python_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "python_before_job_mb": before / 1024,
+        "largest_child_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10,100,1000", help="source sizes in MB")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    from tests.services import AWS_ENV, MotoServer
+
+    os.environ.update(AWS_ENV)
+    if options.child:
+        one_job(options.child, options.endpoint)
+        return
+    moto = MotoServer().start()
+    moto.client("s3").create_bucket(Bucket="bench")
+    rows = []
+    try:
+        results = []
+        for megabytes in map(int, options.sizes.split(",")):
+            source = make_sized_source(megabytes)
+            results.append((source, subprocess.run(
+                [sys.executable, __file__, "--child", str(source), "--endpoint", moto.url], cwd=ROOT, check=True,
+                capture_output=True, text=True).stdout.strip().splitlines()[-1]))
+    finally:
+        moto.stop()
+    for source, out in results:
+        figures = json.loads(out)
+        rows.append(figures["python_peak_mb"])
+        print(f"source {source.stat().st_size / 1024**2:7.0f} MB: Python peak RSS {figures['python_peak_mb']:6.0f} MB "
+              f"(before the job {figures['python_before_job_mb']:.0f} MB), "
+              f"ffmpeg peak {figures['largest_child_peak_mb']:.0f} MB")
+    print(f"spread of the Python peaks: {max(rows) / min(rows):.2f} x (goal: within 1.20 and under 200 MB)")
+
+
+if __name__ == "__main__":
+    main()
