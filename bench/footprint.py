@@ -9,6 +9,7 @@ carried before), and compares the sizes of their site-packages.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,8 +34,11 @@ def venv_with(where: Path, *requirements: str) -> int:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-footprint-") as tmp:
-        worker = venv_with(Path(tmp) / "worker", str(ROOT))
-        with_django = venv_with(Path(tmp) / "django", str(ROOT), "django", "djangorestframework")
+        # A copy of the sources: building the project in place would leave build/ in the work tree.
+        project = Path(tmp) / "project"
+        shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info"))
+        worker = venv_with(Path(tmp) / "worker", str(project))
+        with_django = venv_with(Path(tmp) / "django", str(project), "django", "djangorestframework")
     print(f"worker runtime dependencies      {worker / 1024**2:7.1f} MB")
     print(f"the same plus Django and DRF     {with_django / 1024**2:7.1f} MB")
     print(f"ratio (worker / with Django): {worker / with_django:.3f}   goal <= 0.7")

@@ -1,1 +1,0 @@
-"""Adapters: one folder per outside system, each implementing domain ports."""

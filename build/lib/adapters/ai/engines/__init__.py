@@ -1,1 +1,0 @@
-"""The built-in engines; each module defines a SPEC for the registry."""

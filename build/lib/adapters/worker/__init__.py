@@ -1,1 +1,0 @@
-"""Dramatiq middleware that is not tied to one broker."""
