@@ -11,7 +11,7 @@ import sys
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.entities import Rendition
@@ -69,6 +69,26 @@ class Settings(BaseSettings):
 
     # Local runs and tests only: production tables belong to Django's migrations.
     create_tables: bool = False
+
+    # Logs: "json" (one object per line), "text" (readable lines), "auto" (text on a terminal, else json)
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Prometheus: Dramatiq's exposition server on this port (unset: no metrics)
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"
+
+    # Worker presence for the ops tools: a worker not seen for this long is shown as gone
+    worker_gone_seconds: float = Field(60, gt=0)
+
+    # Ops dashboard (Procfile line `ops`): HTTP basic auth; the admin may redrive and
+    # delete, the viewer only reads. Nothing is served while no password is set.
+    ops_admin_user: str = Field("admin", min_length=1)
+    ops_admin_password: SecretStr | None = None
+    ops_viewer_user: str = Field("viewer", min_length=1)
+    ops_viewer_password: SecretStr | None = None
+    # Signs the CSRF tokens of the dashboard's forms; set it to one value on every dyno.
+    ops_secret_key: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
