@@ -24,6 +24,7 @@ from adapters.db import SqlAIJobRepository, SqlVideoRepository, build_tables, cr
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg
 from adapters.messages import AIJobBody, VideoJobBody, salvage_id
 from adapters.redis import RedisLock, RedisProgress
+from adapters.redis.presence import WorkerRegistry
 from adapters.sqs.broker import LegacySQSBroker
 from adapters.sqs.codec import LegacyRoute
 from adapters.sqs.reject import RejectBeforeRun
@@ -31,6 +32,7 @@ from adapters.sqs.stop_receiving import StopReceiving
 from adapters.storage import S3Storage
 from adapters.worker.give_up import GiveUp
 from adapters.worker.heartbeat import Heartbeat
+from adapters.worker.presence import Presence
 from adapters.worker.retries import CappedRetries
 from domain.entities import VideoJob
 from domain.handlers.ai import Engine, ProcessAIJobHandler
@@ -80,6 +82,10 @@ class Container:
     @cached_property
     def progress(self) -> RedisProgress:
         return RedisProgress(self.redis, ttl_seconds=self.settings.progress_ttl_seconds)
+
+    @cached_property
+    def workers(self) -> WorkerRegistry:
+        return WorkerRegistry(self.redis, gone_after=self.settings.worker_gone_seconds)
 
     @cached_property
     def s3(self):
@@ -202,5 +208,8 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
         from dramatiq.brokers.stub import StubBroker
 
         broker = StubBroker(middleware=middleware)
+    presence = Presence(container.workers)
+    broker.add_middleware(presence)
+    beats.append(presence.beat)
     broker.add_middleware(Heartbeat(settings.heartbeat_seconds, beats))
     return broker
