@@ -24,6 +24,7 @@ from adapters.db import SqlAIJobRepository, SqlVideoRepository, build_tables, cr
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg
 from adapters.messages import AIJobBody, VideoJobBody, salvage_id
 from adapters.redis import RedisLock, RedisProgress
+from adapters.redis.broker_admin import DeadLetterReasons
 from adapters.redis.presence import WorkerRegistry
 from adapters.sqs.broker import LegacySQSBroker
 from adapters.sqs.codec import LegacyRoute
@@ -204,6 +205,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
         from dramatiq.brokers.redis import RedisBroker
 
         broker = RedisBroker(url=settings.redis_url, middleware=middleware)
+        broker.add_middleware(DeadLetterReasons(container.redis))
     else:
         from dramatiq.brokers.stub import StubBroker
 

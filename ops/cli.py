@@ -1,0 +1,226 @@
+"""`python -m ops`: the operators' command line.
+
+Human-readable output by default, ``--json`` for scripts. Exit codes: 0 done,
+1 the operation failed (the message says why), 2 bad usage or configuration.
+Destructive commands ask for confirmation on a terminal and need ``--yes``
+otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.sqs.admin import QueueMissing
+from domain.operations import DeadLetterNotFound, UnknownQueue
+from ops import render
+from ops.service import Ops, OpsError
+
+FINAL_STEPS = ("done", "failed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ops", description="Operate the media worker's queues and jobs.")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    # --json is accepted after the command too; SUPPRESS keeps a subcommand from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    commands = _Subparsers(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"), common)
+
+    commands.add_parser("status", help="queues, dead-letter depths, job counts by status, workers")
+    commands.add_parser("workers", help="worker processes and what they run")
+
+    jobs = commands.add_parser("jobs", help="recent jobs of one kind, optionally by status")
+    jobs.add_argument("kind", choices=["video", "ai"])
+    jobs.add_argument("--status", help="only rows with this status (e.g. FAILED)")
+    jobs.add_argument("--limit", type=int, default=20)
+
+    dlq = commands.add_parser("dlq", help="dead letters: list, show, redrive, delete, purge")
+    dlq_commands = _Subparsers(dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION"), common)
+    listing = dlq_commands.add_parser("list", help="dead letters of a queue, oldest first")
+    listing.add_argument("queue", help="video, ai, or a full queue name")
+    listing.add_argument("--limit", type=int, default=100)
+    show = dlq_commands.add_parser("show", help="one dead letter with its whole body")
+    show.add_argument("queue")
+    show.add_argument("id", help="the dead letter's id (from `dlq list`)")
+    for name, text in (("redrive", "send dead letters back to their queue, body unchanged"),
+                       ("delete", "delete dead letters")):
+        action = dlq_commands.add_parser(name, help=text)
+        action.add_argument("queue")
+        action.add_argument("ids", nargs="*", metavar="ID")
+        action.add_argument("--all", action="store_true", help="every dead letter of the queue")
+        action.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    purge = dlq_commands.add_parser("purge", help="delete every dead letter of a queue")
+    purge.add_argument("queue")
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    enqueue = commands.add_parser("enqueue", help="publish a job as the API does (a legacy body)")
+    kinds = _Subparsers(enqueue.add_subparsers(dest="kind", required=True, metavar="KIND"), common)
+    video = kinds.add_parser("video", help="a video job")
+    video.add_argument("video_id", type=int)
+    video.add_argument("file_key")
+    video.add_argument("--tenant", type=int, default=None)
+    ai = kinds.add_parser("ai", help="an AI job")
+    ai.add_argument("job_id")
+    ai.add_argument("job_type")
+    ai.add_argument("--payload", required=True, type=_json_object, help='the engine\'s payload, a JSON object')
+    ai.add_argument("--tenant", type=int, default=None)
+
+    progress = commands.add_parser("progress", help="a job's live progress from Redis")
+    progress.add_argument("kind", choices=["video", "ai"])
+    progress.add_argument("id")
+    progress.add_argument("--follow", action="store_true", help="print every change until the job is done or failed")
+    progress.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
+    progress.add_argument("--timeout", type=float, default=None, help="give up following after this many seconds")
+    return parser
+
+
+class _Subparsers:
+    """Adds the common options to every subcommand."""
+
+    def __init__(self, action, common: argparse.ArgumentParser) -> None:
+        self.action, self.common = action, common
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        return self.action.add_parser(name, parents=[self.common], **kwargs)
+
+
+def main(argv: Sequence[str] | None = None, *, ops: Ops | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if ops is None:
+        from settings import load_settings
+
+        ops = Ops(load_settings())
+    out = Output(args.json)
+    try:
+        return COMMANDS[args.command](ops, args, out)
+    except (OpsError, DeadLetterNotFound, UnknownQueue, QueueMissing) as error:
+        return out.fail(str(error).strip("'\""))
+    except (BotoCoreError, ClientError) as error:
+        return out.fail(f"AWS call failed: {error}")
+    except redis.RedisError as error:
+        return out.fail(f"Redis is unreachable: {error}")
+    except SQLAlchemyError as error:
+        return out.fail(f"the database is unreachable: {str(error).splitlines()[0]}")
+    except KeyboardInterrupt:
+        return 130
+
+
+class Output:
+    """Prints results as text or JSON, and errors to stderr."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def emit(self, data: Any, text: Callable[[Any], str]) -> None:
+        print(json.dumps(data, indent=2, default=str) if self.as_json else text(data))
+
+    def fail(self, message: str) -> int:
+        if self.as_json:
+            print(json.dumps({"error": message}))
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def status(ops: Ops, args, out: Output) -> int:
+    out.emit(ops.status(), render.status)
+    return 0
+
+
+def workers(ops: Ops, args, out: Output) -> int:
+    out.emit([record.as_dict() for record in ops.workers()], render.workers)
+    return 0
+
+
+def jobs(ops: Ops, args, out: Output) -> int:
+    if args.status and args.status.upper() not in ops.jobs.statuses(args.kind):
+        raise OpsError(f"unknown status {args.status!r} for {args.kind}: use {', '.join(ops.jobs.statuses(args.kind))}")
+    rows = ops.jobs.recent(args.kind, args.status.upper() if args.status else None, limit=args.limit)
+    out.emit(rows, lambda data: render.jobs(args.kind, data))
+    return 0
+
+
+def dlq(ops: Ops, args, out: Output) -> int:
+    queue = ops.queue_of(args.queue)
+    action = args.dlq_command
+    if action == "list":
+        letters = ops.queues.dead_letters(queue, limit=args.limit)
+        out.emit([letter.as_dict() for letter in letters], render.dead_letters)
+        return 0
+    if action == "show":
+        letter = next((item for item in ops.queues.dead_letters(queue, limit=10_000) if item.id == args.id), None)
+        if letter is None:
+            raise DeadLetterNotFound(f"no dead letter {args.id} in the dead-letter queue of {queue}")
+        out.emit(letter.as_dict(), render.dead_letter)
+        return 0
+    ids = None if action == "purge" or args.all else list(args.ids)
+    if ids == []:
+        raise OpsError(f"name the dead letters to {action} (ids from `dlq list`) or pass --all")
+    what = "every dead letter" if ids is None else f"{len(ids)} dead letter(s)"
+    verb = "send back to" if action == "redrive" else "delete from the dead-letter queue of"
+    if not _confirmed(args.yes, f"{verb.capitalize()} {queue}: {what}?"):
+        return out.fail("not confirmed: pass --yes, or answer y on a terminal")
+    act = ops.queues.redrive if action == "redrive" else ops.queues.delete
+    count = act(queue, ids)
+    out.emit({"action": action, "queue": queue, "count": count}, lambda d: f"{action}: {d['count']} dead letter(s) of {queue}")
+    return 0
+
+
+def enqueue(ops: Ops, args, out: Output) -> int:
+    if args.kind == "video":
+        message_id = ops.enqueue_video(args.video_id, args.file_key, args.tenant)
+    else:
+        message_id = ops.enqueue_ai(args.job_id, args.job_type, args.payload, args.tenant)
+    out.emit({"message_id": message_id, "kind": args.kind}, lambda d: f"published {args.kind} job: message {message_id}")
+    return 0
+
+
+def progress(ops: Ops, args, out: Output) -> int:
+    current = ops.progress(args.kind, args.id)
+    if not args.follow:
+        if not current:
+            raise OpsError(f"no progress recorded for {args.kind} {args.id} (not started, or older than its TTL)")
+        out.emit(current, render.progress)
+        return 0
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    shown: dict | None = None
+    while True:
+        if current and current != shown:
+            out.emit(current, render.progress)
+            sys.stdout.flush()
+            shown = current
+        if current.get("step") in FINAL_STEPS:
+            return 0 if current["step"] == "done" else 1
+        if deadline is not None and time.monotonic() > deadline:
+            return out.fail(f"{args.kind} {args.id} did not finish within {args.timeout:g} s")
+        time.sleep(args.interval)
+        current = ops.progress(args.kind, args.id)
+
+
+COMMANDS = {"status": status, "workers": workers, "jobs": jobs, "dlq": dlq, "enqueue": enqueue, "progress": progress}
+
+
+def _confirmed(yes: bool, question: str) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error.msg}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value

@@ -1,0 +1,91 @@
+"""Plain-text rendering of what the CLI prints (the dashboard has its templates)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[str(value) for value in row] for row in rows]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines += ["  ".join(value.ljust(w) for value, w in zip(row, widths)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def status(data: dict) -> str:
+    parts = [f"broker: {data['broker']}", "", queues(data["queues"]), ""]
+    for kind, counts in data["jobs"].items():
+        parts.append(f"{kind} jobs: " + ", ".join(f"{status} {count}" for status, count in counts.items()))
+    parts += ["", workers(data["workers"])]
+    return "\n".join(parts)
+
+
+def queues(items: list[dict]) -> str:
+    return table(
+        ["queue", "visible", "in flight", "delayed", "dead-letter queue", "dead letters"],
+        [[q["name"], q["visible"], q["in_flight"], q["delayed"], q["dead_letter_queue"], q["dead_letters"]] for q in items],
+    )
+
+
+def workers(items: list[dict]) -> str:
+    if not items:
+        return "workers: none has reported (is the worker running with the same REDIS_URL?)"
+    return table(
+        ["worker", "state", "last beat", "queues", "in flight"],
+        [
+            [w["worker_id"], w["state"], w["last_beat"], ",".join(w["queues"]),
+             ", ".join(job["job"] for job in w["in_flight"]) or "-"]
+            for w in items
+        ],
+    )
+
+
+def jobs(kind: str, rows: list[dict]) -> str:
+    if kind == "video":
+        return table(
+            ["id", "tenant", "status", "updated", "reason"],
+            [[r["id"], r["tenant_id"], r["status"], _time(r["updated_at"]), _short(r["error_reason"])] for r in rows],
+        )
+    return table(
+        ["id", "type", "status", "updated", "reason"],
+        [[r["id"], r["job_type"], r["status"], _time(r["updated_at"]), _short(r["error_message"])] for r in rows],
+    )
+
+
+def dead_letters(items: list[dict]) -> str:
+    if not items:
+        return "no dead letters"
+    return table(
+        ["id", "dead-lettered at", "receives", "reason", "body"],
+        [[d["id"], d["dead_lettered_at"][:19], d["receive_count"] or "-", _short(d["reason"], 60), _short(d["body"], 40)]
+         for d in items],
+    )
+
+
+def dead_letter(item: dict) -> str:
+    return "\n".join(
+        [
+            f"id:               {item['id']}",
+            f"queue:            {item['queue']}",
+            f"original id:      {item['original_id'] or '-'}",
+            f"dead-lettered at: {item['dead_lettered_at']}",
+            f"receive count:    {item['receive_count'] if item['receive_count'] is not None else '-'}",
+            f"reason:           {item['reason']}",
+            "body:",
+            item["body"],
+        ]
+    )
+
+
+def progress(fields: dict) -> str:
+    return f"{fields.get('updated_at', '')[:19]}  {fields.get('step', '?'):<12} {fields.get('percent', '?'):>3}%  {fields.get('message', '')}"
+
+
+def _time(value) -> str:
+    return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value or "")
+
+
+def _short(text, limit: int = 50) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,162 @@
+"""The ops tools' composition root: what the dashboard and the CLI read and do.
+
+Built from the worker's own settings, so the tools see exactly the queues,
+tables, bucket and Redis the worker uses. Tests pass their own clients.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+import boto3
+import redis
+from botocore.config import Config
+
+from adapters.db import build_tables, create_engine_from_url
+from adapters.db.job_queries import JobQueries
+from adapters.redis.broker_admin import RedisQueueAdmin
+from adapters.redis.presence import WorkerRecord, WorkerRegistry
+from adapters.sqs.admin import SqsQueueAdmin
+from adapters.sqs.publisher import LegacyPublisher, ai_body, video_body
+from bootstrap import AI_ACTOR, VIDEO_ACTOR
+from domain.operations import QueueAdmin
+from settings import Settings
+
+BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=15)
+
+
+class OpsError(Exception):
+    """Something an operator asked for cannot be done; the message says why."""
+
+
+class Ops:
+    """Queues, dead letters, jobs, progress, outputs and workers of one deployment.
+
+    Parameters:
+      settings: the worker's settings (the same environment variables).
+      sqs, s3: boto3 clients (default: built from settings).
+      redis_client: a redis-py client (default: REDIS_URL).
+      engine: a SQLAlchemy engine (default: DATABASE_URL).
+    """
+
+    def __init__(self, settings: Settings, *, sqs=None, s3=None, redis_client=None, engine=None) -> None:
+        self.settings = settings
+        if sqs is not None:
+            self.__dict__["sqs"] = sqs
+        if s3 is not None:
+            self.__dict__["s3"] = s3
+        if redis_client is not None:
+            self.__dict__["redis"] = redis_client
+        if engine is not None:
+            self.__dict__["engine"] = engine
+
+    # --- clients ---------------------------------------------------------
+    @cached_property
+    def sqs(self):
+        s = self.settings
+        return boto3.client("sqs", region_name=s.aws_region, endpoint_url=s.sqs_endpoint_url, config=BOTO_CONFIG)
+
+    @cached_property
+    def s3(self):
+        s = self.settings
+        return boto3.client("s3", region_name=s.aws_region, endpoint_url=s.s3_endpoint_url, config=BOTO_CONFIG)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+
+    @cached_property
+    def engine(self):
+        return create_engine_from_url(self.settings.database_url)
+
+    # --- views -------------------------------------------------------------
+    @cached_property
+    def queues(self) -> QueueAdmin:
+        s = self.settings
+        if s.broker == "sqs":
+            return SqsQueueAdmin(
+                self.sqs, {s.video_queue: s.video_dead_letter_queue, s.ai_queue: s.ai_dead_letter_queue}
+            )
+        if s.broker == "redis":
+            return RedisQueueAdmin(self.redis, [s.video_queue, s.ai_queue])
+        raise OpsError("BROKER=stub has no queues to inspect; use sqs or redis")
+
+    @cached_property
+    def jobs(self) -> JobQueries:
+        return JobQueries(self.engine, build_tables(self.settings.video_table, self.settings.ai_job_table))
+
+    @cached_property
+    def worker_registry(self) -> WorkerRegistry:
+        return WorkerRegistry(self.redis, gone_after=self.settings.worker_gone_seconds)
+
+    def workers(self) -> list[WorkerRecord]:
+        return self.worker_registry.workers()
+
+    def queue_of(self, name: str) -> str:
+        """The job queue an operator names: its full name, or "video"/"ai"."""
+        aliases = {"video": self.settings.video_queue, "ai": self.settings.ai_queue}
+        queue = aliases.get(name, name)
+        if queue not in (self.settings.video_queue, self.settings.ai_queue):
+            raise OpsError(f"unknown queue {name!r}: use video, ai, {self.settings.video_queue} or {self.settings.ai_queue}")
+        return queue
+
+    def progress(self, kind: str, job_id: str) -> dict[str, str]:
+        """The live progress hash of CONTRACT section 3 (empty when none)."""
+        raw = self.redis.hgetall(f"progress:{kind}:{job_id}")
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    def output_prefix(self, kind: str, row: dict[str, Any]) -> str:
+        """Where a job's files are (CONTRACT section 4)."""
+        tenant = row.get("tenant_id")
+        tenant_part = "shared" if tenant is None else str(tenant)
+        return f"videos/{tenant_part}/{row['id']}/" if kind == "video" else f"ai/{tenant_part}/{row['id']}/"
+
+    def outputs(self, kind: str, row: dict[str, Any], limit: int = 200) -> list[dict[str, Any]]:
+        """The job's objects in the bucket: key, size, last modified."""
+        paginator = self.s3.get_paginator("list_objects_v2")
+        found: list[dict[str, Any]] = []
+        for page in paginator.paginate(Bucket=self.settings.s3_bucket, Prefix=self.output_prefix(kind, row)):
+            for item in page.get("Contents", []):
+                found.append(
+                    {"key": item["Key"], "size": item["Size"], "last_modified": item["LastModified"].isoformat()}
+                )
+                if len(found) >= limit:
+                    return found
+        return found
+
+    # --- actions -----------------------------------------------------------
+    def enqueue_video(self, video_id: int, file_key: str, tenant_id: int | None = None) -> str:
+        return self._publish(self.settings.video_queue, VIDEO_ACTOR, video_body(video_id, file_key, tenant_id))
+
+    def enqueue_ai(self, job_id: str, job_type: str, payload: dict[str, Any], tenant_id: int | None = None) -> str:
+        return self._publish(self.settings.ai_queue, AI_ACTOR, ai_body(job_id, job_type, payload, tenant_id))
+
+    def _publish(self, queue: str, actor: str, body: str) -> str:
+        """Publish a body as the API does; return the message id."""
+        if self.settings.broker == "sqs":
+            publisher = LegacyPublisher(self.sqs, video_queue=self.settings.video_queue, ai_queue=self.settings.ai_queue)
+            return publisher.send(queue, body)
+        if self.settings.broker == "redis":
+            from dramatiq import Message
+            from dramatiq.brokers.redis import RedisBroker
+
+            broker = RedisBroker(client=self.redis, middleware=[])
+            broker.declare_queue(queue)
+            message = Message(queue_name=queue, actor_name=actor, args=(), kwargs=json.loads(body), options={})
+            return broker.enqueue(message).message_id
+        raise OpsError("BROKER=stub cannot publish; use sqs or redis")
+
+    def status(self) -> dict[str, Any]:
+        """Everything the `status` command and the dashboard's front page show."""
+        return {
+            "broker": self.settings.broker,
+            "queues": [stats.as_dict() for stats in self.queues.stats()],
+            "jobs": self.jobs.counts(),
+            "workers": [record.as_dict() for record in self.workers()],
+        }
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
