@@ -45,7 +45,9 @@ class DeadLetterReasons(Middleware):
         key = REASONS + message.queue_name
         try:
             pipe = self.client.pipeline(transaction=False)
-            pipe.hset(key, message.message_id, dead_letter_reason(message))
+            # The broker files dead letters under its own id, not the message's.
+            stored_as = message.options.get("redis_message_id", message.message_id)
+            pipe.hset(key, stored_as, dead_letter_reason(message))
             pipe.expire(key, self.ttl_seconds)
             pipe.execute()
         except redis.RedisError:
@@ -114,7 +116,7 @@ class RedisQueueAdmin:
                     reason=_text(reason) if reason else _from_traceback(data),
                     receive_count=int(data.get("options", {}).get("retries", 0)) + 1,
                     dead_lettered_at=datetime.fromtimestamp(score / 1000, timezone.utc).isoformat(),
-                    original_id=message_id,
+                    original_id=str(data.get("message_id", "")),
                 )
             )
         return letters

@@ -68,10 +68,11 @@ class SqsQueueAdmin:
         found: dict[str, DeadLetter] = {}
         receipts: list[str] = []
         try:
-            for message in self._receive_all(queue, lease=BROWSE_LEASE_SECONDS):
-                receipts.append(message["ReceiptHandle"])
-                if message["MessageId"] not in found:
-                    found[message["MessageId"]] = self._dead_letter(queue, message)
+            for batch in self._receive_batches(queue, lease=BROWSE_LEASE_SECONDS):
+                for message in batch:
+                    receipts.append(message["ReceiptHandle"])
+                    if message["MessageId"] not in found and len(found) < limit:
+                        found[message["MessageId"]] = self._dead_letter(queue, message)
                 if len(found) >= limit:
                     break
         finally:
@@ -102,14 +103,15 @@ class SqsQueueAdmin:
         done: set[str] = set()
         skipped: list[str] = []
         try:
-            for message in self._receive_all(queue, lease=60):
-                message_id = message["MessageId"]
-                if message_id in done or (wanted is not None and message_id not in wanted):
-                    skipped.append(message["ReceiptHandle"])
-                    continue
-                act(message)
-                self.sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-                done.add(message_id)
+            for batch in self._receive_batches(queue, lease=60):
+                for message in batch:
+                    message_id = message["MessageId"]
+                    if message_id in done or (wanted is not None and message_id not in wanted):
+                        skipped.append(message["ReceiptHandle"])
+                        continue
+                    act(message)
+                    self.sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+                    done.add(message_id)
                 if wanted is not None and done >= wanted:
                     break
         finally:
@@ -121,7 +123,9 @@ class SqsQueueAdmin:
             )
         return len(done)
 
-    def _receive_all(self, queue: str, *, lease: int) -> Iterator[dict]:
+    def _receive_batches(self, queue: str, *, lease: int) -> Iterator[list[dict]]:
+        """Receive until the queue looks empty; every message of a batch the
+        caller gets must be deleted or handed back."""
         url = self._url(self.dead_letter_queues[queue])
         empty = 0
         while empty < EMPTY_RECEIVES_BEFORE_DONE:
@@ -134,7 +138,8 @@ class SqsQueueAdmin:
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             empty = 0 if messages else empty + 1
-            yield from messages
+            if messages:
+                yield messages
 
     def _hand_back(self, queue: str, receipts: list[str]) -> None:
         """Make browsed messages visible again at once."""
