@@ -40,6 +40,7 @@ class Presence(Middleware):
         self.started_at = ""
         self._in_flight: dict[str, dict] = {}
         self._guard = threading.Lock()
+        self._stopped = False
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.worker_id = f"{self.host}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -50,6 +51,7 @@ class Presence(Middleware):
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         if not self.worker_id:
             return
+        self._stopped = True  # a beat racing the shutdown must not say "running" again
         try:
             self.registry.stopped(self.worker_id)
         except Exception:
@@ -76,7 +78,7 @@ class Presence(Middleware):
 
     def beat(self) -> None:
         """Write this worker's presence (called at boot and by the Heartbeat)."""
-        if not self.worker_id:
+        if not self.worker_id or self._stopped:
             return
         try:
             self.registry.beat(
