@@ -270,12 +270,12 @@ OPS_CALLS = [
     *(sqs(op, q) for q in ("video-jobs", "ai-jobs", "video-jobs-dlq", "ai-jobs-dlq")
       for op in ("GetQueueUrl", "GetQueueAttributes")),
     *(sqs(op, q) for q in ("video-jobs-dlq", "ai-jobs-dlq")
-      for op in ("ReceiveMessage", "ChangeMessageVisibility", "DeleteMessage", "DeleteMessageBatch", "PurgeQueue")),
+      for op in ("ReceiveMessage", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "DeleteMessage")),
     sqs("SendMessage", "video-jobs"), sqs("SendMessage", "ai-jobs"),
     s3("ListObjectsV2", Prefix="videos/7/1/"), s3("ListObjectsV2", Prefix="ai/7/job-1/"),
 ]
 NOT_FOR_OPS = [
-    sqs("PurgeQueue", "video-jobs"), sqs("ReceiveMessage", "video-jobs"), sqs("DeleteMessage", "ai-jobs"),
+    sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs"), sqs("DeleteMessage", "ai-jobs"),
     sqs("SendMessage", "video-jobs-dlq"), sqs("CreateQueue", "x"),
     s3("ListObjectsV2", Prefix="uploads/"), s3("ListObjectsV2"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
     s3("PutObject", "videos/7/1/thumbnail.jpg"),
