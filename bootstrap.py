@@ -21,8 +21,14 @@ from dramatiq.middleware import ShutdownNotifications, TimeLimit
 from adapters.ai.registry import build_registry
 from adapters.ai.sandbox import SandboxedEngine
 from adapters.db import SqlAIJobRepository, SqlVideoRepository, build_tables, create_engine_from_url
+from adapters.logs.redact import secret_values
+from adapters.logs.setup import configure_logging
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg
 from adapters.messages import AIJobBody, VideoJobBody, salvage_id
+from adapters.metrics.exposition import prometheus_middleware, serve
+from adapters.metrics.middleware import JobMetrics
+from adapters.metrics.progress import ObservedProgress
+from adapters.metrics.prometheus import METRICS, counted
 from adapters.redis import RedisLock, RedisProgress
 from adapters.redis.broker_admin import DeadLetterReasons
 from adapters.redis.presence import WorkerRegistry
@@ -33,12 +39,14 @@ from adapters.sqs.stop_receiving import StopReceiving
 from adapters.storage import S3Storage
 from adapters.worker.give_up import GiveUp
 from adapters.worker.heartbeat import Heartbeat
+from adapters.worker.labels import JobKind
 from adapters.worker.presence import Presence
 from adapters.worker.retries import CappedRetries
+from adapters.worker.tracking import JobTracking
 from domain.entities import VideoJob
 from domain.handlers.ai import Engine, ProcessAIJobHandler
 from domain.handlers.video import ProcessVideoJobHandler, VideoLimits
-from settings import Settings
+from settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +89,8 @@ class Container:
         return RedisLock(self.redis, ttl_ms=self.settings.lock_ttl_seconds * 1000)
 
     @cached_property
-    def progress(self) -> RedisProgress:
-        return RedisProgress(self.redis, ttl_seconds=self.settings.progress_ttl_seconds)
+    def progress(self) -> ObservedProgress:
+        return ObservedProgress(RedisProgress(self.redis, ttl_seconds=self.settings.progress_ttl_seconds), METRICS)
 
     @cached_property
     def workers(self) -> WorkerRegistry:
@@ -148,6 +156,14 @@ class Container:
             engines=self.engines,
         )
 
+    @cached_property
+    def job_kinds(self) -> dict[str, JobKind]:
+        """How logs and metrics name the jobs of each actor (AI jobs by their registered job_type)."""
+        return {
+            VIDEO_ACTOR: JobKind("video", "video_id"),
+            AI_ACTOR: JobKind("ai", "job_id", "job_type", lambda: self.engines),
+        }
+
     def give_up_video(self, kwargs: dict[str, Any], body: str, reason: str) -> None:
         video_id = salvage_id_from(kwargs, body, "video_id", int)
         if video_id is not None:
@@ -200,7 +216,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
             endpoint_url=settings.sqs_endpoint_url,
             config=BOTO_CONFIG,
         )
-        beats.insert(0, broker.extend_visibility)
+        beats.insert(0, counted(broker.extend_visibility, METRICS.visibility_extended))
     elif settings.broker == "redis":
         from dramatiq.brokers.redis import RedisBroker
 
@@ -210,8 +226,30 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
         from dramatiq.brokers.stub import StubBroker
 
         broker = StubBroker(middleware=middleware)
+    observe(broker, settings, container, count_nacks=not sqs)
     presence = Presence(container.workers)
     broker.add_middleware(presence)
     beats.append(presence.beat)
     broker.add_middleware(Heartbeat(settings.heartbeat_seconds, beats))
     return broker
+
+
+def observe(broker: dramatiq.Broker, settings: Settings, container: Container, *, count_nacks: bool) -> None:
+    """Job context for log lines, first in the chain (see JobTracking); with
+    METRICS_PORT, Dramatiq's Prometheus middleware and the job metrics."""
+    broker.add_middleware(JobTracking(container.job_kinds), before=type(broker.middleware[0]))
+    if settings.metrics_port is None:
+        return
+    prometheus, multiproc_dir = prometheus_middleware(settings.metrics_host, settings.metrics_port, fork=serve_metrics)
+    broker.add_middleware(prometheus)
+    broker.add_middleware(
+        JobMetrics(METRICS, container.job_kinds, multiproc_dir=multiproc_dir, count_nacks=count_nacks),
+        after=JobTracking,
+    )
+
+
+def serve_metrics() -> int:
+    """The process the dramatiq command forks to serve /metrics (see ServedPrometheus)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level, secret_values(settings))
+    return serve(settings.metrics_host, settings.metrics_port)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dramatiq
 
 from adapters.messages import AIJobBody, validate_body
+from adapters.worker.context import report_outcome
 from bootstrap import AI_ACTOR
 from domain.errors import PermanentError
 from tasks import broker, container, settings
@@ -19,4 +20,4 @@ from tasks import broker, container, settings
 )
 def process_ai_job(**body) -> None:
     request = validate_body(AIJobBody, body).to_request()
-    container.ai_handler.handle(request)
+    report_outcome(container.ai_handler.handle(request).value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dramatiq
 
 from adapters.messages import VideoJobBody, validate_body
+from adapters.worker.context import report_outcome
 from bootstrap import VIDEO_ACTOR
 from domain.errors import PermanentError
 from tasks import broker, container, settings
@@ -19,4 +20,4 @@ from tasks import broker, container, settings
 )
 def process_video(**body) -> None:
     job = validate_body(VideoJobBody, body).to_job()
-    container.video_handler.handle(job)
+    report_outcome(container.video_handler.handle(job).value)

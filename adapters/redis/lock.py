@@ -12,6 +12,7 @@ import threading
 
 import redis
 
+from adapters.metrics.prometheus import METRICS
 from domain.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class RedisLock:
         for key, token in held:
             if not self._extend(keys=[self.prefix + key], args=[token, self.ttl_ms]):
                 lost.append(key)
+        METRICS.locks_extended(len(held) - len(lost), len(lost))
         if lost:
             log.warning("locks lost before they could be extended: %s", ", ".join(lost))
         return lost

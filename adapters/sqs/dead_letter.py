@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
+from adapters.metrics.prometheus import METRICS
+from adapters.worker.labels import dead_letter_category
+
 log = logging.getLogger(__name__)
 
 MAX_REASON_CHARS = 1000
@@ -45,4 +48,5 @@ class DeadLetterQueue:
                 reason=reason, receive_count=receive_count, source_queue=self.source_queue, message_id=message_id
             ),
         )
+        METRICS.dead_letter(self.source_queue, dead_letter_category(reason))
         log.warning("dead-lettered message %s from %s: %s", message_id, self.source_queue, reason)

@@ -1,0 +1,1 @@
+"""Logging: JSON or text lines, the running job's fields, secrets masked."""

@@ -1,0 +1,60 @@
+"""Handler filters: the running job's fields on every record, secrets masked."""
+
+from __future__ import annotations
+
+import logging
+
+from adapters.logs.redact import Redactor
+from adapters.worker.context import current_job
+
+#: The fields a record may carry about its job, in the order text lines show them.
+JOB_FIELDS = ("job_type", "job_id", "attempt", "step", "outcome", "duration")
+
+
+class JobContextFilter(logging.Filter):
+    """Adds job_type, job_id, attempt and step of the job the thread is running.
+
+    Fields a call passed in ``extra`` are kept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        job = current_job()
+        if job is not None:
+            fields = {"job_type": job.job_type, "job_id": job.job_id, "attempt": job.attempt, "step": job.step}
+            for name, value in fields.items():
+                if value is not None and not hasattr(record, name):
+                    setattr(record, name, value)
+        return True
+
+
+class RedactFilter(logging.Filter):
+    """Masks secrets in the message (after its arguments are merged in), the
+    exception text and the stack text of every record.
+
+    Parameters:
+      redact: the function masking a text.
+    """
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+        self._exceptions = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, dict):  # JSON loggers may log a mapping of fields
+            record.msg = {k: self.redact(v) if isinstance(v, str) else v for k, v in record.msg.items()}
+        else:
+            try:
+                message = record.getMessage()
+            except Exception:
+                return True  # a broken call: let the handler report it as logging does
+            record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._exceptions.formatException(record.exc_info)
+        if record.exc_text:
+            # Formatters print exc_text when exc_info is gone (the JSON one too),
+            # so the traceback is only ever printed masked.
+            record.exc_text, record.exc_info = self.redact(record.exc_text), None
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True

@@ -1,0 +1,1 @@
+"""Prometheus metrics of the worker, served by Dramatiq's exposition server."""

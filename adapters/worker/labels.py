@@ -1,0 +1,120 @@
+"""Bounded names for metrics and logs: the job a message carries, how its run
+ended, and the category of a dead-letter reason.
+
+Labels come from a small fixed set (or from configuration), never from free
+text in a message body, so a hostile or broken body cannot create new series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+
+import dramatiq
+from dramatiq.middleware import Shutdown
+
+from domain.errors import LockBusy
+
+COMPLETED, SKIPPED, SUPERSEDED = "completed", "skipped", "superseded"  # the handlers' Outcome values
+FAILED = "failed"  # the message is dead-lettered: permanent error or retries exhausted
+RETRIED = "retried"  # a transient error; the message comes back after a backoff
+INTERRUPTED = "interrupted"  # the worker shut down under the job
+BUSY = "busy"  # another worker holds the job's lock; tried again without spending a retry
+REJECTED = "rejected"  # never ran: invalid body or delivered too many times
+OUTCOMES = (COMPLETED, SKIPPED, SUPERSEDED, FAILED, RETRIED, INTERRUPTED, BUSY, REJECTED)
+
+INVALID_MESSAGE = "invalid_message"
+TOO_MANY_RECEIVES = "too_many_receives"
+RETRIES_EXHAUSTED = "retries_exhausted"
+PERMANENT_ERROR = "permanent_error"
+OTHER = "other"
+DEAD_LETTER_CATEGORIES = (INVALID_MESSAGE, TOO_MANY_RECEIVES, RETRIES_EXHAUSTED, PERMANENT_ERROR, OTHER)
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How the jobs of one actor are named.
+
+    Parameters:
+      name: the job type label, and the prefix of the job's Redis keys ("video", "ai").
+      id_field: the body field holding the job's id ("video_id", "job_id").
+      type_field: a body field naming a finer job type ("job_type"); used as
+        the label only when ``types()`` contains it, else ``name`` is.
+      types: the finer types allowed as labels (the registered AI engines);
+        called only for messages of this kind.
+    """
+
+    name: str
+    id_field: str
+    type_field: str | None = None
+    types: Callable[[], Collection[str]] = field(default=lambda: ())
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """What logs and metrics say about one message's job.
+
+    Parameters:
+      job_type: a bounded label ("video", "ocr", "ai").
+      job_id: the job's id as text, "" when the body has none.
+      key: the job's lock and progress key ("video:42"), None without an id.
+    """
+
+    job_type: str
+    job_id: str
+    key: str | None
+
+
+def identify(message: dramatiq.Message, kinds: Mapping[str, JobKind]) -> JobInfo:
+    """The job ``message`` carries; an actor missing from ``kinds`` is named by its actor name."""
+    kind = kinds.get(message.actor_name)
+    kwargs = message.kwargs if isinstance(message.kwargs, dict) else {}
+    if kind is None:
+        return JobInfo(message.actor_name, "", None)
+    job_type = kind.name
+    if kind.type_field:
+        finer = kwargs.get(kind.type_field)
+        if isinstance(finer, str) and finer in kind.types():
+            job_type = finer
+    raw_id = kwargs.get(kind.id_field)
+    job_id = str(raw_id)[:100] if isinstance(raw_id, (int, str)) and not isinstance(raw_id, bool) else ""
+    return JobInfo(job_type, job_id, f"{kind.name}:{job_id}" if job_id else None)
+
+
+def job_outcome(message: dramatiq.MessageProxy, reported: str | None, exception: BaseException | None) -> str:
+    """How one run of a message ended.
+
+    Parameters:
+      message: the message; after the retry middleware ran, ``failed`` says
+        whether it is about to be dead-lettered.
+      reported: the Outcome value the actor reported (None if it did not).
+      exception: what the actor raised, if anything.
+    """
+    if exception is None:
+        return reported if reported in (COMPLETED, SKIPPED, SUPERSEDED) else COMPLETED
+    if message.failed:
+        return FAILED
+    if isinstance(exception, Shutdown):
+        return INTERRUPTED
+    if isinstance(exception, LockBusy):
+        return BUSY
+    return RETRIED
+
+
+def dead_letter_category(reason: str) -> str:
+    """The category of a dead-letter reason, as the worker words them.
+
+    The reasons are sentences made in one place each: the body codec and
+    ``validate_body`` ("invalid message: ..."), RejectBeforeRun ("delivered N
+    times (limit M) ..."), ``dead_letter_reason`` ("gave up after N attempts:
+    ...", "the message failed"); any other reason is a PermanentError's own.
+    """
+    if reason.startswith("invalid message"):
+        return INVALID_MESSAGE
+    if reason.startswith("delivered ") and " times (limit " in reason:
+        return TOO_MANY_RECEIVES
+    if reason.startswith("gave up after "):
+        return RETRIES_EXHAUSTED
+    if not reason or reason == "the message failed":
+        return OTHER
+    return PERMANENT_ERROR
