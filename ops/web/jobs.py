@@ -1,0 +1,80 @@
+"""Job rows from the database, one job with its live progress and its S3 outputs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+
+from ops.web.common import get_ops
+from ops.web.problems import attempt
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+KINDS = {"video": "Videos", "ai": "AI jobs"}
+PAGE_SIZE = 25
+# Columns shown in the list, by kind; the job page shows every column.
+REASON = {"video": "error_reason", "ai": "error_message"}
+
+
+@bp.get("/")
+def root():
+    return redirect(url_for(".index", kind="video"))
+
+
+@bp.get("/<kind>/")
+def index(kind: str):
+    _check(kind)
+    ops = get_ops()
+    statuses = ops.jobs.statuses(kind)
+    status = (request.args.get("status") or "").upper() or None
+    unknown_status = status is not None and status not in statuses
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, problem = (None, None) if unknown_status else attempt(
+        "The database", ops.jobs.recent, kind, status, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+    )
+    rows = rows or []
+    return render_template(
+        "jobs.html", kind=kind, kinds=KINDS, statuses=statuses, status=status, unknown_status=unknown_status,
+        page=page, rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE, problem=problem, reason=REASON[kind],
+    )
+
+
+@bp.get("/<kind>/<job_id>")
+def show(kind: str, job_id: str):
+    _check(kind)
+    ops = get_ops()
+    row, row_problem = attempt("The database", ops.jobs.one, kind, job_id)
+    if row is None and row_problem is None:
+        abort(404)
+    progress, progress_problem = attempt("Redis", ops.progress, kind, job_id)
+    outputs, prefix, outputs_problem = [], None, None
+    if row is not None:
+        prefix = ops.output_prefix(kind, row)
+        outputs, outputs_problem = attempt("S3", ops.outputs, kind, row)
+    return render_template(
+        "job.html", kind=kind, kinds=KINDS, job_id=job_id, row=row, row_problem=row_problem,
+        progress=progress or {}, progress_problem=progress_problem, outputs=outputs or [], prefix=prefix,
+        bucket=ops.settings.s3_bucket, outputs_problem=outputs_problem, reason=REASON[kind],
+    )
+
+
+@bp.get("/<kind>/<job_id>/progress.json")
+def progress(kind: str, job_id: str):
+    """What the job page polls: the progress hash of CONTRACT section 3 and the row's status.
+
+    Answers 200 even when a system is down, with ``error`` saying which, so the page can show it.
+    """
+    _check(kind)
+    ops = get_ops()
+    fields, problem = attempt("Redis", ops.progress, kind, job_id)
+    row, row_problem = attempt("The database", ops.jobs.one, kind, job_id)
+    errors = [p.text for p in (problem, row_problem) if p is not None]
+    return jsonify(
+        progress=fields or {},
+        status=row["status"] if row else None,
+        error=" ".join(errors) or None,
+    )
+
+
+def _check(kind: str) -> None:
+    if kind not in KINDS:
+        abort(404)
