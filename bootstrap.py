@@ -41,6 +41,7 @@ from adapters.worker.give_up import GiveUp
 from adapters.worker.heartbeat import Heartbeat
 from adapters.worker.labels import JobKind
 from adapters.worker.presence import Presence
+from adapters.worker.signals import CoalesceTermSignals
 from adapters.worker.retries import CappedRetries
 from adapters.worker.tracking import JobTracking
 from domain.entities import VideoJob
@@ -81,7 +82,7 @@ class Container:
     @cached_property
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(
-            self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
+            self.settings.redis_client_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
         )
 
     @cached_property
@@ -186,6 +187,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
     """The broker named by BROKER, with this project's middleware."""
     sqs = settings.broker == "sqs"
     middleware: list[dramatiq.Middleware] = [
+        CoalesceTermSignals(),
         TimeLimit(time_limit=int((settings.ffmpeg_timeout_seconds + 600) * 1000)),
         ShutdownNotifications(notify_shutdown=True),
         GiveUp({VIDEO_ACTOR: container.give_up_video, AI_ACTOR: container.give_up_ai}),
@@ -220,7 +222,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
     elif settings.broker == "redis":
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=settings.redis_url, middleware=middleware)
+        broker = RedisBroker(url=settings.redis_client_url, middleware=middleware)
         broker.add_middleware(DeadLetterReasons(container.redis))
     else:
         from dramatiq.brokers.stub import StubBroker

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     s3_bucket: str = Field("media", min_length=3, max_length=63)
     database_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # false: accept a self-signed certificate on rediss:// (Heroku Redis presents one)
+    redis_tls_verify: bool = True
     video_table: str = Field("video_video", pattern=TABLE_NAME)
     ai_job_table: str = Field("ai_aijob", pattern=TABLE_NAME)
 
@@ -93,6 +95,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
+        if value.startswith("postgres://"):
+            # Heroku Postgres still hands out the old scheme, which SQLAlchemy 2 refuses.
+            value = "postgresql+psycopg2://" + value.removeprefix("postgres://")
         if not value.startswith(("postgresql", "sqlite")):
             raise ValueError("must be a postgresql+psycopg2:// or sqlite:/// SQLAlchemy URL")
         return value
@@ -128,6 +133,13 @@ class Settings(BaseSettings):
     @property
     def ai_dead_letter_queue(self) -> str:
         return self.ai_dlq or f"{self.ai_queue}-dlq"
+
+    @property
+    def redis_client_url(self) -> str:
+        """REDIS_URL as clients should use it (with REDIS_TLS_VERIFY applied)."""
+        if self.redis_url.startswith("rediss://") and not self.redis_tls_verify:
+            return self.redis_url + ("&" if "?" in self.redis_url else "?") + "ssl_cert_reqs=none"
+        return self.redis_url
 
     @property
     def source_prefixes(self) -> tuple[str, ...]:

@@ -65,7 +65,7 @@ class Ops:
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        return redis.Redis.from_url(self.settings.redis_client_url, socket_timeout=5, socket_connect_timeout=5)
 
     @cached_property
     def engine(self):

@@ -164,12 +164,6 @@ def test_procfile_runs_a_video_job_serves_the_dashboard_and_stops_on_sigterm(hon
     assert_stopped_by_sigterm_alone(run.output(), "web", "worker")
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="a group SIGTERM reaches dramatiq's worker process twice (from the platform and from its master); "
-    "the second makes it exit at once ('Killing worker process...'), skipping the graceful shutdown, so the "
-    "message waits for its visibility timeout and the lock for its TTL",
-)
 def test_worker_line_interrupted_mid_job_returns_the_message_and_exits_in_time(honcho, private_stack, tmp_path):
     stack = private_stack
     source = make_video(tmp_path / "long.mp4", seconds=40, width=1280, height=720)

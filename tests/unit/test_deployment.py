@@ -175,13 +175,10 @@ def test_app_json_formation_matches_the_procfile():
     assert {"url": "heroku/python"} in app["buildpacks"]
 
 
-@pytest.mark.xfail(strict=True, reason="heroku/python needs requirements.txt (with `.`), the apt buildpack an Aptfile; "
-                                        "neither is in the repository yet")
 def test_heroku_build_files_exist():
     assert (ROOT / "requirements.txt").is_file() and (ROOT / "Aptfile").is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="Heroku Postgres sets DATABASE_URL=postgres://..., which settings.py refuses")
 def test_heroku_style_database_url_is_accepted():
     Settings(_env_file=None, database_url="postgres://u:p@db.example.com:5432/d")
 

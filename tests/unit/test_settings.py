@@ -71,3 +71,12 @@ def test_worker_stops_with_one_line_naming_the_variable():
     assert result.stderr.strip().splitlines() == [
         "invalid configuration: VIDEO_QUEUE: String should match pattern '^[A-Za-z0-9_-]{1,80}$'"
     ]
+
+
+def test_platform_urls_are_accepted_as_heroku_hands_them_out(clean_env):
+    heroku = Settings(database_url="postgres://u:p@db.example.com:5432/d", redis_url="rediss://:p@r.example.com:6380")
+    assert heroku.database_url == "postgresql+psycopg2://u:p@db.example.com:5432/d"
+    assert heroku.redis_client_url == "rediss://:p@r.example.com:6380"  # verified unless told otherwise
+    self_signed = Settings(redis_url="rediss://:p@r.example.com:6380/0?db=0", redis_tls_verify=False)
+    assert self_signed.redis_client_url == "rediss://:p@r.example.com:6380/0?db=0&ssl_cert_reqs=none"
+    assert Settings(redis_url="redis://h:1/0", redis_tls_verify=False).redis_client_url == "redis://h:1/0"
