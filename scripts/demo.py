@@ -120,6 +120,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=12, help="length of the generated source video")
     parser.add_argument("--height", type=int, default=720, help="height of the generated source video")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
+    parser.add_argument("--dashboard", type=int, nargs="?", const=8000, default=None, metavar="PORT",
+                        help="also serve the ops dashboard on 127.0.0.1:PORT (default 8000) and keep "
+                             "everything running until Ctrl-C")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="media-worker-demo-"))
@@ -172,6 +175,7 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
 
     env = {**os.environ, **AWS, "BROKER": "sqs", "SQS_ENDPOINT_URL": aws_url, "S3_ENDPOINT_URL": aws_url,
            "S3_BUCKET": bucket, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+    dashboard = start_dashboard(args.dashboard, env) if args.dashboard else None
     log_path = work / "worker.log"
     console.print("[bold]3.[/] starting the worker: dramatiq tasks.video tasks.ai --processes 1 --threads 2")
     with open(log_path, "wb") as log:
@@ -180,10 +184,18 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             rows = watch(engine, tables, redis_url, {"video": video_id, "ai": job_id}, args.timeout, worker)
+            if dashboard:
+                report(rows, s3, bucket, tenant, video_id, log_path)
+                console.print(f"[bold]the dashboard stays up at {dashboard}[/] - Ctrl-C stops the demo")
+                wait_for_ctrl_c()
         finally:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(timeout=30)
+    return 0 if dashboard else report(rows, s3, bucket, tenant, video_id, log_path)
+
+
+def report(rows: dict, s3, bucket: str, tenant: int, video_id: int, log_path: Path) -> int:
     video, ai = rows.get("video"), rows.get("ai")
     if video is None or video["status"] != "READY":
         console.print(f"[red]the video job did not finish:[/] {video and video['error_reason']}")
@@ -192,6 +204,35 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
     show(video, s3, bucket, f"videos/{tenant}/{video_id}/")
     show_ocr(ai)
     return 0
+
+
+def start_dashboard(port: int, env: dict[str, str]) -> str:
+    """The ops dashboard of the Procfile's web line, in this process, on the demo's services."""
+    import secrets
+
+    from werkzeug.serving import make_server
+
+    from ops.service import Ops
+    from ops.web import create_app
+    from settings import Settings
+
+    password = secrets.token_urlsafe(9)
+    os.environ.update(AWS)
+    names = ("broker", "sqs_endpoint_url", "s3_endpoint_url", "s3_bucket", "database_url", "redis_url")
+    settings = Settings(**{name: env[name.upper()] for name in names}, ops_admin_password=password,
+                        ops_secret_key=secrets.token_hex(16))
+    server = make_server("127.0.0.1", port, create_app(settings, Ops(settings)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{port}/"
+    console.print(f"    ops dashboard: {url}  (user [bold]admin[/], password [bold]{password}[/])")
+    return url
+
+
+def wait_for_ctrl_c() -> None:
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        console.print("stopping")
 
 
 def watch(engine, tables, redis_url: str, ids: dict[str, object], timeout: float, worker) -> dict[str, dict]:
