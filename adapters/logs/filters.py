@@ -22,7 +22,7 @@ class JobContextFilter(logging.Filter):
         if job is not None:
             fields = {"job_type": job.job_type, "job_id": job.job_id, "attempt": job.attempt, "step": job.step}
             for name, value in fields.items():
-                if value is not None and not hasattr(record, name):
+                if value not in (None, "") and not hasattr(record, name):
                     setattr(record, name, value)
         return True
 
