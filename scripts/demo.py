@@ -229,9 +229,16 @@ def start_dashboard(port: int, env: dict[str, str]) -> str:
 
 
 def wait_for_ctrl_c() -> None:
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)  # `kill` stops the demo as cleanly as Ctrl-C
     try:
         signal.pause()
     except KeyboardInterrupt:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
         console.print("stopping")
 
 
