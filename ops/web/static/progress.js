@@ -23,6 +23,7 @@
     if (data.status) {
       var status = document.getElementById("status");
       if (status) { status.textContent = data.status; status.className = "status s-" + data.status.toLowerCase(); }
+      show("row-status", data.status);
     }
     show("progress-note", data.error || (p.step ? "" : "No progress recorded (not started yet, or older than its TTL)."));
     polls += 1;
