@@ -439,3 +439,18 @@ def test_the_procfile_web_line_serves_the_dashboard_under_gunicorn(private_stack
         process.wait(timeout=20)
         log.close()
     assert ADMIN[1] not in (tmp_path / "gunicorn.log").read_text(errors="replace")
+
+
+def test_without_ops_secret_key_a_random_key_is_used_and_a_warning_says_to_set_it(private_stack, pg_engine, caplog):
+    with caplog.at_level("WARNING", logger="ops.web.app"):
+        first = make_site(private_stack, pg_engine, ops_secret_key=None)
+        second = make_site(private_stack, pg_engine, ops_secret_key=None)
+    assert any("OPS_SECRET_KEY is not set" in record.getMessage() for record in caplog.records)
+    assert first.app.secret_key != second.app.secret_key and len(first.app.secret_key) >= 32
+    assert first.app.secret_key not in caplog.text
+    # The admin can still act through this process.
+    letter = first.dead_letter(BODIES[0])
+    base = f"/queues/{private_stack.video_queue}/dead-letters"
+    token = first.confirm_token(f"{base}/delete/confirm?id={letter}")
+    assert "Deleted 1 dead letter" in first.post(f"{base}/delete", {"id": letter, "csrf_token": token},
+                                                 follow_redirects=True).text
