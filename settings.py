@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # Worker presence for the ops tools: a worker not seen for this long is shown as gone
     worker_gone_seconds: float = Field(60, gt=0)
 
-    # Ops dashboard (Procfile line `ops`): HTTP basic auth; the admin may redrive and
+    # Ops dashboard (Procfile line `web`): HTTP basic auth; the admin may redrive and
     # delete, the viewer only reads. Nothing is served while no password is set.
     ops_admin_user: str = Field("admin", min_length=1)
     ops_admin_password: SecretStr | None = None
