@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 import redis
 from botocore.config import Config
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from adapters.db import build_tables, create_engine_from_url
 from adapters.db.job_queries import JobQueries
@@ -65,7 +67,11 @@ class Ops:
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.redis_client_url, socket_timeout=5, socket_connect_timeout=5)
+        # One quick retry: a page or a command waiting out redis-py's default backoff (about 3 s
+        # per call) during an outage would hang instead of saying Redis is unreachable.
+        return redis.Redis.from_url(
+            self.settings.redis_client_url, socket_timeout=5, socket_connect_timeout=5, retry=fail_fast_retry()
+        )
 
     @cached_property
     def engine(self):
@@ -156,6 +162,10 @@ class Ops:
             "jobs": self.jobs.counts(),
             "workers": [record.as_dict() for record in self.workers()],
         }
+
+
+def fail_fast_retry() -> Retry:
+    return Retry(NoBackoff(), 1)
 
 
 def _text(value) -> str:

@@ -21,7 +21,7 @@ from adapters.db import create_engine_from_url
 from adapters.redis.presence import INDEX, PREFIX, WorkerRegistry
 from adapters.redis.progress import RedisProgress
 from adapters.sqs.dead_letter import DeadLetterQueue
-from ops.service import Ops
+from ops.service import Ops, fail_fast_retry
 from ops.web import create_app
 from settings import Settings
 from tests.conftest import insert_ai_job, insert_video
@@ -374,7 +374,9 @@ def test_a_missing_queue_is_named_and_the_rest_of_the_page_still_renders(private
 def test_redis_and_the_database_down_are_named_not_tracebacks(private_stack):
     stack = private_stack
     settings = settings_for(stack)
-    dead_redis = redis_lib.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1, socket_timeout=1)
+    dead_redis = redis_lib.Redis(
+        host="127.0.0.1", port=free_port(), socket_connect_timeout=1, socket_timeout=1, retry=fail_fast_retry()
+    )
     dead_db = create_engine_from_url(f"postgresql+psycopg2://postgres:db-secret-pw@127.0.0.1:{free_port()}/test")
     ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis_client=dead_redis, engine=dead_db)
     site = Site(stack, app := create_app(settings, ops), app.test_client(), ops)
