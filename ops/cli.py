@@ -19,6 +19,8 @@ import redis
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.logs.redact import secret_values
+from adapters.logs.setup import configure_logging
 from adapters.sqs.admin import QueueMissing
 from domain.operations import DeadLetterNotFound, UnknownQueue
 from ops import render
@@ -98,7 +100,10 @@ def main(argv: Sequence[str] | None = None, *, ops: Ops | None = None) -> int:
     if ops is None:
         from settings import load_settings
 
-        ops = Ops(load_settings())
+        settings = load_settings()
+        # Logs (the adapters' warnings, e.g. what a redrive did) go to stderr, secrets masked.
+        configure_logging(settings.log_format, settings.log_level, secret_values(settings))
+        ops = Ops(settings)
     out = Output(args.json)
     try:
         return COMMANDS[args.command](ops, args, out)

@@ -8,6 +8,8 @@ import secrets
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from adapters.logs.redact import secret_values
+from adapters.logs.setup import configure_logging
 from ops.service import Ops
 from ops.web import auth, dead_letters, jobs, overview, workers
 from ops.web.common import register_filters
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None, ops: Ops | None = None) -> Flas
             from settings import load_settings
 
             settings = load_settings()
+            # The production path (gunicorn): the worker's log format, secrets masked.
+            configure_logging(settings.log_format, settings.log_level, secret_values(settings))
     app = Flask(__name__)
     app.extensions["ops"] = ops if ops is not None else Ops(settings)
     app.extensions["ops_settings"] = settings

@@ -86,6 +86,8 @@ def act(queue: str, action: str):
     except DeadLetterNotFound as error:
         flash(f"Nothing done for the missing ones: {error}.", "error")
         return redirect(url_for(".index", queue=queue), 303)
+    who = request.authorization.username if request.authorization else "?"
+    log.warning("%s by %s: %s dead letter(s) of %s", action, who, "?" if problem else count, queue)  # audit trail
     if problem is not None:
         flash(f"{problem.text} Nothing was confirmed done; look at the queue again.", "error")
     elif action == "redrive":

@@ -196,7 +196,7 @@ def test_dead_letters_are_listed_with_reason_count_time_and_body_and_shown_whole
     assert site.get(f"{base}/not-an-id").status_code == 303
 
 
-def test_redrive_one_through_its_confirmation_puts_the_original_body_back(site):
+def test_redrive_one_through_its_confirmation_puts_the_original_body_back(site, caplog):
     ids = [site.dead_letter(body, reason=f"reason {i}") for i, body in enumerate(BODIES)]
     base = f"/queues/{site.stack.video_queue}/dead-letters"
     confirm = site.get(f"{base}/redrive/confirm?id={ids[2]}")
@@ -213,6 +213,8 @@ def test_redrive_one_through_its_confirmation_puts_the_original_body_back(site):
     (message,) = receive_all(site.stack, site.stack.video_queue)
     assert message["Body"] == BODIES[2]
     assert site.letters() == {ids[0]: BODIES[0], ids[1]: BODIES[1]}
+    audit = [r.getMessage() for r in caplog.records if r.name == "ops.web.dead_letters"]
+    assert audit == [f"redrive by admin: 1 dead letter(s) of {site.stack.video_queue}"]
 
 
 def test_delete_one_then_redrive_all_then_delete_all(site):
