@@ -229,9 +229,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
 
         broker = StubBroker(middleware=middleware)
     observe(broker, settings, container, count_nacks=not sqs)
-    presence = Presence(container.workers)
-    broker.add_middleware(presence)
-    beats.append(presence.beat)
+    broker.add_middleware(Presence(container.workers, interval_seconds=settings.heartbeat_seconds))
     broker.add_middleware(Heartbeat(settings.heartbeat_seconds, beats))
     return broker
 

@@ -21,37 +21,55 @@ log = logging.getLogger(__name__)
 class Presence(Middleware):
     """Records this worker process in Redis: host, pid, queues, in-flight jobs.
 
-    It writes once at boot, then on every call of ``beat`` (the worker's
-    Heartbeat calls it), and marks the worker stopped on a clean shutdown.
-    A process killed without a shutdown stops beating and the ops tools show
-    it as gone.
+    A thread of its own writes at boot, every ``interval_seconds``, and soon
+    after a job starts or ends (at most one write per ``min_gap_seconds``, so
+    a busy worker does not add a Redis round trip per job, and job threads
+    never wait on Redis for it). A clean shutdown marks the worker stopped; a
+    killed process stops writing and the ops tools show it as gone.
 
     Parameters:
       registry: where presence is written.
+      interval_seconds: time between writes while nothing changes (HEARTBEAT_SECONDS).
+      min_gap_seconds: shortest time between two writes.
       host: the name shown for the machine (default: $DYNO on Heroku,
         $RENDER_INSTANCE_ID on Render, else the hostname).
     """
 
-    def __init__(self, registry: WorkerRegistry, host: str | None = None) -> None:
+    def __init__(
+        self,
+        registry: WorkerRegistry,
+        *,
+        interval_seconds: float = 20,
+        min_gap_seconds: float = 0.5,
+        host: str | None = None,
+    ) -> None:
         self.registry = registry
+        self.interval_seconds = interval_seconds
+        self.min_gap_seconds = min_gap_seconds
         self.host = host or os.environ.get("DYNO") or os.environ.get("RENDER_INSTANCE_ID") or socket.gethostname()
         self.worker_id = ""
         self.queues: list[str] = []
         self.started_at = ""
         self._in_flight: dict[str, dict] = {}
         self._guard = threading.Lock()
-        self._stopped = False
+        self._changed = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.worker_id = f"{self.host}:{os.getpid()}:{secrets.token_hex(3)}"
         self.queues = sorted(q for q in broker.get_declared_queues() if not q.endswith((".DQ", ".XQ")))
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self.beat()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="presence", daemon=True)
+        self._thread.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if not self.worker_id:
+        if self._thread is None:
             return
-        self._stopped = True  # a beat racing the shutdown must not say "running" again
+        self._stopping.set()
+        self._changed.set()
+        self._thread.join(timeout=5)  # its last write must not say "running" after ours
         try:
             self.registry.stopped(self.worker_id)
         except Exception:
@@ -65,10 +83,12 @@ class Presence(Middleware):
                 "job": job_label(message.kwargs),
                 "since": time.time(),
             }
+        self._changed.set()
 
     def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
         with self._guard:
             self._in_flight.pop(message.message_id, None)
+        self._changed.set()
 
     after_skip_message = after_process_message
 
@@ -77,9 +97,7 @@ class Presence(Middleware):
             return [dict(job) for job in self._in_flight.values()]
 
     def beat(self) -> None:
-        """Write this worker's presence (called at boot and by the Heartbeat)."""
-        if not self.worker_id or self._stopped:
-            return
+        """Write this worker's presence now."""
         try:
             self.registry.beat(
                 self.worker_id,
@@ -92,6 +110,14 @@ class Presence(Middleware):
         except Exception:
             # Presence is for people watching; Redis trouble must not stop jobs.
             log.warning("could not write the worker's presence to Redis", exc_info=True)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._changed.clear()
+            self.beat()
+            if self._stopping.wait(self.min_gap_seconds):
+                return
+            self._changed.wait(max(self.interval_seconds - self.min_gap_seconds, 0))
 
 
 def job_label(kwargs: dict) -> str:

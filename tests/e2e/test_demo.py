@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+import requests
 
-from tests.services import ROOT
+from tests.services import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -22,3 +27,31 @@ def test_embedded_demo_ends_with_the_ready_row_and_hls_files():
     assert "videos/7/42/hls/360p/seg_00000.ts" in result.stdout
     assert "100%" in result.stdout
     assert "the DONE AI row" in result.stdout and "Please read chapter 3 aloud" in result.stdout
+
+
+def test_demo_with_dashboard_serves_it_until_stopped(tmp_path):
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with open(log, "w") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "scripts/demo.py", "--seconds", "2", "--height", "360", "--timeout", "120",
+             "--dashboard", str(port)],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env={**os.environ, "COLUMNS": "200", "TERM": "dumb"},
+        )
+    try:
+        deadline = time.monotonic() + 200
+        while "Ctrl-C stops the demo" not in log.read_text() and time.monotonic() < deadline:
+            assert demo.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.5)
+        text = log.read_text()
+        password = re.search(r"user admin, password (\S+)\)", text).group(1)
+        url = f"http://127.0.0.1:{port}/"
+        assert requests.get(url, timeout=10).status_code == 401
+        overview = requests.get(url, auth=("admin", password), timeout=10)
+        assert overview.status_code == 200 and "video-jobs-dlq" in overview.text and "READY" in overview.text
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=60) == 0, log.read_text()[-3000:]
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)

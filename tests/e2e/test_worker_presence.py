@@ -8,6 +8,7 @@ import pytest
 from adapters.redis.presence import WorkerRecord, WorkerRegistry
 from adapters.sqs.publisher import video_body
 from tests.e2e.test_video_worker import new_video
+from tests.media_samples import make_video
 from tests.services import REDIS_URL
 
 pytestmark = pytest.mark.e2e
@@ -17,9 +18,7 @@ def records_for(registry: WorkerRegistry, queue: str) -> list[WorkerRecord]:
     return [record for record in registry.workers() if queue in record.queues]
 
 
-def test_a_worker_shows_its_jobs_then_stops_cleanly_and_a_killed_one_is_gone(
-    private_stack, start_worker, sample_video
-):
+def test_a_worker_shows_its_jobs_then_stops_cleanly_and_a_killed_one_is_gone(private_stack, start_worker, tmp_path):
     stack = private_stack
     registry = WorkerRegistry(redis_lib.Redis.from_url(REDIS_URL), gone_after=3)
     worker = start_worker(HEARTBEAT_SECONDS="1", processes=2)
@@ -31,7 +30,8 @@ def test_a_worker_shows_its_jobs_then_stops_cleanly_and_a_killed_one_is_gone(
     assert all(set(record.queues) == {stack.video_queue, stack.ai_queue} for record in running)
     assert len({record.pid for record in running}) == 2 and all(record.host for record in running)
 
-    video_id, key = new_video(stack, sample_video)
+    # Long enough to be seen running; presence is written within 0.5 s of a job's start.
+    video_id, key = new_video(stack, make_video(tmp_path / "source.mp4", seconds=10, width=640, height=360))
     stack.send(stack.video_queue, video_body(video_id, key, 7))
     busy = stack.wait_for(
         lambda: [r for r in records_for(registry, stack.video_queue) if r.in_flight], 60, "a worker with a job"

@@ -140,3 +140,24 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit(cli_stack):
     assert missing.stderr.strip().splitlines()[-1].startswith("error: SQS queue 'nowhere-")
     nothing = ops(stack, "dlq", "redrive", "ai", "--yes")
     assert nothing.returncode == 1 and "or pass --all" in nothing.stderr
+
+
+def test_with_the_redis_broker_enqueue_and_status_use_dramatiqs_keys(cli_stack):
+    stack = cli_stack
+    env = stack.env(BROKER="redis")
+    try:
+        sent = ops(stack, "enqueue", "video", "7", "uploads/7.mp4", "--json", env=env)
+        assert sent.returncode == 0, sent.stderr
+        message_id = json.loads(sent.stdout)["message_id"]
+        (stored,) = stack.redis.hvals(f"dramatiq:{stack.video_queue}.msgs")
+        message = json.loads(stored)
+        assert (message["message_id"], message["actor_name"]) == (message_id, "process_video")
+        assert (message["kwargs"]["video_id"], message["kwargs"]["file_key"]) == (7, "uploads/7.mp4")
+
+        status = json.loads(ops(stack, "status", "--json", env=env).stdout)
+        video = next(q for q in status["queues"] if q["name"] == stack.video_queue)
+        assert (video["visible"], video["in_flight"], video["dead_letters"]) == (1, 0, 0)
+        assert video["dead_letter_queue"] == f"{stack.video_queue}.XQ"
+        assert json.loads(ops(stack, "dlq", "list", "video", "--json", env=env).stdout) == []
+    finally:
+        stack.redis.delete(*stack.redis.keys(f"dramatiq:{stack.video_queue}*"))
