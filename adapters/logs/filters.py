@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from dramatiq.middleware import Shutdown
+
 from adapters.logs.redact import Redactor
 from adapters.worker.context import current_job
+from domain.errors import LockBusy
 
 #: The fields a record may carry about its job, in the order text lines show them.
 JOB_FIELDS = ("job_type", "job_id", "attempt", "step", "outcome", "duration")
@@ -57,4 +60,31 @@ class RedactFilter(logging.Filter):
             record.exc_text, record.exc_info = self.redact(record.exc_text), None
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+class ExpectedInterruptionsFilter(logging.Filter):
+    """Turns Dramatiq's "unhandled exception" ERROR (with traceback) into one
+    plain line for runs that ended as designed, not by a fault:
+
+    - ``Shutdown``: a graceful stop interrupted the job; its message goes
+      back to the queue (WARNING);
+    - ``LockBusy``: a duplicate delivery found the job running elsewhere and
+      is tried again later (INFO).
+
+    Any other exception keeps Dramatiq's ERROR and traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (record.exc_info and record.name.startswith("dramatiq.worker")):
+            return True
+        error = record.exc_info[1]
+        if isinstance(error, Shutdown):
+            level, text = logging.WARNING, "job interrupted by the worker's shutdown; its message goes back to the queue"
+        elif isinstance(error, LockBusy):
+            level, text = logging.INFO, f"{error.reason}; the message is tried again later"
+        else:
+            return True
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
         return True

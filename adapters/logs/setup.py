@@ -6,11 +6,11 @@ import logging
 import sys
 from collections.abc import Iterable
 
-from adapters.logs.filters import JobContextFilter, RedactFilter
+from adapters.logs.filters import ExpectedInterruptionsFilter, JobContextFilter, RedactFilter
 from adapters.logs.formatters import TextFormatter, json_formatter
 from adapters.logs.redact import Redactor
 
-OUR_FILTERS = (JobContextFilter, RedactFilter)
+OUR_FILTERS = (ExpectedInterruptionsFilter, JobContextFilter, RedactFilter)
 
 
 def configure_logging(log_format: str = "auto", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
@@ -37,6 +37,7 @@ def configure_logging(log_format: str = "auto", level: str = "INFO", secrets: It
         handler.setFormatter(json_formatter() if use_json else TextFormatter())
         for old in [f for f in handler.filters if isinstance(f, OUR_FILTERS)]:
             handler.removeFilter(old)
+        handler.addFilter(ExpectedInterruptionsFilter())
         handler.addFilter(JobContextFilter())
         handler.addFilter(RedactFilter(redact))
     root.setLevel(level.upper())

@@ -12,12 +12,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 import boto3
 import pytest
 from botocore.config import Config
+from dramatiq.middleware import Shutdown
 
-from adapters.logs.filters import JobContextFilter, RedactFilter
+from adapters.logs.filters import ExpectedInterruptionsFilter, JobContextFilter, RedactFilter
 from adapters.logs.formatters import TextFormatter, json_formatter
 from adapters.logs.redact import Redactor, secret_values
 from adapters.logs.setup import configure_logging
 from adapters.worker.context import JobContext, enter_job, leave_job
+from domain.errors import LockBusy
 from settings import Settings
 
 SIGNING_PARAMETERS = {
@@ -146,7 +148,7 @@ def test_configure_logging_restyles_the_existing_handler_once(root_logger):
     configure_logging("json", "WARNING", ["pw-1234"])
     configure_logging("json", "DEBUG", ["pw-5678"])
     assert root.handlers == before and root.level == logging.DEBUG
-    assert [type(f) for f in handler.filters] == [JobContextFilter, RedactFilter]
+    assert [type(f) for f in handler.filters] == [ExpectedInterruptionsFilter, JobContextFilter, RedactFilter]
     logging.getLogger("tests.configure").error("first %s second %s", "pw-1234", "pw-5678")
     line = handler.stream.getvalue().splitlines()[-1]
     assert json.loads(line)["message"] == "first pw-1234 second ***"  # only the last call's secrets
@@ -167,3 +169,31 @@ def test_configure_logging_adds_a_handler_when_there_is_none(root_logger):
     configure_logging("text", "INFO")
     assert len(root.handlers) == 1 and isinstance(root.handlers[0].formatter, TextFormatter)
     assert root.handlers[0].stream is sys.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "level", "message"),
+    [
+        (Shutdown("stopping"), "WARNING", "job interrupted by the worker's shutdown; its message goes back to the queue"),
+        (LockBusy("video 42 is being processed by another worker"), "INFO",
+         "video 42 is being processed by another worker; the message is tried again later"),
+        (RuntimeError("disk on fire"), "ERROR", "Failed to process message m with unhandled exception."),
+    ],
+)
+def test_designed_interruptions_are_one_line_without_a_traceback(error, level, message):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter())
+    handler.addFilter(ExpectedInterruptionsFilter())
+    logger = logging.getLogger("dramatiq.worker.WorkerThread")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise error
+        except BaseException:
+            logger.error("Failed to process message %s with unhandled exception.", "m", exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+    record = json.loads(stream.getvalue())
+    assert (record["level"], record["message"]) == (level, message)
+    assert ("exc_info" in record) == (level == "ERROR")
