@@ -1,0 +1,58 @@
+"""Every boto3 call the ops tools make is allowed by deploy/iam-ops-policy.json: recorded
+from the real Ops (dashboard and CLI share it) against moto's server, not listed by hand."""
+
+from __future__ import annotations
+
+from adapters.sqs.dead_letter import dead_letter_attributes
+from ops.service import Ops
+from settings import Settings
+from tests.e2e.stack import Stack
+from tests.iam_policy import OPS_POLICY, Call, denied, load_policy
+from tests.services import POSTGRES_URL, REDIS_URL
+
+MOTO_ACCOUNT = "123456789012"
+
+
+def recording(client, calls: list[Call]):
+    def record(params, model, **_):
+        calls.append(Call(model.service_model.service_name, model.name, dict(params)))
+
+    client.meta.events.register("before-parameter-build.*.*", record)
+    return client
+
+
+def test_the_ops_policy_allows_every_call_of_status_dead_letters_enqueue_and_outputs(moto, pg_engine, tables):
+    stack = Stack(moto, pg_engine, tables)
+    for index in range(3):
+        stack.sqs.send_message(
+            QueueUrl=stack.url(stack.video_dlq), MessageBody=f'{{"video_id": {index}}}',
+            MessageAttributes=dead_letter_attributes(reason="bad", receive_count=1, source_queue=stack.video_queue,
+                                                     message_id=f"m{index}"),
+        )
+    stack.s3.put_object(Bucket=stack.bucket, Key="videos/7/42/hls/master.m3u8", Body=b"#EXTM3U\n")
+    settings = Settings(
+        broker="sqs", video_queue=stack.video_queue, ai_queue=stack.ai_queue, s3_bucket=stack.bucket,
+        database_url=POSTGRES_URL, redis_url=REDIS_URL, video_table=tables.videos.name, ai_job_table=tables.ai_jobs.name,
+    )
+    calls: list[Call] = []
+    ops = Ops(settings, sqs=recording(moto.client("sqs"), calls), s3=recording(moto.client("s3"), calls))
+
+    ops.status()
+    letters = ops.queues.dead_letters(stack.video_queue)
+    assert ops.queues.redrive(stack.video_queue, [letters[0].id]) == 1
+    assert ops.queues.delete(stack.video_queue, [letters[1].id]) == 1
+    assert ops.queues.delete(stack.ai_queue) == 0  # purge of an empty queue
+    assert ops.queues.redrive(stack.video_queue) == 1  # redrive all
+    ops.enqueue_video(42, "uploads/7/42/source.mp4", 7)
+    ops.enqueue_ai("5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "ocr", {"file_key": "uploads/7/p.png"}, 7)
+    assert [item["key"] for item in ops.outputs("video", {"id": 42, "tenant_id": 7})] == ["videos/7/42/hls/master.m3u8"]
+    ops.outputs("ai", {"id": "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "tenant_id": None})
+
+    operations = {call.operation for call in calls}
+    assert {"GetQueueUrl", "GetQueueAttributes", "ReceiveMessage", "ChangeMessageVisibilityBatch", "DeleteMessage",
+            "SendMessage", "ListObjectsV2"} <= operations, operations
+    policy = load_policy(
+        OPS_POLICY, REGION="us-east-1", ACCOUNT_ID=MOTO_ACCOUNT, VIDEO_QUEUE=stack.video_queue,
+        AI_QUEUE=stack.ai_queue, VIDEO_DLQ=stack.video_dlq, AI_DLQ=stack.ai_dlq, S3_BUCKET=stack.bucket,
+    )
+    assert denied(policy, calls, "us-east-1", MOTO_ACCOUNT) == []
