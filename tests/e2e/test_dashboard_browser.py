@@ -170,7 +170,10 @@ def test_the_dashboard_in_a_browser_while_a_worker_runs(
     assert int(driver.find_element(By.ID, "progress").get_attribute("data-polls")) >= 2
     assert stack.video(video_id)["status"] == "READY" and text_of(driver, "row-status") == "READY"
 
-    driver.refresh()  # the outputs are listed when the page loads
+    # The job ended while watched: the row and its outputs are swapped in, still without a reload.
+    wait(lambda: driver.find_element(By.ID, "progress").get_attribute("data-refreshed") == "true", 20,
+         "the row and outputs to refresh")
+    assert driver.execute_script("return window.loadedOnce") == "still the first load"
     page = driver.page_source
     assert f"videos/7/{video_id}/hls/master.m3u8" in page and f"videos/7/{video_id}/thumbnail.jpg" in page
     shots.take("job")

@@ -6,6 +6,8 @@
   var url = section.getAttribute("data-url");
   var FINAL = { done: true, failed: true };
   var polls = 0;
+  // A job already final when the page loaded needs no refresh of what the page shows.
+  var startedLive = !FINAL[(document.getElementById("progress-step") || {}).textContent];
 
   function show(id, text) {
     var element = document.getElementById(id);
@@ -31,13 +33,31 @@
     return FINAL[p.step] === true;
   }
 
+  // When the job ends while the page is open, the row and the outputs it wrote are
+  // fetched once more (the page itself, parsed) and swapped in: still no reload.
+  function refreshSections() {
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("section.refreshable").forEach(function (old) {
+          var replacement = fresh.getElementById(old.id);
+          if (replacement) { old.replaceWith(document.importNode(replacement, true)); }
+        });
+        section.setAttribute("data-refreshed", "true");
+      })
+      .catch(function () { show("progress-note", "The job ended; reload the page to see its row and outputs."); });
+  }
+
   function poll() {
     fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
       .then(function (response) {
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
       })
-      .then(function (data) { if (!render(data)) { setTimeout(poll, 1000); } })
+      .then(function (data) {
+        if (!render(data)) { setTimeout(poll, 1000); } else if (startedLive) { refreshSections(); }
+      })
       .catch(function (error) {
         show("progress-note", "Progress unavailable (" + error.message + "); retrying.");
         setTimeout(poll, 3000);
