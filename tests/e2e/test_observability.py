@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import time
 import urllib.request
 
 import pytest
@@ -96,9 +97,11 @@ def test_json_logs_carry_job_fields_and_no_database_password(private_stack, star
     database_url = make_url(POSTGRES_URL).set(password=CANARY).render_as_string(hide_password=False)
     worker = start_worker(LOG_FORMAT="json", DATABASE_URL=database_url)  # trust auth: the password is not checked
     video_id, key = new_video(stack, sample_video)
+    sent = time.monotonic()
     stack.send(stack.video_queue, video_body(video_id, key, 7))
     stack.send(stack.video_queue, "[1, 2]")
     assert stack.wait_status(video_id, "READY", "FAILED")["status"] == "READY"
+    window = time.monotonic() - sent  # the run happened inside it: bounds the logged duration, whatever the speed
     stack.wait_for(lambda: '"outcome": "rejected"' in worker.output(), 30, "the rejected message's log line")
     worker.terminate()
     output = worker.output()
@@ -120,7 +123,7 @@ def test_json_logs_carry_job_fields_and_no_database_password(private_stack, star
     finished = [r for r in records if r["message"] == "job finished"]
     done = next(r for r in finished if r.get("job_id") == str(video_id))
     assert done["job_type"] == "video" and done["attempt"] == 1 and done["outcome"] == "completed"
-    assert done["step"] == "done" and 0 < done["duration"] < 60 and done["level"] == "INFO"
+    assert done["step"] == "done" and 0 < done["duration"] <= window and done["level"] == "INFO"
     rejected = next(r for r in finished if r["outcome"] == "rejected")
     assert rejected["job_type"] == "video" and rejected["attempt"] == 1 and "job_id" not in rejected
     warning = next(r for r in records if r["message"].startswith("rejecting message"))
