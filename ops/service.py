@@ -20,6 +20,7 @@ from adapters.db import build_tables, create_engine_from_url
 from adapters.db.job_queries import JobQueries
 from adapters.redis.broker_admin import RedisQueueAdmin
 from adapters.redis.presence import WorkerRecord, WorkerRegistry
+from adapters.redis.text import as_text
 from adapters.sqs.admin import SqsQueueAdmin
 from adapters.sqs.publisher import LegacyPublisher, ai_body, video_body
 from bootstrap import AI_ACTOR, VIDEO_ACTOR
@@ -111,7 +112,7 @@ class Ops:
     def progress(self, kind: str, job_id: str) -> dict[str, str]:
         """The live progress hash of CONTRACT section 3 (empty when none)."""
         raw = self.redis.hgetall(f"progress:{kind}:{job_id}")
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {as_text(k): as_text(v) for k, v in raw.items()}
 
     def output_prefix(self, kind: str, row: dict[str, Any]) -> str:
         """Where a job's files are (CONTRACT section 4)."""
@@ -166,7 +167,3 @@ class Ops:
 
 def fail_fast_retry() -> Retry:
     return Retry(NoBackoff(), 1)
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -21,6 +21,7 @@ import dramatiq
 import redis
 from dramatiq.middleware import Middleware
 
+from adapters.redis.text import as_text
 from adapters.worker.reasons import dead_letter_reason
 from domain.operations import DeadLetter, DeadLetterNotFound, QueueStats, UnknownQueue
 
@@ -100,7 +101,7 @@ class RedisQueueAdmin:
         entries = self.client.zrange(key, 0, limit - 1, withscores=True)
         if not entries:
             return []
-        ids = [_text(member) for member, _ in entries]
+        ids = [as_text(member) for member, _ in entries]
         bodies = self.client.hmget(key + ".msgs", ids)
         reasons = self.client.hmget(REASONS + queue, ids)
         letters = []
@@ -112,8 +113,8 @@ class RedisQueueAdmin:
                 DeadLetter(
                     id=message_id,
                     queue=queue,
-                    body=_text(body),
-                    reason=_text(reason) if reason else _from_traceback(data),
+                    body=as_text(body),
+                    reason=as_text(reason) if reason else _from_traceback(data),
                     receive_count=int(data.get("options", {}).get("retries", 0)) + 1,
                     dead_lettered_at=datetime.fromtimestamp(score / 1000, timezone.utc).isoformat(),
                     original_id=str(data.get("message_id", "")),
@@ -139,7 +140,7 @@ class RedisQueueAdmin:
 
     def _settle(self, queue: str, ids: Sequence[str] | None, act) -> int:
         dead = self._key(queue) + ".XQ"
-        chosen = [_text(i) for i in self.client.zrange(dead, 0, -1)] if ids is None else list(ids)
+        chosen = [as_text(i) for i in self.client.zrange(dead, 0, -1)] if ids is None else list(ids)
         missing = []
         done = 0
         for message_id in chosen:
@@ -167,7 +168,3 @@ class RedisQueueAdmin:
 def _from_traceback(message: dict) -> str:
     lines = str(message.get("options", {}).get("traceback", "")).strip().splitlines()
     return lines[-1] if lines else "(no reason recorded)"
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 
 import redis
 
+from adapters.redis.text import as_text
+
 INDEX = "ops:workers"
 PREFIX = "ops:worker:"
 
@@ -105,7 +107,7 @@ class WorkerRegistry:
         """Every known worker, the living first, most recent beat first."""
         now = self.clock()
         self.client.zremrangebyscore(INDEX, 0, now - self.forget_after)
-        ids = [_text(worker_id) for worker_id in self.client.zrevrange(INDEX, 0, -1)]
+        ids = [as_text(worker_id) for worker_id in self.client.zrevrange(INDEX, 0, -1)]
         pipe = self.client.pipeline(transaction=False)
         for worker_id in ids:
             pipe.hgetall(PREFIX + worker_id)
@@ -113,7 +115,7 @@ class WorkerRegistry:
         for worker_id, raw in zip(ids, pipe.execute()):
             if not raw:
                 continue
-            fields = {_text(k): _text(v) for k, v in raw.items()}
+            fields = {as_text(k): as_text(v) for k, v in raw.items()}
             last_beat = float(fields.get("last_beat", 0))
             state = fields.get("state", "running")
             if state == "running" and now - last_beat > self.gone_after:
@@ -132,7 +134,3 @@ class WorkerRegistry:
             )
         records.sort(key=lambda record: (record.state != "running", -record.last_beat))
         return records
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
