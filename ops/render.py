@@ -45,11 +45,11 @@ def jobs(kind: str, rows: list[dict]) -> str:
     if kind == "video":
         return table(
             ["id", "tenant", "status", "updated", "reason"],
-            [[r["id"], r["tenant_id"], r["status"], _time(r["updated_at"]), _short(r["error_reason"])] for r in rows],
+            [[r["id"], r["tenant_id"], r["status"], _time(r["updated_at"]), shorten(r["error_reason"])] for r in rows],
         )
     return table(
         ["id", "type", "status", "updated", "reason"],
-        [[r["id"], r["job_type"], r["status"], _time(r["updated_at"]), _short(r["error_message"])] for r in rows],
+        [[r["id"], r["job_type"], r["status"], _time(r["updated_at"]), shorten(r["error_message"])] for r in rows],
     )
 
 
@@ -58,7 +58,7 @@ def dead_letters(items: list[dict]) -> str:
         return "no dead letters"
     return table(
         ["id", "dead-lettered at", "receives", "reason", "body"],
-        [[d["id"], d["dead_lettered_at"][:19], d["receive_count"] or "-", _short(d["reason"], 60), _short(d["body"], 40)]
+        [[d["id"], d["dead_lettered_at"][:19], d["receive_count"] or "-", shorten(d["reason"], 60), shorten(d["body"], 40)]
          for d in items],
     )
 
@@ -86,6 +86,7 @@ def _time(value) -> str:
     return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value or "")
 
 
-def _short(text, limit: int = 50) -> str:
-    text = " ".join(str(text or "").split())
+def shorten(value: Any, limit: int = 50) -> str:
+    """One line of at most ``limit`` characters (the dashboard's ``shorten`` filter too)."""
+    text = " ".join(str(value if value is not None else "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app
 
+from ops.render import shorten
 from ops.service import Ops, OpsError
 
 
@@ -26,12 +27,6 @@ def job_queue(name: str) -> str:
 
 def kind_of_queue(queue: str) -> str:
     return "video" if queue == get_ops().settings.video_queue else "ai"
-
-
-def shorten(value: Any, limit: int = 120) -> str:
-    """One line of at most ``limit`` characters."""
-    text = " ".join(str(value if value is not None else "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def when(value: Any) -> str:
