@@ -14,6 +14,7 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from adapters.redis.presence import WorkerRegistry
+from adapters.worker.context import current_job
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ class Presence(Middleware):
     after a job starts or ends (at most one write per ``min_gap_seconds``, so
     a busy worker does not add a Redis round trip per job, and job threads
     never wait on Redis for it). A clean shutdown marks the worker stopped; a
-    killed process stops writing and the ops tools show it as gone.
+    killed process stops writing and the ops tools show it as gone. Jobs are
+    named from the context JobTracking sets, so it must come after JobTracking.
 
     Parameters:
       registry: where presence is written.
@@ -80,7 +82,7 @@ class Presence(Middleware):
             self._in_flight[message.message_id] = {
                 "message_id": message.message_id,
                 "actor": message.actor_name,
-                "job": job_label(message.kwargs),
+                "job": job_label(),
                 "since": time.time(),
             }
         self._changed.set()
@@ -120,10 +122,10 @@ class Presence(Middleware):
             self._changed.wait(max(self.interval_seconds - self.min_gap_seconds, 0))
 
 
-def job_label(kwargs: dict) -> str:
-    """How a job is named to operators: "video 42", "ocr 5f0c..."."""
-    if "video_id" in kwargs:
-        return f"video {kwargs['video_id']}"
-    if "job_id" in kwargs:
-        return f"{kwargs.get('job_type') or 'ai'} {kwargs['job_id']}"
-    return "?"
+def job_label() -> str:
+    """How operators see the running job ("video 42", "ocr 5f0c..."): the names JobTracking,
+    first in the middleware, set for logs and metrics (bounded, never raw body text)."""
+    job = current_job()
+    if job is None:
+        return "?"
+    return f"{job.job_type} {job.job_id}".strip()
