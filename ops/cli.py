@@ -161,7 +161,7 @@ def dlq(ops: Ops, args, out: Output) -> int:
         out.emit([letter.as_dict() for letter in letters], render.dead_letters)
         return 0
     if action == "show":
-        letter = next((item for item in ops.queues.dead_letters(queue, limit=10_000) if item.id == args.id), None)
+        letter = ops.dead_letter(queue, args.id, limit=10_000)
         if letter is None:
             raise DeadLetterNotFound(f"no dead letter {args.id} in the dead-letter queue of {queue}")
         out.emit(letter.as_dict(), render.dead_letter)

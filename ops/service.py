@@ -24,7 +24,7 @@ from adapters.redis.text import as_text
 from adapters.sqs.admin import SqsQueueAdmin
 from adapters.sqs.publisher import LegacyPublisher, ai_body, video_body
 from bootstrap import AI_ACTOR, VIDEO_ACTOR
-from domain.operations import QueueAdmin
+from domain.operations import DeadLetter, QueueAdmin
 from settings import Settings
 
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=15)
@@ -133,6 +133,16 @@ class Ops:
                     return found
         return found
 
+    @cached_property
+    def publisher(self) -> LegacyPublisher:
+        """Keeps the queue URLs it looked up, like the worker's own publisher."""
+        return LegacyPublisher(self.sqs, video_queue=self.settings.video_queue, ai_queue=self.settings.ai_queue)
+
+    def dead_letter(self, queue: str, letter_id: str, *, limit: int) -> DeadLetter | None:
+        """One dead letter by its id, or None. SQS cannot fetch a message by id, so up
+        to ``limit`` dead letters are browsed (and handed back) to find it."""
+        return next((letter for letter in self.queues.dead_letters(queue, limit=limit) if letter.id == letter_id), None)
+
     # --- actions -----------------------------------------------------------
     def enqueue_video(self, video_id: int, file_key: str, tenant_id: int | None = None) -> str:
         return self._publish(self.settings.video_queue, VIDEO_ACTOR, video_body(video_id, file_key, tenant_id))
@@ -143,8 +153,7 @@ class Ops:
     def _publish(self, queue: str, actor: str, body: str) -> str:
         """Publish a body as the API does; return the message id."""
         if self.settings.broker == "sqs":
-            publisher = LegacyPublisher(self.sqs, video_queue=self.settings.video_queue, ai_queue=self.settings.ai_queue)
-            return publisher.send(queue, body)
+            return self.publisher.send(queue, body)
         if self.settings.broker == "redis":
             from dramatiq import Message
             from dramatiq.brokers.redis import RedisBroker

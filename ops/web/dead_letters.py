@@ -99,8 +99,7 @@ def act(queue: str, action: str):
 
 def _find(queue: str, letter_id: str):
     ops = get_ops()
-    letters, problem = attempt("SQS", lambda: ops.queues.dead_letters(queue, limit=BROWSE_LIMIT))
-    return next((letter for letter in letters or [] if letter.id == letter_id), None), problem
+    return attempt("SQS", lambda: ops.dead_letter(queue, letter_id, limit=BROWSE_LIMIT))
 
 
 def _dlq(queue: str) -> str:
