@@ -7,12 +7,16 @@ everything at start and turns a bad value into one line naming the variable.
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.connection import parse_url
+from sqlalchemy.engine import make_url
 
 from domain.entities import Rendition
 
@@ -26,9 +30,12 @@ class Settings(BaseSettings):
 
     # CONTRACT section 6
     broker: Literal["sqs", "redis", "stub"] = "sqs"
-    aws_region: str = "us-east-1"
+    aws_region: str = Field("us-east-1", pattern=r"^[a-z0-9-]{2,40}$")
     sqs_endpoint_url: str | None = None
     s3_endpoint_url: str | None = None
+    # boto3 reads these itself; they are here only so that every text the tools show masks them.
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
     video_queue: str = Field("video-jobs", pattern=QUEUE_NAME)
     ai_queue: str = Field("ai-jobs", pattern=QUEUE_NAME)
     video_dlq: str | None = Field(None, pattern=QUEUE_NAME)
@@ -91,6 +98,9 @@ class Settings(BaseSettings):
     ops_viewer_password: SecretStr | None = None
     # Signs the CSRF tokens of the dashboard's forms; set it to one value on every dyno.
     ops_secret_key: SecretStr | None = None
+    # Proxies in front of the dashboard whose X-Forwarded-For/-Proto are trusted (Heroku's and
+    # Render's router: 1). 0 trusts none: behind a router, HTTPS is then not known to the app.
+    ops_trusted_proxies: int = Field(0, ge=0, le=5)
 
     @field_validator("database_url")
     @classmethod
@@ -100,13 +110,41 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg2://" + value.removeprefix("postgres://")
         if not value.startswith(("postgresql", "sqlite")):
             raise ValueError("must be a postgresql+psycopg2:// or sqlite:/// SQLAlchemy URL")
+        try:
+            url = make_url(value)
+        except Exception:  # SQLAlchemy raises ArgumentError or ValueError (a port that is not a number)
+            raise ValueError("is not a valid SQLAlchemy URL (check the host, port and brackets)") from None
+        if url.port is not None and not 1 <= url.port <= 65535:
+            raise ValueError(f"port {url.port} is out of range 1-65535")
         return value
 
     @field_validator("redis_url")
     @classmethod
-    def _redis_scheme(cls, value: str) -> str:
+    def _redis_url(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        try:
+            parse_url(value)  # what redis-py will do with it: port, IPv6 brackets, ?socket_timeout=...
+            path = urlsplit(value).path
+        except ValueError as error:
+            raise ValueError(f"is not a valid Redis URL: {error}") from None
+        if not value.startswith("unix://") and not re.fullmatch(r"/?([0-9]{1,5})?", path):
+            # redis-py reads "/abc" as database 0 and "/1/2" as 12.
+            raise ValueError(f"the database number must be digits, not {path.lstrip('/')[:20]!r}")
+        return value
+
+    @field_validator("sqs_endpoint_url", "s3_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as error:
+            raise ValueError(f"is not a valid URL: {error}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
     @field_validator("hls_ladder")

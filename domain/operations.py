@@ -6,8 +6,8 @@ implement it for the two brokers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 
@@ -47,8 +47,59 @@ class DeadLetter:
         return asdict(self)
 
 
+@dataclass
+class Tally:
+    """What one action on dead letters has done so far, kept up to date while
+    it runs: whatever stops the action (a missing letter, an outage, a kill),
+    the audit line says exactly what changed.
+
+    Parameters:
+      action: "redrive" or "delete".
+      queue: the job queue whose dead letters are acted on.
+      total: how many letters the action set out to handle (the ids given, or
+        the dead-letter queue's depth when it began); None until known.
+      on_change: called after every change (progress display); must be quick.
+    """
+
+    action: str
+    queue: str
+    total: int | None = None
+    done: int = 0
+    missing: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # letters that cannot be acted on as asked
+    on_change: Callable[[Tally], None] | None = field(default=None, repr=False, compare=False)
+
+    def started(self, total: int) -> None:
+        self.total = total
+        self._changed()
+
+    def count(self) -> None:
+        self.done += 1
+        self._changed()
+
+    def not_found(self, ids: Sequence[str]) -> None:
+        self.missing = sorted(set(self.missing) | set(ids))
+        self._changed()
+
+    def refuse(self, letter_id: str) -> None:
+        self.refused.append(letter_id)
+        self._changed()
+
+    def as_dict(self) -> dict:
+        return {"action": self.action, "queue": self.queue, "total": self.total, "done": self.done,
+                "missing": list(self.missing), "refused": list(self.refused)}
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
+
+
 class DeadLetterNotFound(LookupError):
     """No dead letter with that id is in the queue (redriven or deleted meanwhile)."""
+
+
+class DeadLetterRefused(ValueError):
+    """A dead letter cannot be acted on as asked (e.g. it is not a message the broker can run)."""
 
 
 class UnknownQueue(LookupError):
@@ -68,11 +119,16 @@ class QueueAdmin(Protocol):
         """Up to ``limit`` dead letters of ``queue``, oldest first, left in place."""
         ...
 
-    def redrive(self, queue: str, ids: Sequence[str] | None = None) -> int:
-        """Send dead letters back to ``queue`` with their bodies unchanged
-        (all of them when ``ids`` is None); return how many."""
+    def redrive(self, queue: str, ids: Sequence[str] | None = None, tally: Tally | None = None) -> int:
+        """Send dead letters back to ``queue`` with their bodies unchanged; return how many.
+
+        ``ids`` None means every letter that was in the dead-letter queue when
+        the action began (letters dead-lettered again meanwhile are left for the
+        next action, so it always ends). Ids not found raise DeadLetterNotFound
+        after the others were handled; ``tally`` (if given) follows every step.
+        """
         ...
 
-    def delete(self, queue: str, ids: Sequence[str] | None = None) -> int:
-        """Delete dead letters of ``queue`` (all when ``ids`` is None); return how many."""
+    def delete(self, queue: str, ids: Sequence[str] | None = None, tally: Tally | None = None) -> int:
+        """Delete dead letters of ``queue``, with redrive's rules; return how many."""
         ...

@@ -3,13 +3,16 @@
 Human-readable output by default, ``--json`` for scripts. Exit codes: 0 done,
 1 the operation failed (the message says why), 2 bad usage or configuration.
 Destructive commands ask for confirmation on a terminal and need ``--yes``
-otherwise.
+otherwise. Whatever goes wrong, the operator gets one line, never a traceback;
+every line has the deployment's secrets masked and, in text mode, control
+characters escaped (a dead letter's body cannot retitle or clear the terminal).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,12 +24,33 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
-from adapters.sqs.admin import QueueMissing
-from domain.operations import DeadLetterNotFound, UnknownQueue
+from adapters.sqs.admin import MAX_BROWSE, QueueMissing
+from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from ops import render
-from ops.service import Ops, OpsError
+from ops.service import Ops, OpsError, operator
+
+log = logging.getLogger(__name__)
 
 FINAL_STEPS = ("done", "failed")
+
+
+def positive_int(maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= maximum:
+            raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {maximum}")
+        return int(text)
+
+    return parse
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds") from None
+    if not 0 < value <= 86400:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 86400 seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,13 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="recent jobs of one kind, optionally by status")
     jobs.add_argument("kind", choices=["video", "ai"])
     jobs.add_argument("--status", help="only rows with this status (e.g. FAILED)")
-    jobs.add_argument("--limit", type=int, default=20)
+    jobs.add_argument("--limit", type=positive_int(1000), default=20)
 
     dlq = commands.add_parser("dlq", help="dead letters: list, show, redrive, delete, purge")
     dlq_commands = _Subparsers(dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION"), common)
     listing = dlq_commands.add_parser("list", help="dead letters of a queue, oldest first")
     listing.add_argument("queue", help="video, ai, or a full queue name")
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--limit", type=positive_int(MAX_BROWSE), default=100)
     show = dlq_commands.add_parser("show", help="one dead letter with its whole body")
     show.add_argument("queue")
     show.add_argument("id", help="the dead letter's id (from `dlq list`)")
@@ -58,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         action = dlq_commands.add_parser(name, help=text)
         action.add_argument("queue")
         action.add_argument("ids", nargs="*", metavar="ID")
-        action.add_argument("--all", action="store_true", help="every dead letter of the queue")
+        action.add_argument("--all", action="store_true",
+                            help="every dead letter that is in the queue when the command starts")
         action.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     purge = dlq_commands.add_parser("purge", help="delete every dead letter of a queue")
     purge.add_argument("queue")
@@ -67,21 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     enqueue = commands.add_parser("enqueue", help="publish a job as the API does (a legacy body)")
     kinds = _Subparsers(enqueue.add_subparsers(dest="kind", required=True, metavar="KIND"), common)
     video = kinds.add_parser("video", help="a video job")
-    video.add_argument("video_id", type=int)
+    video.add_argument("video_id", type=_integer)
     video.add_argument("file_key")
-    video.add_argument("--tenant", type=int, default=None)
+    video.add_argument("--tenant", type=_integer, default=None)
     ai = kinds.add_parser("ai", help="an AI job")
     ai.add_argument("job_id")
     ai.add_argument("job_type")
     ai.add_argument("--payload", required=True, type=_json_object, help='the engine\'s payload, a JSON object')
-    ai.add_argument("--tenant", type=int, default=None)
+    ai.add_argument("--tenant", type=_integer, default=None)
 
     progress = commands.add_parser("progress", help="a job's live progress from Redis")
     progress.add_argument("kind", choices=["video", "ai"])
     progress.add_argument("id")
     progress.add_argument("--follow", action="store_true", help="print every change until the job is done or failed")
-    progress.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
-    progress.add_argument("--timeout", type=float, default=None, help="give up following after this many seconds")
+    progress.add_argument("--interval", type=positive_seconds, default=0.5, help=argparse.SUPPRESS)
+    progress.add_argument("--timeout", type=positive_seconds, default=None,
+                          help="give up following after this many seconds")
     return parser
 
 
@@ -96,42 +122,60 @@ class _Subparsers:
 
 
 def main(argv: Sequence[str] | None = None, *, ops: Ops | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "all", False) and getattr(args, "ids", None):
+        parser.error(f"give dead-letter ids or --all, not both (ids: {' '.join(args.ids[:3])}...)")
     if ops is None:
         from settings import load_settings
 
         settings = load_settings()
-        # Logs (the adapters' warnings, e.g. what a redrive did) go to stderr, secrets masked.
+        # Logs (the adapters' warnings, the audit line) go to stderr, secrets masked.
         configure_logging(settings.log_format, settings.log_level, secret_values(settings))
         ops = Ops(settings)
-    out = Output(args.json)
+    out = Output(args.json, ops.redact)
     try:
         return COMMANDS[args.command](ops, args, out)
-    except (OpsError, DeadLetterNotFound, UnknownQueue, QueueMissing) as error:
+    except (OpsError, DeadLetterNotFound, DeadLetterRefused, UnknownQueue, QueueMissing) as error:
         return out.fail(str(error).strip("'\""))
     except (BotoCoreError, ClientError) as error:
         return out.fail(f"AWS call failed: {error}")
     except redis.RedisError as error:
         return out.fail(f"Redis is unreachable: {error}")
     except SQLAlchemyError as error:
-        return out.fail(f"the database is unreachable: {str(error).splitlines()[0]}")
+        origin = getattr(error, "orig", None) or error  # the driver's text, without the SQL and its parameters
+        return out.fail(f"the database is unreachable: {str(origin).strip().splitlines()[0] if str(origin).strip() else type(origin).__name__}")
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a defect of ours: still one line, the traceback at DEBUG
+        log.debug("unexpected error", exc_info=True)
+        return out.fail(f"unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
+                        "(LOG_LEVEL=DEBUG shows the traceback)")
 
 
 class Output:
-    """Prints results as text or JSON, and errors to stderr."""
+    """Prints results as text or JSON, and errors to stderr, secrets masked.
 
-    def __init__(self, as_json: bool) -> None:
+    Parameters:
+      as_json: print JSON (exact, for scripts) instead of text.
+      redact: masks secrets in a text.
+    """
+
+    def __init__(self, as_json: bool, redact: Callable[[str], str] = lambda text: text) -> None:
         self.as_json = as_json
+        self.redact = redact
 
     def emit(self, data: Any, text: Callable[[Any], str]) -> None:
-        print(json.dumps(data, indent=2, default=str) if self.as_json else text(data))
+        if self.as_json:
+            print(json.dumps(render.masked(data, self.redact), indent=2, default=str))
+        else:
+            print(render.printable(self.redact(text(data))))
 
     def fail(self, message: str) -> int:
+        message = self.redact(message)
         if self.as_json:
             print(json.dumps({"error": message}))
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {render.printable(message)}", file=sys.stderr)
         return 1
 
 
@@ -161,7 +205,7 @@ def dlq(ops: Ops, args, out: Output) -> int:
         out.emit([letter.as_dict() for letter in letters], render.dead_letters)
         return 0
     if action == "show":
-        letter = ops.dead_letter(queue, args.id, limit=10_000)
+        letter = ops.dead_letter(queue, args.id)
         if letter is None:
             raise DeadLetterNotFound(f"no dead letter {args.id} in the dead-letter queue of {queue}")
         out.emit(letter.as_dict(), render.dead_letter)
@@ -169,13 +213,13 @@ def dlq(ops: Ops, args, out: Output) -> int:
     ids = None if action == "purge" or args.all else list(args.ids)
     if ids == []:
         raise OpsError(f"name the dead letters to {action} (ids from `dlq list`) or pass --all")
-    what = "every dead letter" if ids is None else f"{len(ids)} dead letter(s)"
+    what = "every dead letter there now" if ids is None else f"{len(ids)} dead letter(s)"
     verb = "send back to" if action == "redrive" else "delete from the dead-letter queue of"
-    if not _confirmed(args.yes, f"{verb.capitalize()} {queue}: {what}?"):
+    if not _confirmed(args.yes, render.printable(f"{verb.capitalize()} {queue}: {what}?")):
         return out.fail("not confirmed: pass --yes, or answer y on a terminal")
-    act = ops.queues.redrive if action == "redrive" else ops.queues.delete
-    count = act(queue, ids)
-    out.emit({"action": action, "queue": queue, "count": count}, lambda d: f"{action}: {d['count']} dead letter(s) of {queue}")
+    verb = "redrive" if action == "redrive" else "delete"
+    tally = ops.act_on_dead_letters(verb, queue, ids, user=operator(), via="cli")
+    out.emit({"action": action, "queue": queue, "count": tally.done, "total": tally.total}, render.action_done)
     return 0
 
 
@@ -221,11 +265,19 @@ def _confirmed(yes: bool, question: str) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
+def _integer(text: str) -> int:
+    """A whole number as typed (the body models decide what range is valid)."""
+    stripped = text.removeprefix("-")
+    if not (stripped.isascii() and stripped.isdigit()) or len(stripped) > 19:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}")
+    return int(text)
+
+
 def _json_object(text: str) -> dict:
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error.msg}") from None
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {getattr(error, 'msg', 'nested too deeply')}") from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object")
     return value

@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
+
+# What a terminal would act on rather than show: C0 controls but newline and
+# tab (ESC starts colour, title and clear-screen sequences; CR overwrites a
+# line), DEL, C1 controls, line separators and bidirectional overrides.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written out as an escape (``\\x1b``)."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def masked(data: Any, redact: Callable[[str], str]) -> Any:
+    """``data`` with ``redact`` applied to every string in it (JSON output)."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {key: masked(value, redact) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [masked(value, redact) for value in data]
+    return data
+
+
+def action_done(result: dict) -> str:
+    line = f"{result['action']}: {result['count']} dead letter(s) of {result['queue']}"
+    total = result.get("total")
+    if total is not None and result["count"] < total:
+        line += (f" ({total - result['count']} of the {total} there at the start were not found: "
+                 "redriven or deleted by someone else meanwhile?)")
+    return line
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:

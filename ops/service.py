@@ -6,7 +6,10 @@ tables, bucket and Redis the worker uses. Tests pass their own clients.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
@@ -16,15 +19,20 @@ from botocore.config import Config
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from adapters.ai.registry import build_registry
 from adapters.db import build_tables, create_engine_from_url
 from adapters.db.job_queries import JobQueries
+from adapters.logs.redact import Redactor, secret_values
+from adapters.messages import AIJobBody, VideoJobBody, validate_body
 from adapters.redis.broker_admin import RedisQueueAdmin
 from adapters.redis.presence import WorkerRecord, WorkerRegistry
 from adapters.redis.text import as_text
-from adapters.sqs.admin import SqsQueueAdmin
+from adapters.sqs.admin import MAX_BROWSE, SqsQueueAdmin
 from adapters.sqs.publisher import LegacyPublisher, ai_body, video_body
 from bootstrap import AI_ACTOR, VIDEO_ACTOR
-from domain.operations import DeadLetter, QueueAdmin
+from domain.errors import InvalidMessage
+from domain.operations import DeadLetter, QueueAdmin, Tally
+from ops.actions import ActionRecords, BackgroundActions, act
 from settings import Settings
 
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=15)
@@ -138,17 +146,61 @@ class Ops:
         """Keeps the queue URLs it looked up, like the worker's own publisher."""
         return LegacyPublisher(self.sqs, video_queue=self.settings.video_queue, ai_queue=self.settings.ai_queue)
 
-    def dead_letter(self, queue: str, letter_id: str, *, limit: int) -> DeadLetter | None:
+    def dead_letter(self, queue: str, letter_id: str) -> DeadLetter | None:
         """One dead letter by its id, or None. SQS cannot fetch a message by id, so up
-        to ``limit`` dead letters are browsed (and handed back) to find it."""
-        return next((letter for letter in self.queues.dead_letters(queue, limit=limit) if letter.id == letter_id), None)
+        to MAX_BROWSE dead letters are browsed (and handed back) to find it."""
+        letters = self.queues.dead_letters(queue, limit=MAX_BROWSE)
+        return next((letter for letter in letters if letter.id == letter_id), None)
+
+    @cached_property
+    def redact(self) -> Redactor:
+        """Masks the deployment's secrets in any text the tools show (pages, CLI lines)."""
+        return Redactor(secret_values(self.settings))
 
     # --- actions -----------------------------------------------------------
+    def act_on_dead_letters(self, action: str, queue: str, ids: Sequence[str] | None, *, user: str, via: str) -> Tally:
+        """Redrive or delete dead letters now, audited; the tally says what was done.
+
+        Raises what the broker's QueueAdmin raises (DeadLetterNotFound after
+        the other letters were handled, outages), after the audit line.
+        """
+        tally = Tally(action, queue)
+        act(self.queues, tally, ids, user=user, via=via)
+        return tally
+
+    @cached_property
+    def background(self) -> BackgroundActions:
+        """Actions on every dead letter of a queue, run by a thread of this process (the dashboard)."""
+        return BackgroundActions(self.queues, self.action_records)
+
+    @cached_property
+    def action_records(self) -> ActionRecords:
+        return ActionRecords(self.redis)
+
     def enqueue_video(self, video_id: int, file_key: str, tenant_id: int | None = None) -> str:
-        return self._publish(self.settings.video_queue, VIDEO_ACTOR, video_body(video_id, file_key, tenant_id))
+        body = video_body(video_id, file_key, tenant_id)
+        self._validate(VideoJobBody, body)
+        return self._publish(self.settings.video_queue, VIDEO_ACTOR, body)
 
     def enqueue_ai(self, job_id: str, job_type: str, payload: dict[str, Any], tenant_id: int | None = None) -> str:
-        return self._publish(self.settings.ai_queue, AI_ACTOR, ai_body(job_id, job_type, payload, tenant_id))
+        body = ai_body(job_id, job_type, payload, tenant_id)
+        self._validate(AIJobBody, body)
+        engines = build_registry(self.settings.extra_engine_modules)
+        if job_type not in engines:
+            raise OpsError(f"unknown job_type {job_type!r}: the worker runs {', '.join(sorted(engines))}")
+        try:
+            engines[job_type].validate_payload(payload)
+        except InvalidMessage as error:
+            raise OpsError(error.reason) from None
+        return self._publish(self.settings.ai_queue, AI_ACTOR, body)
+
+    @staticmethod
+    def _validate(model, body: str) -> None:
+        """Refuse what the worker would dead-letter, with the worker's own reason."""
+        try:
+            validate_body(model, json.loads(body))
+        except InvalidMessage as error:
+            raise OpsError(error.reason) from None
 
     def _publish(self, queue: str, actor: str, body: str) -> str:
         """Publish a body as the API does; return the message id."""
@@ -176,3 +228,13 @@ class Ops:
 
 def fail_fast_retry() -> Retry:
     return Retry(NoBackoff(), 1)
+
+
+def operator() -> str:
+    """Who runs the CLI, for the audit line: the OS user (and the Heroku dyno, when there is one)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid {os.getuid()}"
+    dyno = os.environ.get("DYNO")
+    return f"{user}@{dyno}" if dyno else user

@@ -21,7 +21,7 @@ from adapters.messages import explain
 from domain import errors
 from domain.entities import AIJobRequest
 from domain.media import check_prefix
-from domain.errors import InvalidMessage, LimitExceeded, PermanentError, ProcessingTimeout, TransientError
+from domain.errors import LimitExceeded, PermanentError, ProcessingTimeout, TransientError
 from domain.ports import ObjectStorage
 from domain.progress import Progress
 
@@ -52,7 +52,7 @@ class SandboxedEngine:
         self.allowed_prefixes = allowed_prefixes
 
     def run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]:
-        payload = self._validated(request.payload)
+        payload = self.spec.validate_payload(request.payload)
         with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
             source = None
             if self.spec.takes_file:
@@ -68,13 +68,6 @@ class SandboxedEngine:
         except ValidationError as error:
             subject = f"the {self.spec.job_type} engine returned a malformed result"
             raise PermanentError(explain(error, subject=subject, within="result")) from None
-
-    def _validated(self, payload: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self.spec.payload.model_validate(payload).model_dump(mode="json")
-        except ValidationError as error:
-            subject = f"invalid payload for job_type {self.spec.job_type!r}"
-            raise InvalidMessage(explain(error, subject=subject, within="payload")) from None
 
     def _run_child(self, source: Path | None, payload: dict[str, Any], progress: Progress) -> Any:
         spec = self.spec

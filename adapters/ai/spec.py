@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+
+from adapters.messages import explain
+from domain.errors import InvalidMessage
 
 #: report(fraction in 0..1, message): progress from inside an engine.
 Report = Callable[[float, str], None]
@@ -41,6 +44,14 @@ class EngineSpec:
     @property
     def takes_file(self) -> bool:
         return "file_key" in self.payload.model_fields
+
+    def validate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as the engine will get it; InvalidMessage naming the field when it does not fit."""
+        try:
+            return self.payload.model_validate(payload).model_dump(mode="json")
+        except ValidationError as error:
+            subject = f"invalid payload for job_type {self.job_type!r}"
+            raise InvalidMessage(explain(error, subject=subject, within="payload")) from None
 
 
 def load_function(entry: str) -> EngineFunction:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, select
@@ -10,6 +11,7 @@ from adapters.db.tables import Tables
 from domain.statuses import AIJobStatus, VideoStatus
 
 KINDS = ("video", "ai")
+BIGINT_MAX = 2**63 - 1
 
 
 class JobQueries:
@@ -51,11 +53,14 @@ class JobQueries:
         """One row, or None. ``job_id`` is the video id (digits) or the AI job id."""
         table = self._table(kind)
         if kind == "video":
-            if not str(job_id).isdigit():
+            # ASCII digits only ("²".isdigit() is true, int("²") fails), within the column's bigint.
+            if not re.fullmatch(r"[0-9]{1,19}", str(job_id)) or int(job_id) > BIGINT_MAX:
                 return None
             key: Any = int(job_id)
         else:
             key = str(job_id)
+            if len(key) > 64:  # the column's width: no such row
+                return None
         with self.engine.connect() as connection:
             row = connection.execute(select(table).where(table.c.id == key)).mappings().one_or_none()
         return dict(row) if row else None

@@ -8,6 +8,9 @@ Reads the keys Dramatiq's RedisBroker keeps (see dramatiq/brokers/redis/dispatch
   ``{ns}:{queue}.XQ.msgs``  hash id -> dead-lettered message
 Dramatiq stores no reason with a dead letter; ``DeadLetterReasons`` (a
 middleware) records one beside it under ``ops:dead-letter-reasons:{queue}``.
+
+Each redrive or delete of one letter is one Lua script, so two operators
+acting at once can never move the same letter twice.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 import dramatiq
 import redis
@@ -23,11 +27,31 @@ from dramatiq.middleware import Middleware
 
 from adapters.redis.text import as_text
 from adapters.worker.reasons import dead_letter_reason
-from domain.operations import DeadLetter, DeadLetterNotFound, QueueStats, UnknownQueue
+from domain.operations import DeadLetter, DeadLetterNotFound, DeadLetterRefused, QueueStats, Tally, UnknownQueue
 
 log = logging.getLogger(__name__)
 
 REASONS = "ops:dead-letter-reasons:"
+
+# KEYS: dead-letter set, dead-letter hash, reasons hash, queue hash, queue list
+# ARGV: message id, the stored message as read, the message to put back
+# Moves the letter only if it is still there, unchanged: 1 if this call moved it.
+REDRIVE_SCRIPT = """
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+redis.call('RPUSH', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1
+"""
+# KEYS: dead-letter set, dead-letter hash, reasons hash; ARGV: message id. 1 if this call deleted it.
+DELETE_SCRIPT = """
+local removed = redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return removed
+"""
 
 
 class DeadLetterReasons(Middleware):
@@ -68,6 +92,8 @@ class RedisQueueAdmin:
         self.client = client
         self._queues = list(queues)
         self.namespace = namespace
+        self._redrive = client.register_script(REDRIVE_SCRIPT)
+        self._delete = client.register_script(DELETE_SCRIPT)
 
     def queues(self) -> list[str]:
         return list(self._queues)
@@ -98,7 +124,7 @@ class RedisQueueAdmin:
 
     def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]:
         key = self._key(queue) + ".XQ"
-        entries = self.client.zrange(key, 0, limit - 1, withscores=True)
+        entries = self.client.zrange(key, 0, max(limit, 1) - 1, withscores=True)
         if not entries:
             return []
         ids = [as_text(member) for member, _ in entries]
@@ -108,56 +134,71 @@ class RedisQueueAdmin:
         for (message_id, (_, score)), body, reason in zip(zip(ids, entries), bodies, reasons):
             if body is None:
                 continue
-            data = json.loads(body)
+            data = _message(body)
             letters.append(
                 DeadLetter(
                     id=message_id,
                     queue=queue,
                     body=as_text(body),
                     reason=as_text(reason) if reason else _from_traceback(data),
-                    receive_count=int(data.get("options", {}).get("retries", 0)) + 1,
+                    receive_count=_retries(data) + 1 if data is not None else None,
                     dead_lettered_at=datetime.fromtimestamp(score / 1000, timezone.utc).isoformat(),
-                    original_id=str(data.get("message_id", "")),
+                    original_id=str(data.get("message_id", "")) if data is not None else "",
                 )
             )
         return letters
 
-    def redrive(self, queue: str, ids: Sequence[str] | None = None) -> int:
+    def redrive(self, queue: str, ids: Sequence[str] | None = None, tally: Tally | None = None) -> int:
         """Put dead letters back on ``queue``, their retry count reset (a
-        redriven job gets its full retries again), in one transaction each."""
+        redriven job gets its full retries again), each in one atomic move."""
+        keys = self._keys(queue)
+        tally = tally or Tally("redrive", queue)
 
-        def send_back(pipe, message_id: str, data: bytes) -> None:
-            message = json.loads(data)
-            for spent in ("retries", "traceback", "requeue_timestamp"):
-                message.get("options", {}).pop(spent, None)
-            pipe.hset(self._key(queue) + ".msgs", message_id, json.dumps(message, separators=(",", ":")))
-            pipe.rpush(self._key(queue), message_id)
+        def move(message_id: str, stored: bytes) -> bool:
+            message = _message(stored)
+            if message is None:
+                tally.refuse(message_id)
+                return False
+            options = message.get("options")
+            if isinstance(options, dict):
+                for spent in ("retries", "traceback", "requeue_timestamp"):
+                    options.pop(spent, None)
+            fresh = json.dumps(message, separators=(",", ":"))
+            return bool(self._redrive(keys=[*keys, self._key(queue) + ".msgs", self._key(queue)],
+                                      args=[message_id, stored, fresh]))
 
-        return self._settle(queue, ids, send_back)
+        return self._act(queue, ids, move, tally)
 
-    def delete(self, queue: str, ids: Sequence[str] | None = None) -> int:
-        return self._settle(queue, ids, lambda pipe, message_id, data: None)
+    def delete(self, queue: str, ids: Sequence[str] | None = None, tally: Tally | None = None) -> int:
+        keys = self._keys(queue)
+        return self._act(queue, ids, lambda message_id, stored: bool(self._delete(keys=keys, args=[message_id])),
+                         tally or Tally("delete", queue))
 
-    def _settle(self, queue: str, ids: Sequence[str] | None, act) -> int:
+    def _act(self, queue: str, ids: Sequence[str] | None, move, tally: Tally) -> int:
         dead = self._key(queue) + ".XQ"
-        chosen = [as_text(i) for i in self.client.zrange(dead, 0, -1)] if ids is None else list(ids)
+        # "All" means the letters there now: a letter dead-lettered again meanwhile waits for the next action.
+        chosen = [as_text(i) for i in self.client.zrange(dead, 0, -1)] if ids is None else list(dict.fromkeys(ids))
+        tally.started(len(chosen))
         missing = []
-        done = 0
         for message_id in chosen:
-            data = self.client.hget(dead + ".msgs", message_id)
-            if data is None:
-                missing.append(message_id)
-                continue
-            pipe = self.client.pipeline(transaction=True)
-            act(pipe, message_id, data)
-            pipe.zrem(dead, message_id)
-            pipe.hdel(dead + ".msgs", message_id)
-            pipe.hdel(REASONS + queue, message_id)
-            pipe.execute()
-            done += 1
-        if missing:
+            stored = self.client.hget(dead + ".msgs", message_id)
+            if stored is not None and move(message_id, stored):
+                tally.count()
+            elif message_id not in tally.refused:
+                missing.append(message_id)  # gone, or moved by someone else first
+        if ids is not None and missing:
+            tally.not_found(missing)
             raise DeadLetterNotFound(f"no dead letter {', '.join(missing)} in {queue}.XQ")
-        return done
+        if tally.refused:
+            raise DeadLetterRefused(
+                f"{', '.join(tally.refused)} in {queue}.XQ is not a Dramatiq message and cannot be redriven; "
+                "delete it instead"
+            )
+        return tally.done
+
+    def _keys(self, queue: str) -> list[str]:
+        dead = self._key(queue) + ".XQ"
+        return [dead, dead + ".msgs", REASONS + queue]
 
     def _key(self, queue: str) -> str:
         if queue not in self._queues:
@@ -165,6 +206,24 @@ class RedisQueueAdmin:
         return f"{self.namespace}:{queue}"
 
 
-def _from_traceback(message: dict) -> str:
-    lines = str(message.get("options", {}).get("traceback", "")).strip().splitlines()
+def _message(stored: bytes | str) -> dict[str, Any] | None:
+    """A stored dead letter as a Dramatiq message dict, or None if it is not one."""
+    try:
+        data = json.loads(stored)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _retries(message: dict[str, Any]) -> int:
+    options = message.get("options")
+    retries = options.get("retries", 0) if isinstance(options, dict) else 0
+    return retries if isinstance(retries, int) and not isinstance(retries, bool) and 0 <= retries < 10**6 else 0
+
+
+def _from_traceback(message: dict[str, Any] | None) -> str:
+    if message is None:
+        return "(not a Dramatiq message)"
+    options = message.get("options")
+    lines = str(options.get("traceback", "") if isinstance(options, dict) else "").strip().splitlines()
     return lines[-1] if lines else "(no reason recorded)"

@@ -116,7 +116,7 @@ class WorkerRegistry:
             if not raw:
                 continue
             fields = {as_text(k): as_text(v) for k, v in raw.items()}
-            last_beat = float(fields.get("last_beat", 0))
+            last_beat = _number(fields.get("last_beat"), float, 0.0)
             state = fields.get("state", "running")
             if state == "running" and now - last_beat > self.gone_after:
                 state = "gone"
@@ -124,9 +124,9 @@ class WorkerRegistry:
                 WorkerRecord(
                     worker_id=worker_id,
                     host=fields.get("host", "?"),
-                    pid=int(fields.get("pid", 0)),
+                    pid=_number(fields.get("pid"), int, 0),
                     queues=tuple(q for q in fields.get("queues", "").split(",") if q),
-                    in_flight=tuple(json.loads(fields.get("in_flight", "[]"))) if state == "running" else (),
+                    in_flight=_jobs(fields.get("in_flight")) if state == "running" else (),
                     started_at=fields.get("started_at", ""),
                     last_beat=last_beat,
                     state=state,
@@ -134,3 +134,23 @@ class WorkerRegistry:
             )
         records.sort(key=lambda record: (record.state != "running", -record.last_beat))
         return records
+
+
+def _number(text: str | None, kind: type, default):
+    """A number written by a beat; ``default`` for anything else (a damaged or foreign record)."""
+    try:
+        value = kind(text)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return value if value == value and abs(value) < 1e15 else default  # not nan, not absurd
+
+
+def _jobs(text: str | None) -> tuple[dict, ...]:
+    """The in-flight jobs of a beat: a JSON list of objects each with a "job" name; () for anything else."""
+    try:
+        items = json.loads(text or "[]")
+    except (ValueError, RecursionError):
+        return ()
+    if not isinstance(items, list):
+        return ()
+    return tuple(item for item in items if isinstance(item, dict) and isinstance(item.get("job"), str))

@@ -1,27 +1,26 @@
 """SqsQueueAdmin: queue depths and dead-letter tools on the legacy SQS queues.
 
 SQS has no "peek": browsing receives messages, which hides them for a while.
-So a browse receives with a short lease and hands every message straight back
-(visibility 0); acting on chosen messages receives until it has found them.
-Redrive sends the ORIGINAL body to the job queue before deleting the dead
-letter, so a crash in between leaves a duplicate (which the worker tolerates),
-never a loss.
+So a browse takes a short lease, reads at most a bounded page, and hands every
+message straight back (visibility 0); actions sweep the queue (see sweep.py)
+and wait out such leases before they call a letter missing. Redrive sends the
+ORIGINAL body to the job queue before deleting the dead letter, so a crash in
+between leaves a duplicate (which the worker tolerates), never a loss.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
-from domain.operations import DeadLetter, DeadLetterNotFound, QueueStats, UnknownQueue
+from adapters.sqs.sweep import DEPTH, Sweep, hand_back, sent_ms, take_snapshot
+from domain.operations import DeadLetter, DeadLetterNotFound, QueueStats, Tally, UnknownQueue
 
-log = logging.getLogger(__name__)
-
-BROWSE_LEASE_SECONDS = 30
-EMPTY_RECEIVES_BEFORE_DONE = 2  # short polls sample some of SQS's servers; one empty answer proves little
+BROWSE_LEASE_SECONDS = 10  # how long a browsed letter could be hidden if the browser died mid-page
+ACTION_LEASE_SECONDS = 60  # letters an action passes over stay hidden from it while it runs
+MAX_BROWSE = 1000  # the most letters one browse receives
 
 
 class QueueMissing(LookupError):
@@ -35,11 +34,16 @@ class SqsQueueAdmin:
       sqs: a boto3 SQS client.
       dead_letter_queues: job queue name -> its dead-letter queue's name
         (settings VIDEO_QUEUE/VIDEO_DLQ and AI_QUEUE/AI_DLQ).
+      wait_for_leases: how long an action keeps looking for letters leased by
+        a browse before it reports them missing (default: one browse lease and
+        a margin).
     """
 
-    def __init__(self, sqs, dead_letter_queues: dict[str, str]) -> None:
+    def __init__(self, sqs, dead_letter_queues: dict[str, str], *,
+                 wait_for_leases: float = BROWSE_LEASE_SECONDS + 2) -> None:
         self.sqs = sqs
         self.dead_letter_queues = dict(dead_letter_queues)
+        self.wait_for_leases = wait_for_leases
         self._urls: dict[str, str] = {}
 
     def queues(self) -> list[str]:
@@ -54,9 +58,9 @@ class SqsQueueAdmin:
                 QueueStats(
                     name=queue,
                     dead_letter_queue=dlq,
-                    visible=own["ApproximateNumberOfMessages"],
-                    in_flight=own["ApproximateNumberOfMessagesNotVisible"],
-                    delayed=own["ApproximateNumberOfMessagesDelayed"],
+                    visible=own[DEPTH[0]],
+                    in_flight=own[DEPTH[1]],
+                    delayed=own[DEPTH[2]],
                     # Dead letters being browsed right now are invisible, not gone.
                     dead_letters=sum(dead.values()),
                 )
@@ -65,91 +69,55 @@ class SqsQueueAdmin:
 
     def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]:
         self._check(queue)
+        limit = min(max(limit, 1), MAX_BROWSE)
+        url = self._dlq_url(queue)
         found: dict[str, DeadLetter] = {}
         receipts: list[str] = []
+        empty = 0
         try:
-            for batch in self._receive_batches(queue, lease=BROWSE_LEASE_SECONDS):
+            while len(found) < limit and empty < 2:
+                batch = self.sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=BROWSE_LEASE_SECONDS, WaitTimeSeconds=0,
+                    AttributeNames=["SentTimestamp"], MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                empty = 0 if batch else empty + 1
                 for message in batch:
                     receipts.append(message["ReceiptHandle"])
                     if message["MessageId"] not in found and len(found) < limit:
                         found[message["MessageId"]] = self._dead_letter(queue, message)
-                if len(found) >= limit:
-                    break
         finally:
-            self._hand_back(queue, receipts)
+            hand_back(self.sqs, url, receipts)
         return sorted(found.values(), key=lambda letter: letter.dead_lettered_at)
 
-    def redrive(self, queue: str, ids: Sequence[str] | None = None) -> int:
+    def redrive(self, queue: str, ids: Sequence[str] | None = None, tally: Tally | None = None) -> int:
         self._check(queue)
         target = self._url(queue)
 
         def send_back(message: dict) -> None:
             self.sqs.send_message(QueueUrl=target, MessageBody=message["Body"])
 
-        count = self._settle(queue, ids, send_back)
-        log.warning("redrove %d dead letter(s) of %s", count, queue)
-        return count
+        return self._act(queue, ids, send_back, tally or Tally("redrive", queue))
 
-    def delete(self, queue: str, ids: Sequence[str] | None = None) -> int:
-        count = self._settle(queue, ids, lambda message: None)
-        log.warning("deleted %d dead letter(s) of %s", count, queue)
-        return count
+    def delete(self, queue: str, ids: Sequence[str] | None = None, tally: Tally | None = None) -> int:
+        return self._act(queue, ids, lambda message: None, tally or Tally("delete", queue))
 
-    def _settle(self, queue: str, ids: Sequence[str] | None, act) -> int:
+    def _act(self, queue: str, ids: Sequence[str] | None, act: Callable[[dict], None], tally: Tally) -> int:
         """Apply ``act`` to the chosen dead letters, then delete them from the DLQ."""
         self._check(queue)
-        wanted = None if ids is None else set(ids)
-        dlq_url = self._url(self.dead_letter_queues[queue])
-        done: set[str] = set()
-        skipped: list[str] = []
-        try:
-            for batch in self._receive_batches(queue, lease=60):
-                for message in batch:
-                    message_id = message["MessageId"]
-                    if message_id in done or (wanted is not None and message_id not in wanted):
-                        skipped.append(message["ReceiptHandle"])
-                        continue
-                    act(message)
-                    self.sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-                    done.add(message_id)
-                if wanted is not None and done >= wanted:
-                    break
-        finally:
-            self._hand_back(queue, skipped)
-        if wanted is not None and wanted - done:
+        url = self._dlq_url(queue)
+        snapshot = take_snapshot(self.sqs, url)
+        wanted = None if ids is None else list(dict.fromkeys(ids))
+        tally.started(snapshot.depth if wanted is None else len(wanted))
+        sweep = Sweep(self.sqs, url, lease=ACTION_LEASE_SECONDS, wait_for_leases=self.wait_for_leases)
+        handled = sweep.run(snapshot, wanted, act, tally)
+        if wanted is not None and len(handled) < len(wanted):
+            missing = [message_id for message_id in wanted if message_id not in handled]
+            tally.not_found(missing)
             raise DeadLetterNotFound(
-                f"no dead letter {', '.join(sorted(wanted - done))} in {self.dead_letter_queues[queue]}"
-                + (f" ({len(done)} other(s) handled)" if done else "")
+                f"no dead letter {', '.join(missing)} in {self.dead_letter_queues[queue]}"
+                + (f" ({len(handled)} other(s) handled)" if handled else "")
             )
-        return len(done)
-
-    def _receive_batches(self, queue: str, *, lease: int) -> Iterator[list[dict]]:
-        """Receive until the queue looks empty; every message of a batch the
-        caller gets must be deleted or handed back."""
-        url = self._url(self.dead_letter_queues[queue])
-        empty = 0
-        while empty < EMPTY_RECEIVES_BEFORE_DONE:
-            messages = self.sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=lease,
-                WaitTimeSeconds=0,
-                AttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            empty = 0 if messages else empty + 1
-            if messages:
-                yield messages
-
-    def _hand_back(self, queue: str, receipts: list[str]) -> None:
-        """Make browsed messages visible again at once."""
-        url = self._url(self.dead_letter_queues[queue])
-        for start in range(0, len(receipts), 10):
-            entries = [
-                {"Id": str(i), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
-                for i, receipt in enumerate(receipts[start : start + 10])
-            ]
-            self.sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+        return len(handled)
 
     def _dead_letter(self, queue: str, message: dict) -> DeadLetter:
         attributes = {
@@ -161,19 +129,18 @@ class SqsQueueAdmin:
             queue=queue,
             body=message["Body"],
             reason=attributes.get("reason", "(no reason recorded)"),
-            receive_count=int(count) if count.isdigit() else None,
+            # isdigit() alone admits "²", which int() refuses.
+            receive_count=int(count) if count.isascii() and count.isdigit() and len(count) < 10 else None,
             dead_lettered_at=attributes.get("dead_lettered_at") or _sent_at(message),
             original_id=attributes.get("message_id", ""),
         )
 
     def _attributes(self, queue: str) -> dict[str, int]:
-        names = [
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ]
-        found = self.sqs.get_queue_attributes(QueueUrl=self._url(queue), AttributeNames=names)["Attributes"]
-        return {name: int(found.get(name, 0)) for name in names}
+        found = self.sqs.get_queue_attributes(QueueUrl=self._url(queue), AttributeNames=list(DEPTH))["Attributes"]
+        return {name: int(found.get(name, 0)) for name in DEPTH}
+
+    def _dlq_url(self, queue: str) -> str:
+        return self._url(self.dead_letter_queues[queue])
 
     def _url(self, queue: str) -> str:
         if queue not in self._urls:
@@ -191,5 +158,4 @@ class SqsQueueAdmin:
 
 
 def _sent_at(message: dict) -> str:
-    millis = int(message.get("Attributes", {}).get("SentTimestamp", 0))
-    return datetime.fromtimestamp(millis / 1000, timezone.utc).isoformat()
+    return datetime.fromtimestamp(sent_ms(message) / 1000, timezone.utc).isoformat()

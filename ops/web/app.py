@@ -1,22 +1,52 @@
-"""The dashboard's app factory: settings, Ops, auth, CSRF, pages, error pages."""
+"""The dashboard's app factory: settings, Ops, auth, CSRF, pages, error pages, transport."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import RequestRedirect
 
 from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
 from ops.service import Ops
-from ops.web import auth, dead_letters, jobs, overview, workers
+from ops.web import actions, auth, dead_letters, jobs, overview, workers
 from ops.web.common import register_filters
 from ops.web.problems import UNREACHABLE, describe
 from settings import Settings
 
 log = logging.getLogger(__name__)
+
+TEXT_TYPES = {"text/html", "text/plain", "application/json", "text/css", "text/javascript"}
+HSTS = "max-age=31536000"
+
+
+class Dashboard(Flask):
+    """Flask, with the redirects routing makes (``/jobs`` -> ``/jobs/``) relative.
+
+    Werkzeug builds them from the Host header, which a client chooses:
+    ``Host: evil.example`` would send an operator to another site.
+    """
+
+    def raise_routing_exception(self, request):
+        error = request.routing_exception
+        if isinstance(error, RequestRedirect):
+            parts = urlsplit(error.new_url)
+            raise RequestRedirect(urlunsplit(("", "", parts.path, parts.query, parts.fragment)), error.code)
+        super().raise_routing_exception(request)
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS (as the trusted router says)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
 
 
 def create_app(settings: Settings | None = None, ops: Ops | None = None) -> Flask:
@@ -36,7 +66,7 @@ def create_app(settings: Settings | None = None, ops: Ops | None = None) -> Flas
             settings = load_settings()
             # The production path (gunicorn): the worker's log format, secrets masked.
             configure_logging(settings.log_format, settings.log_level, secret_values(settings))
-    app = Flask(__name__)
+    app = Dashboard(__name__)
     app.extensions["ops"] = ops if ops is not None else Ops(settings)
     app.extensions["ops_settings"] = settings
     app.config.update(
@@ -47,14 +77,21 @@ def create_app(settings: Settings | None = None, ops: Ops | None = None) -> Flas
         WTF_CSRF_TIME_LIMIT=3600,
         TEMPLATES_AUTO_RELOAD=False,
     )
+    app.session_interface = _SessionCookies()
+    if settings.ops_trusted_proxies:
+        # Only the platform's router may say which scheme and client a request had.
+        hops = settings.ops_trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     # Authentication runs before the CSRF check: strangers get 401, viewers 403, never 400.
     auth.init_app(app, settings)
     CSRFProtect(app)
-    for module in (overview, dead_letters, jobs, workers):
+    for module in (overview, dead_letters, actions, jobs, workers):
         app.register_blueprint(module.bp)
     register_filters(app)
     _error_pages(app)
     app.after_request(_headers)
+    redact = app.extensions["ops"].redact
+    app.after_request(lambda response: _masked(response, redact))
     return app
 
 
@@ -72,6 +109,11 @@ def _error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):
         return render_template("message.html", title="Form expired or forged", text=error.description), 400
+
+    @app.errorhandler(400)
+    def bad_request(error: HTTPException):
+        text = error.description if isinstance(error, HTTPException) else "The request could not be understood."
+        return render_template("message.html", title="Bad request", text=text), 400
 
     @app.errorhandler(404)
     def not_found(error):
@@ -101,4 +143,17 @@ def _headers(response):
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = HSTS
+    return response
+
+
+def _masked(response, redact):
+    """Mask the deployment's secrets in every text the dashboard sends (pages, JSON, flash messages)."""
+    if response.direct_passthrough or response.is_streamed or response.mimetype not in TEXT_TYPES:
+        return response
+    text = response.get_data(as_text=True)
+    cleaned = redact(text)
+    if cleaned != text:
+        response.set_data(cleaned)
     return response

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app
+from flask import Flask, Request, abort, current_app, render_template, request
 
 from ops.render import shorten
 from ops.service import Ops, OpsError
@@ -25,6 +28,46 @@ def job_queue(name: str) -> str:
         abort(404)
 
 
+def same_site_only(view: Callable) -> Callable:
+    """Refuse a page to requests another site made the browser send.
+
+    For pages whose GET is not free of effects: browsing a dead-letter queue
+    receives its messages, hiding them from actions for a moment. Basic auth
+    is remembered by browsers, so without this a link or an ``<img>`` on any
+    site could make an operator's browser do it. A refused navigation gets a
+    page with a link of our own, which the operator can follow.
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if from_another_site(request):
+            return render_template(
+                "message.html", title="Opened from another site",
+                text="This page reads the dead-letter queue, so it only opens from the dashboard itself.",
+                link=request.full_path if request.query_string else request.path, link_text="Open it here",
+            ), 403
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def from_another_site(req: Request) -> bool:
+    """Whether the browser says another site made this request (Fetch metadata, else Origin or Referer).
+
+    Requests without any of these headers (curl, scripts) are not from a site.
+    Hosts are compared without the scheme: behind a TLS-terminating router
+    the dashboard may see http where the browser saw https.
+    """
+    fetch_site = req.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    for header in ("Origin", "Referer"):
+        value = req.headers.get(header)
+        if value:
+            return value == "null" or urlsplit(value).netloc.lower() != req.host.lower()
+    return False
+
+
 def kind_of_queue(queue: str) -> str:
     return "video" if queue == get_ops().settings.video_queue else "ai"
 
@@ -38,8 +81,10 @@ def when(value: Any) -> str:
     return str(value).replace("T", " ")[:19]
 
 
-def ago(epoch_seconds: float) -> str:
-    seconds = max(0, int(time.time() - epoch_seconds))
+def ago(epoch_seconds: Any) -> str:
+    if isinstance(epoch_seconds, bool) or not isinstance(epoch_seconds, (int, float)) or epoch_seconds != epoch_seconds:
+        return "?"  # a damaged record: a page must still render
+    seconds = max(0, int(min(time.time() - epoch_seconds, 10**9)))
     if seconds < 120:
         return f"{seconds} s ago"
     if seconds < 7200:

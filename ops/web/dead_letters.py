@@ -1,34 +1,39 @@
 """Dead letters of a job queue: browse, look at one, redrive or delete after confirming.
 
 Every action is two steps: a GET page that shows what will happen, and a
-POST from its form (CSRF token included) that does it and redirects back
-with a flash message. Browsing SQS receives the messages and hands them back
-at once (see adapters/sqs/admin.py), so looking never loses a letter.
+POST from its form (CSRF token included) that does it. Chosen letters are
+handled in the request, then the page redirects back with a flash message;
+"all" runs in the background (a large queue would outlast the platform
+router's 30 s) and redirects to a page that follows it to its final count.
+
+Browsing SQS receives the messages with a short lease and hands them back at
+once (see adapters/sqs/admin.py), so looking never loses a letter; pages that
+receive are refused to requests from other sites (see ``same_site_only``),
+so a link or an image elsewhere cannot make a signed-in browser hide letters.
 """
 
 from __future__ import annotations
 
-import logging
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-
-from domain.operations import DeadLetterNotFound
+from domain.operations import DeadLetterNotFound, DeadLetterRefused
 from ops.web.auth import admin_only
-from ops.web.common import get_ops, job_queue
+from ops.web.common import get_ops, job_queue, same_site_only
 from ops.web.problems import attempt
 
-log = logging.getLogger(__name__)
 bp = Blueprint("dead_letters", __name__, url_prefix="/queues/<queue>/dead-letters")
 
 ACTIONS = {"redrive", "delete"}
-BROWSE_LIMIT = 1000
+PAGE_LIMIT = 200  # the most letters a page receives; each is hidden from actions for a moment
+MAX_CHOSEN = 100  # the most ids one request may act on
 
 
 @bp.get("/")
+@same_site_only
 def index(queue: str):
     queue = job_queue(queue)
     ops = get_ops()
-    limit = min(max(request.args.get("limit", 100, type=int), 1), BROWSE_LIMIT)
+    limit = min(max(request.args.get("limit", 100, type=int), 1), PAGE_LIMIT)
     letters, problem = attempt("SQS", lambda: ops.queues.dead_letters(queue, limit=limit))
     return render_template(
         "dead_letters.html", queue=queue, dlq=_dlq(queue), letters=letters or [], problem=problem, limit=limit
@@ -36,9 +41,11 @@ def index(queue: str):
 
 
 @bp.get("/<letter_id>")
+@same_site_only
 def show(queue: str, letter_id: str):
     queue = job_queue(queue)
-    letter, problem = _find(queue, letter_id)
+    ops = get_ops()
+    letter, problem = attempt("SQS", ops.dead_letter, queue, letter_id)
     if letter is None and problem is None:
         flash(f"No dead letter {letter_id} in {_dlq(queue)} (redriven or deleted meanwhile?).", "error")
         return redirect(url_for(".index", queue=queue), 303)
@@ -47,17 +54,18 @@ def show(queue: str, letter_id: str):
 
 @bp.get("/<action>/confirm")
 @admin_only
+@same_site_only
 def confirm(queue: str, action: str):
     """Confirmation page: ``?id=<id>`` (repeatable) for chosen letters, ``?all=1`` for all of them."""
     queue = job_queue(queue)
     _check(action)
-    ids = request.args.getlist("id")
+    ids = _chosen(request.args.getlist("id"))
     everything = request.args.get("all") == "1"
     if not ids and not everything:
         flash("Choose the dead letters to act on.", "error")
         return redirect(url_for(".index", queue=queue), 303)
     ops = get_ops()
-    letters, problem = attempt("SQS", lambda: ops.queues.dead_letters(queue, limit=BROWSE_LIMIT))
+    letters, problem = attempt("SQS", lambda: ops.queues.dead_letters(queue, limit=PAGE_LIMIT))
     if letters is not None and not everything:
         letters = [letter for letter in letters if letter.id in ids]
         missing = sorted(set(ids) - {letter.id for letter in letters})
@@ -65,7 +73,7 @@ def confirm(queue: str, action: str):
         missing = []
     return render_template(
         "confirm.html", queue=queue, dlq=_dlq(queue), action=action, ids=ids, everything=everything,
-        letters=letters or [], missing=missing, problem=problem,
+        letters=letters or [], missing=missing, problem=problem, page_limit=PAGE_LIMIT,
     )
 
 
@@ -74,32 +82,38 @@ def confirm(queue: str, action: str):
 def act(queue: str, action: str):
     queue = job_queue(queue)
     _check(action)
-    everything = request.form.get("all") == "1"
-    ids = None if everything else request.form.getlist("id")
-    if not ids and not everything:
+    ops = get_ops()
+    user = g.user
+    if request.form.get("all") == "1":
+        action_id, problem = attempt("Redis", ops.background.start, action, queue, user=user)
+        if problem is not None:
+            flash(f"{problem.text} Nothing was started: the dashboard records the progress of an action on "
+                  "every letter in Redis.", "error")
+            return redirect(url_for(".index", queue=queue), 303)
+        return redirect(url_for("actions.show", action_id=action_id), 303)
+    ids = _chosen(request.form.getlist("id"))
+    if not ids:
         flash("Choose the dead letters to act on.", "error")
         return redirect(url_for(".index", queue=queue), 303)
-    ops = get_ops()
-    call = ops.queues.redrive if action == "redrive" else ops.queues.delete
     try:
-        count, problem = attempt("SQS", call, queue, ids)
-    except DeadLetterNotFound as error:
-        flash(f"Nothing done for the missing ones: {error}.", "error")
+        tally, problem = attempt("SQS", ops.act_on_dead_letters, action, queue, ids, user=user, via="dashboard")
+    except (DeadLetterNotFound, DeadLetterRefused) as error:
+        flash(f"Nothing done for those: {error}.", "error")
         return redirect(url_for(".index", queue=queue), 303)
-    who = request.authorization.username if request.authorization else "?"
-    log.warning("%s by %s: %s dead letter(s) of %s", action, who, "?" if problem else count, queue)  # audit trail
     if problem is not None:
-        flash(f"{problem.text} Nothing was confirmed done; look at the queue again.", "error")
+        flash(f"{problem.text} The action stopped; look at the queue again (the log's audit line says what "
+              "was done).", "error")
     elif action == "redrive":
-        flash(f"Redrove {_letters(count)} from {_dlq(queue)} back to {queue}, bodies unchanged.", "ok")
+        flash(f"Redrove {_letters(tally.done)} from {_dlq(queue)} back to {queue}, bodies unchanged.", "ok")
     else:
-        flash(f"Deleted {_letters(count)} from {_dlq(queue)}.", "ok")
+        flash(f"Deleted {_letters(tally.done)} from {_dlq(queue)}.", "ok")
     return redirect(url_for(".index", queue=queue), 303)
 
 
-def _find(queue: str, letter_id: str):
-    ops = get_ops()
-    return attempt("SQS", lambda: ops.dead_letter(queue, letter_id, limit=BROWSE_LIMIT))
+def _chosen(ids: list[str]) -> list[str]:
+    if len(ids) > MAX_CHOSEN:
+        abort(400, f"At most {MAX_CHOSEN} dead letters can be chosen at once; use 'all' for more.")
+    return list(dict.fromkeys(ids))
 
 
 def _dlq(queue: str) -> str:

@@ -11,6 +11,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 KINDS = {"video": "Videos", "ai": "AI jobs"}
 PAGE_SIZE = 25
+MAX_PAGE = 10_000  # 250,000 rows back; past that a search narrows better than paging
 # Columns shown in the list, by kind; the job page shows every column.
 REASON = {"video": "error_reason", "ai": "error_message"}
 
@@ -27,7 +28,9 @@ def index(kind: str):
     statuses = ops.jobs.statuses(kind)
     status = (request.args.get("status") or "").upper() or None
     unknown_status = status is not None and status not in statuses
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=int)
+    if not 1 <= page <= MAX_PAGE:
+        abort(400, f"The page number must be from 1 to {MAX_PAGE}.")
     rows, problem = (None, None) if unknown_status else attempt(
         "The database", ops.jobs.recent, kind, status, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
@@ -38,7 +41,8 @@ def index(kind: str):
     )
 
 
-@bp.get("/<kind>/<job_id>")
+# path: AI job ids are the API's strings, and may hold a slash.
+@bp.get("/<kind>/<path:job_id>")
 def show(kind: str, job_id: str):
     _check(kind)
     ops = get_ops()
@@ -57,7 +61,7 @@ def show(kind: str, job_id: str):
     )
 
 
-@bp.get("/<kind>/<job_id>/progress.json")
+@bp.get("/<kind>/<path:job_id>/progress.json")
 def progress(kind: str, job_id: str):
     """What the job page polls: the progress hash of CONTRACT section 3 and the row's status.
 

@@ -98,7 +98,7 @@ def test_enqueue_publishes_the_legacy_bodies(cli_stack):
     result = ops(stack, "enqueue", "video", "42", "uploads/7/42/source.mp4", "--tenant", "7", "--json")
     assert result.returncode == 0, result.stderr
     payload = '{"file_key": "uploads/7/a.png", "lang": "eng"}'
-    assert ops(stack, "enqueue", "ai", "job-1", "ocr", "--payload", payload).returncode == 0
+    assert ops(stack, "enqueue", "ai", "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "ocr", "--payload", payload).returncode == 0
 
     (video,) = stack.sqs.receive_message(QueueUrl=stack.url(stack.video_queue), WaitTimeSeconds=1)["Messages"]
     assert video["MessageId"] == json.loads(result.stdout)["message_id"]
