@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 import redis
 
 from adapters.redis.text import as_text
-from domain.operations import QueueAdmin, Tally
+from domain.operations import DeadLetterNotFound, DeadLetterRefused, QueueAdmin, Tally
 
 log = logging.getLogger("ops.audit")
 
@@ -63,7 +63,7 @@ def audit(tally: Tally, ids: Sequence[str] | None, *, user: str, via: str, error
         parts.append(f"not found: {', '.join(tally.missing)}")
     if tally.refused:
         parts.append(f"refused: {', '.join(tally.refused)}")
-    if error is not None:
+    if error is not None and not isinstance(error, (DeadLetterNotFound, DeadLetterRefused)):  # those are listed
         parts.append(f"stopped by {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": "))
     log.warning("audit: %s by %s (%s) on %s, %s: %s", tally.action, user, via, tally.queue, asked, "; ".join(parts))
 

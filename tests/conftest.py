@@ -13,7 +13,7 @@ from adapters.db import build_tables, create_engine_from_url
 from tests.services import AWS_ENV, POSTGRES_URL, REDIS_URL, MotoServer, unique
 
 os.environ.update(AWS_ENV)
-pytest_plugins = ["tests.worker_fixtures"]
+pytest_plugins = ["tests.worker_fixtures", "tests.ops_site"]
 
 
 def pytest_addoption(parser):

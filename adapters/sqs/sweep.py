@@ -85,6 +85,7 @@ class Sweep:
         self.wait_for_leases = wait_for_leases
         self.clock = clock
         self.sleep = sleep
+        self.exhausted = False  # after run: it saw every letter from before the start
 
     def run(self, snapshot: Snapshot, wanted: Collection[str] | None, act: Callable[[dict], None],
             tally: Tally) -> set[str]:
@@ -122,9 +123,11 @@ class Sweep:
                 idle = 0 if found_old else idle + 1
                 if idle < IDLE_RECEIVES_BEFORE_DONE:
                     continue
-                if self.clock() < deadline and self._unseen_letters(len(held)):
+                unseen = self._unseen_letters(len(held))
+                if unseen and self.clock() < deadline:
                     self.sleep(0.2)
                     continue
+                self.exhausted = not unseen
                 break
         finally:
             hand_back(self.sqs, self.url, held)

@@ -38,7 +38,9 @@ class Dashboard(Flask):
         error = request.routing_exception
         if isinstance(error, RequestRedirect):
             parts = urlsplit(error.new_url)
-            raise RequestRedirect(urlunsplit(("", "", parts.path, parts.query, parts.fragment)), error.code)
+            relative = RequestRedirect(urlunsplit(("", "", parts.path, parts.query, parts.fragment)))
+            relative.code = error.code
+            raise relative
         super().raise_routing_exception(request)
 
 

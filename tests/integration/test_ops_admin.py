@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import boto3
 import dramatiq
 import pytest
+import redis as redis_lib
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
@@ -16,7 +18,7 @@ from adapters.redis.broker_admin import DeadLetterReasons, RedisQueueAdmin
 from adapters.redis.presence import WorkerRegistry
 from adapters.sqs.admin import QueueMissing, SqsQueueAdmin
 from adapters.sqs.dead_letter import DeadLetterQueue
-from domain.operations import DeadLetterNotFound, UnknownQueue
+from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from tests.conftest import insert_ai_job, insert_video
 from tests.services import REDIS_URL, unique
 
@@ -203,3 +205,65 @@ def test_worker_registry_keeps_in_flight_jobs_of_a_running_worker(redis_client):
     (record,) = [r for r in registry.workers() if r.worker_id == worker_id]
     assert record.in_flight == (job,)
 
+
+
+def fill_redis_dead_letters(client, namespace: str, queue: str, count: int) -> list[str]:
+    """Dead letters as Dramatiq's RedisBroker files them: an id in the XQ set, the message in its hash."""
+    ids = []
+    pipe = client.pipeline(transaction=False)
+    for index in range(count):
+        message = dramatiq.Message(queue_name=queue, actor_name="process_video", args=(),
+                                   kwargs={"video_id": index + 1, "file_key": f"uploads/{index}.mp4"},
+                                   options={"retries": 3})
+        ids.append(message.message_id)
+        pipe.zadd(f"{namespace}:{queue}.XQ", {message.message_id: time.time() * 1000 + index})
+        pipe.hset(f"{namespace}:{queue}.XQ.msgs", message.message_id, message.encode())
+    pipe.execute()
+    return ids
+
+
+def test_redis_broker_concurrent_redrives_and_deletes_move_each_letter_once(redis_broker):
+    broker, namespace = redis_broker
+    queue = unique("video-jobs-")
+    ids = fill_redis_dead_letters(broker.client, namespace, queue, 300)
+    results: dict[str, int] = {}
+
+    def run(name: str, action: str) -> None:
+        admin = RedisQueueAdmin(redis_lib.Redis.from_url(REDIS_URL), [queue], namespace=namespace)
+        results[name] = getattr(admin, action)(queue)
+
+    threads = [threading.Thread(target=run, args=(name, action))
+               for name, action in (("redrive-1", "redrive"), ("redrive-2", "redrive"), ("delete", "delete"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    entries = [member.decode() for member in broker.client.lrange(f"{namespace}:{queue}", 0, -1)]
+    assert len(entries) == len(set(entries))  # no letter redriven twice
+    assert sum(results.values()) == 300 and results["redrive-1"] + results["redrive-2"] == len(entries)
+    stored = broker.client.hkeys(f"{namespace}:{queue}.msgs")
+    assert sorted(key.decode() for key in stored) == sorted(entries)
+    assert set(entries) <= set(ids)
+    assert broker.client.zcard(f"{namespace}:{queue}.XQ") == 0 and broker.client.hlen(f"{namespace}:{queue}.XQ.msgs") == 0
+
+
+def test_redis_broker_odd_entries_are_listed_and_deleted_not_a_traceback(redis_broker):
+    broker, namespace = redis_broker
+    queue = unique("video-jobs-")
+    (good,) = fill_redis_dead_letters(broker.client, namespace, queue, 1)
+    for odd_id, data in (("not-json", b"\x1b[2J not json"), ("a-list", b"[1, 2]"),
+                         ("odd-options", b'{"options": {"retries": "\xc2\xb2", "traceback": 7}}')):
+        broker.client.zadd(f"{namespace}:{queue}.XQ", {odd_id: time.time() * 1000})
+        broker.client.hset(f"{namespace}:{queue}.XQ.msgs", odd_id, data)
+    admin = RedisQueueAdmin(broker.client, [queue], namespace=namespace)
+
+    letters = {letter.id: letter for letter in admin.dead_letters(queue)}
+    assert set(letters) == {good, "not-json", "a-list", "odd-options"}
+    assert letters["not-json"].reason == "(not a Dramatiq message)" and letters["not-json"].receive_count is None
+    assert letters["odd-options"].receive_count == 1
+    with pytest.raises(DeadLetterRefused, match="not-json.* is not a Dramatiq message"):
+        admin.redrive(queue, ["not-json", good])
+    assert broker.client.lrange(f"{namespace}:{queue}", 0, -1) == [good.encode()]  # the good one went
+    assert admin.delete(queue, ["not-json", "a-list"]) == 2
+    assert set(letter.id for letter in admin.dead_letters(queue)) == {"odd-options"}

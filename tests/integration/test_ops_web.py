@@ -2,127 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import itertools
 import re
 import shlex
 import subprocess
 import time
-from dataclasses import dataclass
 
-import boto3
-import pytest
 import redis as redis_lib
 import requests
-from flask import Flask
-from flask.testing import FlaskClient
 
 from adapters.db import create_engine_from_url
 from adapters.redis.presence import INDEX, PREFIX, WorkerRegistry
 from adapters.redis.progress import RedisProgress
-from adapters.sqs.dead_letter import DeadLetterQueue
 from ops.service import Ops, fail_fast_retry
 from ops.web import create_app
-from settings import Settings
 from tests.conftest import insert_ai_job, insert_video
-from tests.e2e.stack import Stack
-from tests.services import BIN, POSTGRES_URL, REDIS_URL, ROOT, free_port, unique, wait_for_port
-
-ADMIN = ("admin", "admin-pw-5b1e")
-VIEWER = ("viewer", "viewer-pw-93c0")
-SECRET = "secret-key-for-tests-0c7d"
-BODIES = [
-    '{"video_id": 1, "file_key": "uploads/a.mp4"}',
-    '{"video_id": "two"}  \n',
-    'not json <b>at all</b> \u00e9\u4e2d',
-]
-video_ids = itertools.count(int(time.time()) % 100_000 * 1000)
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-def settings_for(stack: Stack, **overrides) -> Settings:
-    values = dict(
-        broker="sqs", aws_region="us-east-1", sqs_endpoint_url=stack.moto.url, s3_endpoint_url=stack.moto.url,
-        s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue, database_url=POSTGRES_URL,
-        redis_url=REDIS_URL, video_table=stack.tables.videos.name, ai_job_table=stack.tables.ai_jobs.name,
-        ops_admin_password=ADMIN[1], ops_viewer_password=VIEWER[1], ops_secret_key=SECRET,
-    )
-    values.update(overrides)
-    return Settings(**values)
-
-
-@dataclass
-class Site:
-    stack: Stack
-    app: Flask
-    client: FlaskClient
-    ops: Ops
-
-    def get(self, path: str, who=ADMIN, **kwargs):
-        return self.client.get(path, headers=basic(*who) if who else {}, **kwargs)
-
-    def post(self, path: str, data: dict, who=ADMIN, **kwargs):
-        return self.client.post(path, data=data, headers=basic(*who) if who else {}, **kwargs)
-
-    def dead_letter(self, body: str, *, queue: str | None = None, reason: str = "bad input", receive_count: int = 1):
-        """Dead-letter ``body`` as the worker does; return the dead letter's id."""
-        queue = queue or self.stack.video_queue
-        resource = boto3.resource("sqs", endpoint_url=self.stack.moto.url, region_name="us-east-1",
-                                  aws_access_key_id="testing", aws_secret_access_key="testing")
-        before = {letter.id for letter in self.ops.queues.dead_letters(queue)}
-        DeadLetterQueue(resource.Queue(self.stack.url(f"{queue}-dlq")), queue).send(
-            body, reason=reason, receive_count=receive_count, message_id=unique("original-")
-        )
-        (new,) = {letter.id for letter in self.ops.queues.dead_letters(queue)} - before
-        return new
-
-    def letters(self, queue: str | None = None) -> dict[str, str]:
-        """Dead letter id -> body, as SQS has them now."""
-        return {letter.id: letter.body for letter in self.ops.queues.dead_letters(queue or self.stack.video_queue)}
-
-    def finish(self, started, timeout: float = 60) -> dict:
-        """Follow a background action (the 303 of its POST) until it ends; its last JSON state."""
-        assert started.status_code == 303, started.text
-        url = started.headers["Location"].removesuffix("/") + ".json"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.get(url).get_json()
-            if state["record"]["state"] != "running":
-                return state
-            time.sleep(0.2)
-        raise AssertionError(f"action {url} still running after {timeout} s")
-
-    def confirm_token(self, path: str) -> str:
-        page = self.get(path)
-        assert page.status_code == 200, page.text
-        return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-
-
-def make_site(stack: Stack, pg_engine, **overrides) -> Site:
-    settings = settings_for(stack, **overrides)
-    ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis_client=redis_lib.Redis.from_url(REDIS_URL),
-              engine=pg_engine)
-    app = create_app(settings, ops)
-    return Site(stack, app, app.test_client(), ops)
-
-
-@pytest.fixture
-def site(private_stack, pg_engine) -> Site:
-    return make_site(private_stack, pg_engine)
-
-
-def receive_all(stack: Stack, queue: str) -> list[dict]:
-    found: dict[str, dict] = {}
-    for _ in range(4):
-        for message in stack.sqs.receive_message(
-            QueueUrl=stack.url(queue), MaxNumberOfMessages=10, VisibilityTimeout=60
-        ).get("Messages", []):
-            found[message["MessageId"]] = message
-    return list(found.values())
-
+from tests.ops_site import ADMIN, BODIES, SECRET, VIEWER, Site, make_site, receive_all, settings_for, video_ids
+from tests.services import BIN, REDIS_URL, ROOT, free_port, unique, wait_for_port
 
 PAGES = ["/", "/jobs/video/", "/jobs/ai/", "/workers", "/queues/{video}/dead-letters/", "/static/style.css",
          "/static/progress.js"]

@@ -1,0 +1,278 @@
+"""The ops tools attacked and misused: dead-letter actions that must end, browse without hiding
+letters, be audited, and pages that must not leak, loop or break (moto's SQS, PostgreSQL, Redis)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+import redis as redis_lib
+
+from adapters.redis.presence import INDEX, PREFIX
+from domain.operations import DeadLetterNotFound
+from ops.service import Ops
+from ops.web import create_app
+from tests.conftest import insert_ai_job, insert_video
+from tests.ops_site import ADMIN, Site, basic, make_site, settings_for, video_ids
+from tests.services import REDIS_URL, free_port, unique
+
+
+def audit_lines(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "ops.audit"]
+
+
+class Requeuer(threading.Thread):
+    """Plays a worker that dead-letters every body of a job queue again, at once, as a new message.
+
+    The normal state of a queue with poison in it: whatever is redriven comes straight back.
+    """
+
+    def __init__(self, site, queue: str) -> None:
+        super().__init__(daemon=True)
+        self.site, self.queue = site, queue
+        self.stop = threading.Event()
+        self.sqs = site.stack.moto.client("sqs")
+        self.bounced = 0
+
+    def run(self) -> None:
+        url = self.site.stack.url(self.queue)
+        while not self.stop.is_set():
+            for message in self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                                    VisibilityTimeout=30).get("Messages", []):
+                self.site.fill([message["Body"]], queue=self.queue, reason="invalid message: not JSON")
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                self.bounced += 1
+
+
+def test_redrive_all_ends_with_the_true_count_while_the_same_bodies_keep_coming_back(site, caplog):
+    stack = site.stack
+    bodies = [f"poison {index} \u00e9" for index in range(40)]
+    site.fill(bodies)
+    requeuer = Requeuer(site, stack.video_queue)
+    requeuer.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            first = site.ops.act_on_dead_letters("redrive", stack.video_queue, None, user="ann", via="cli")
+        assert (first.done, first.total) == (40, 40)
+        # Again, from the dashboard, in the background: the copies dead-lettered meanwhile are the 40 now there.
+        site.stack.wait_for(lambda: requeuer.bounced >= 40 and stack.depth(stack.video_dlq) == 40, 30, "bounces")
+        token = site.confirm_token("/queues/video/dead-letters/redrive/confirm?all=1")
+        record = site.finish(site.post("/queues/video/dead-letters/redrive", {"all": "1", "csrf_token": token}))
+        assert record["record"]["state"] == "done"
+        assert record["summary"] == "Redrove 40 dead letters of the 40 there when it began."
+        site.stack.wait_for(lambda: requeuer.bounced >= 80, 30, "the second round of bounces")
+    finally:
+        requeuer.stop.set()
+        requeuer.join(10)
+    audit = audit_lines(caplog)
+    assert f"audit: redrive by ann (cli) on {stack.video_queue}, every dead letter: 40 done" in audit
+    # Byte for byte: what sits in the dead-letter queue now is the same 40 bodies.
+    stack.wait_for(lambda: stack.depth(stack.video_dlq) == 40 and stack.depth(stack.video_queue) == 0, 30, "settled")
+    assert sorted(site.letters().values()) == sorted(bodies)
+
+
+def test_browsing_does_not_hide_letters_from_actions(site):
+    stack = site.stack
+    site.fill([f"letter {index}" for index in range(60)], queue=stack.ai_queue)
+    browser_ops = Ops(site.ops.settings, sqs=stack.moto.client("sqs"), redis_client=site.ops.redis)
+    stop = threading.Event()
+    pages = []
+
+    def keep_reloading() -> None:  # a viewer reloading the page, as fast as a page loads
+        while not stop.is_set():
+            pages.append(len(browser_ops.queues.dead_letters(stack.ai_queue, limit=200)))
+            time.sleep(0.05)
+
+    browser = threading.Thread(target=keep_reloading, daemon=True)
+    browser.start()
+    try:
+        tally = site.ops.act_on_dead_letters("redrive", stack.ai_queue, None, user="ann", via="cli")
+        assert (tally.done, tally.total) == (60, 60)
+        singles = site.fill([f"single {index}" for index in range(5)], queue=stack.ai_queue)
+        for letter_id in singles:  # one at a time, while the viewer keeps reloading
+            assert site.ops.act_on_dead_letters("redrive", stack.ai_queue, [letter_id], user="ann", via="cli").done == 1
+    finally:
+        stop.set()
+        browser.join(10)
+    assert len(pages) >= 5  # the viewer did browse all along
+    assert stack.depth(stack.ai_queue) == 65
+
+
+def test_a_letter_leased_by_a_browse_that_died_is_waited_for_not_called_missing(site):
+    stack = site.stack
+    letter = site.dead_letter("held by a dead browse")
+    url = stack.url(stack.video_dlq)
+    (held,) = stack.sqs.receive_message(QueueUrl=url, VisibilityTimeout=3).get("Messages", [])
+    assert held["MessageId"] == letter  # invisible for 3 s, and nobody will hand it back
+    began = time.monotonic()
+    assert site.ops.act_on_dead_letters("delete", stack.video_queue, [letter], user="ann", via="cli").done == 1
+    assert time.monotonic() - began >= 2  # it waited the lease out
+    with pytest.raises(DeadLetterNotFound, match="no dead letter nowhere"):
+        site.ops.queues.delete(stack.video_queue, ["nowhere"])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"},
+     {"Sec-Fetch-Site": "same-site"},
+     {"Origin": "https://evil.example"},
+     {"Referer": "https://evil.example/page.html"},
+     {"Origin": "null"}],
+)
+def test_pages_that_receive_from_sqs_refuse_requests_from_other_sites(site, headers):
+    letter = site.dead_letter("a body only a browse would show")
+    base = f"/queues/{site.stack.video_queue}/dead-letters"
+    for path in (f"{base}/", f"{base}/{letter}", f"{base}/redrive/confirm?id={letter}"):
+        refused = site.get(path, headers=headers)
+        assert refused.status_code == 403, path
+        assert "only opens from the dashboard itself" in refused.text and "only a browse" not in refused.text
+        attributes = site.stack.sqs.get_queue_attributes(
+            QueueUrl=site.stack.url(site.stack.video_dlq), AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"  # nothing was received
+
+
+def test_pages_that_receive_from_sqs_open_from_the_dashboard_and_from_the_address_bar(site):
+    letter = site.dead_letter('{"video_id": 1}')
+    base = f"/queues/{site.stack.video_queue}/dead-letters"
+    for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {},
+                    {"Origin": "http://localhost"}, {"Referer": "http://localhost/"}):
+        assert letter in site.get(f"{base}/", headers=headers).text, headers
+    # Other pages do not receive from SQS: a link from a chat message still opens them.
+    assert site.get("/jobs/video/", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
+
+
+def test_a_partial_action_is_audited_with_what_it_did(site, caplog):
+    real = site.dead_letter('{"video_id": 5}')
+    base = f"/queues/{site.stack.video_queue}/dead-letters"
+    token = site.confirm_token(f"{base}/delete/confirm?id={real}")
+    with caplog.at_level(logging.WARNING):
+        done = site.post(f"{base}/delete", {"id": [real, "bogus"], "csrf_token": token}, follow_redirects=True)
+    assert "no dead letter bogus" in done.text and 'class="flash error"' in done.text
+    assert site.letters() == {}  # the real one is gone
+    assert audit_lines(caplog) == [
+        f"audit: delete by admin (dashboard) on {site.stack.video_queue}, 2 chosen dead letter(s): "
+        "1 done; not found: bogus"
+    ]
+
+
+def test_more_ids_than_a_request_may_carry_are_a_400_page(site):
+    base = f"/queues/{site.stack.video_queue}/dead-letters"
+    query = "&".join(f"id=x{index}" for index in range(101))
+    response = site.get(f"{base}/redrive/confirm?{query}")
+    assert response.status_code == 400 and "At most 100 dead letters" in response.text
+
+
+# --- odd input in pages -------------------------------------------------------------------
+
+
+def test_odd_ids_pages_and_records_are_4xx_or_rendered_never_500(site, pg_engine):
+    stack = site.stack
+    assert site.get("/jobs/video/²").status_code == 404
+    assert site.get("/jobs/video/99999999999999999999").status_code == 404
+    assert site.get("/jobs/ai/" + "x" * 200).status_code == 404
+    assert site.get("/jobs/video/²/progress.json").get_json()["status"] is None
+    for page in ("99999999999999999999", "0", "-1", "10001"):
+        response = site.get(f"/jobs/video/?page={page}")
+        assert response.status_code == 400 and "page number must be from 1" in response.text, page
+    # An AI id with a slash (the API's ids are strings): its link and its page work.
+    job_id = f"tenant/7/{unique('job-')}"
+    insert_ai_job(pg_engine, stack.tables.ai_jobs, job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
+    listing = site.get("/jobs/ai/").text
+    assert f'href="/jobs/ai/{job_id}"' in listing
+    page = site.get(f"/jobs/ai/{job_id}")
+    assert page.status_code == 200 and job_id in page.text
+    assert site.get(f"/jobs/ai/{job_id}/progress.json").get_json()["status"] == "FAILED"
+    # A dead letter whose receive count attribute is not ASCII digits.
+    stack.sqs.send_message(QueueUrl=stack.url(stack.video_dlq), MessageBody="odd", MessageAttributes={
+        "receive_count": {"DataType": "String", "StringValue": "²"},
+        "reason": {"DataType": "String", "StringValue": "odd"}})
+    listing = site.get(f"/queues/{stack.video_queue}/dead-letters/")
+    assert listing.status_code == 200 and "odd" in listing.text
+
+
+def test_a_damaged_worker_record_still_renders(site):
+    client = redis_lib.Redis.from_url(REDIS_URL)
+    worker_id = unique("damaged-")
+    client.hset(PREFIX + worker_id, mapping={"host": "h", "pid": "²", "last_beat": "soon", "queues": "q",
+                                             "in_flight": "{not json", "state": "running"})
+    client.zadd(INDEX, {worker_id: time.time()})
+    other = unique("damaged-")
+    client.hset(PREFIX + other, mapping={"pid": "1e400", "last_beat": repr(time.time()), "state": "running",
+                                         "in_flight": '[{"job": "video 1", "since": "yesterday"}, 7]'})
+    client.zadd(INDEX, {other: time.time()})
+    try:
+        page = site.get("/workers")
+        assert page.status_code == 200 and worker_id in page.text and other in page.text
+        assert "video 1" in page.text
+    finally:
+        client.delete(PREFIX + worker_id, PREFIX + other)
+        client.zrem(INDEX, worker_id, other)
+
+
+# --- secrets and transport ----------------------------------------------------------------
+
+
+def test_secrets_in_problem_texts_are_masked_on_pages(private_stack, pg_engine):
+    endpoint = f"http://AKIAEXAMPLEKEY:sup3r-s3cret-v4lue@127.0.0.1:{free_port()}"  # nothing listens there
+    settings = settings_for(private_stack, sqs_endpoint_url=endpoint)
+    ops = Ops(settings, s3=private_stack.s3, redis_client=redis_lib.Redis.from_url(REDIS_URL), engine=pg_engine)
+    site = Site(private_stack, app := create_app(settings, ops), app.test_client(), ops)
+    for path in ("/", f"/queues/{private_stack.video_queue}/dead-letters/"):
+        page = site.get(path)
+        assert page.status_code == 200, path
+        assert "sup3r-s3cret-v4lue" not in page.text and "SQS" in page.text, path
+    video_id = next(video_ids)
+    insert_video(pg_engine, private_stack.tables.videos, video_id, "uploads/x.mp4", status="FAILED")
+    with pg_engine.begin() as connection:
+        table = private_stack.tables.videos
+        connection.execute(table.update().where(table.c.id == video_id).values(
+            error_reason=f"could not reach redis://:{ADMIN[1]}@cache:6379/0"))
+    page = site.get(f"/jobs/video/{video_id}").text
+    assert ADMIN[1] not in page and "redis://:***@cache" in page
+
+
+def test_behind_a_trusted_https_router_cookies_are_secure_and_hsts_is_sent(private_stack, pg_engine):
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    trusting = make_site(private_stack, pg_engine, ops_trusted_proxies=1)
+    letter = trusting.dead_letter("x")
+    page = trusting.get(f"/queues/video/dead-letters/redrive/confirm?id={letter}", headers=https)
+    assert page.status_code == 200
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    cookie = page.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    plain = trusting.app.test_client().get(f"/queues/video/dead-letters/redrive/confirm?id={letter}",
+                                           headers=basic(*ADMIN))
+    assert "Strict-Transport-Security" not in plain.headers and "Secure" not in plain.headers["Set-Cookie"]
+    # Without OPS_TRUSTED_PROXIES a client cannot claim HTTPS (nor another address).
+    untrusting = make_site(private_stack, pg_engine)
+    assert "Strict-Transport-Security" not in untrusting.get("/", headers=https).headers
+
+
+def test_redirects_never_take_their_host_from_the_request(site):
+    for path in ("/jobs", "/queues/video/dead-letters"):
+        response = site.get(path, headers={"Host": "evil.example"})
+        assert response.status_code in (301, 302, 303, 308), path
+        location = response.headers["Location"]
+        assert location.startswith("/") and "evil.example" not in location, location
+
+
+def test_failed_sign_ins_are_throttled_per_address_and_per_user(site):
+    for attempt in range(20):
+        assert site.client.get("/", headers=basic(f"guess{attempt}", "nope"),
+                               environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 401
+    throttled = site.client.get("/", headers=basic(*ADMIN), environ_base={"REMOTE_ADDR": "198.51.100.1"})
+    assert throttled.status_code == 429 and 1 <= int(throttled.headers["Retry-After"]) <= 300
+    # Another address is not throttled, until it too guesses one user's password ten times.
+    assert site.client.get("/", headers=basic(*ADMIN), environ_base={"REMOTE_ADDR": "198.51.100.2"}).status_code == 200
+    for attempt in range(10):
+        address = f"198.51.100.{10 + attempt}"
+        assert site.client.get("/", headers=basic("admin", f"guess{attempt}"),
+                               environ_base={"REMOTE_ADDR": address}).status_code == 401
+    assert site.client.get("/", headers=basic("admin", "guess-11"),
+                           environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 429
+    assert site.client.get("/", headers=basic("viewer", "viewer-pw-93c0"),
+                           environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 200
+    assert site.get("/healthz", who=None).status_code == 200
