@@ -241,7 +241,19 @@ def test_the_dashboard_in_a_browser_while_a_worker_runs(
     assert len(left) == 1 and "missing.mp4" in next(iter(left.values()))
     assert stack.depth(stack.video_queue) == 1  # only the redriven one: a delete sends nothing back
 
+    # Redrive all: it runs in the background and its page follows it to the final count, without a reload.
+    driver.find_element(By.LINK_TEXT, "Redrive all").click()
+    assert "Redrive every dead letter?" in driver.page_source
+    driver.find_element(By.ID, "confirm").click()
+    wait(lambda: "/actions/" in driver.current_url, 30, "the action's page")
+    driver.execute_script("window.loadedOnce = 'still the first load';")
+    wait(lambda: driver.find_element(By.ID, "action").get_attribute("data-state") == "done", 60, "the action's end")
+    assert text_of(driver, "action-summary") == "Redrove 1 dead letter of the 1 there when it began."
+    assert driver.execute_script("return window.loadedOnce") == "still the first load"
+    shots.take("action")
+    assert ops.queues.dead_letters(stack.video_queue) == [] and stack.depth(stack.video_queue) == 2
+
     driver.get(f"{url}/workers")
     stopped = driver.find_elements(By.CSS_SELECTOR, 'details.stopped tr[data-state="stopped"]')
     assert any(stack.video_queue in row.get_attribute("textContent") for row in stopped)
-    assert len(shots.names) == 13
+    assert len(shots.names) == 14

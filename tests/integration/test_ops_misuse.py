@@ -276,3 +276,22 @@ def test_failed_sign_ins_are_throttled_per_address_and_per_user(site):
     assert site.client.get("/", headers=basic("viewer", "viewer-pw-93c0"),
                            environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 200
     assert site.get("/healthz", who=None).status_code == 200
+
+
+def test_an_action_whose_process_died_shows_as_interrupted_and_unknown_ids_are_404(site):
+    from domain.operations import Tally
+    from ops.actions import ActionRecords
+
+    then = [time.time() - 3600]
+    records = ActionRecords(site.ops.redis, clock=lambda: then[0])
+    tally = Tally("delete", site.stack.video_queue)
+    action_id = records.create(tally, "ann")
+    tally.started(50)
+    tally.count()
+    records.update(action_id, tally)
+    state = site.get(f"/actions/{action_id}.json").get_json()
+    assert state["record"]["state"] == "interrupted"
+    assert state["summary"].startswith("No news for a minute after 1 dead letter of the 50 there when it began")
+    assert "dashboard process running it stopped" in site.get(f"/actions/{action_id}").text
+    assert site.get("/actions/" + "0" * 32).status_code == 404
+    assert site.get("/actions/../../etc").status_code == 404

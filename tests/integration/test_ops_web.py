@@ -334,27 +334,30 @@ def test_headers_forbid_framing_and_caching(site):
 
 def test_the_procfile_web_line_serves_the_dashboard_under_gunicorn(private_stack, tmp_path):
     line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if "gunicorn" in l)
-    app_spec = shlex.split(line.split(":", 1)[1])[-1]
-    assert app_spec == "ops.web:create_app()"
+    argv = shlex.split(line.split(":", 1)[1])
+    assert argv[-1] == "ops.web:create_app()"
     port = free_port()
+    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
     env = private_stack.env(OPS_ADMIN_PASSWORD=ADMIN[1], OPS_SECRET_KEY=SECRET)
     log = open(tmp_path / "gunicorn.log", "wb")
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", app_spec],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    process = subprocess.Popen([str(BIN / "gunicorn"), *argv[1:]], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    typed_in_the_user_box = "my-p4ssword-" + unique("")
     try:
         wait_for_port(port, timeout=30)
         url = f"http://127.0.0.1:{port}"
         assert requests.get(url + "/healthz", timeout=10).text == "ok"
         assert requests.get(url + "/", timeout=10).status_code == 401
+        assert requests.get(url + "/", auth=(typed_in_the_user_box, ""), timeout=10).status_code == 401
         page = requests.get(url + "/", auth=ADMIN, timeout=30)
         assert page.status_code == 200 and private_stack.video_dlq in page.text
     finally:
         process.terminate()
         process.wait(timeout=20)
         log.close()
-    assert ADMIN[1] not in (tmp_path / "gunicorn.log").read_text(errors="replace")
+    logged = (tmp_path / "gunicorn.log").read_text(errors="replace")
+    assert '"GET / HTTP/1.1" 200' in logged  # the access log is on
+    assert ADMIN[1] not in logged and typed_in_the_user_box not in logged
 
 
 def test_without_ops_secret_key_a_random_key_is_used_and_a_warning_says_to_set_it(private_stack, pg_engine, caplog):

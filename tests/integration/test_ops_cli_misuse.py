@@ -1,0 +1,149 @@
+"""`python -m ops` given what operators mistype and what hostile rows and bodies hold: one clear
+line and a non-zero exit, never a traceback; no secret and no terminal escape in what it prints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import insert_video
+from tests.e2e.stack import Stack
+from tests.integration.test_ops_cli import dead_letter, ops
+from tests.services import free_port, unique
+
+ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x9b31m\r\u202e"
+
+
+@pytest.fixture
+def cli_stack(moto, pg_engine, tables):
+    return Stack(moto, pg_engine, tables)
+
+
+def assert_one_clear_line(result, code: int, *fragments: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert len(lines) == 1 or lines[-1].startswith(("error:", "python -m ops")), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("DATABASE_URL", "postgresql://postgres@127.0.0.1:abc/test", "DATABASE_URL: is not a valid SQLAlchemy URL"),
+        ("DATABASE_URL", "postgresql://postgres@[::1/test", "DATABASE_URL: is not a valid SQLAlchemy URL"),
+        ("DATABASE_URL", "postgresql://postgres@127.0.0.1:99999/test", "DATABASE_URL: port 99999 is out of range"),
+        ("REDIS_URL", "redis://127.0.0.1:abc/1", "REDIS_URL: is not a valid Redis URL"),
+        ("REDIS_URL", "redis://[::1/1", "REDIS_URL: is not a valid Redis URL"),
+        ("REDIS_URL", "redis://127.0.0.1:6379/1?socket_timeout=abc", "REDIS_URL: is not a valid Redis URL"),
+        ("REDIS_URL", "redis://127.0.0.1:6379/abc", "REDIS_URL: the database number must be digits"),
+        ("SQS_ENDPOINT_URL", "not a url", "SQS_ENDPOINT_URL: must be an http:// or https:// URL"),
+        ("S3_ENDPOINT_URL", "http://127.0.0.1:port", "S3_ENDPOINT_URL: is not a valid URL"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it(cli_stack, variable, value, fragment):
+    result = ops(cli_stack, "status", env=cli_stack.env(**{variable: value}))
+    assert_one_clear_line(result, 2, "invalid configuration: " + fragment)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["progress", "video", "1", "--follow", "--interval", "-1"], "--interval: must be more than 0"),
+        (["progress", "video", "1", "--follow", "--timeout", "nan"], "--timeout: must be more than 0"),
+        (["jobs", "video", "--limit", "-1"], "--limit: must be a whole number from 1 to 1000"),
+        (["jobs", "video", "--limit", "²"], "--limit: must be a whole number"),
+        (["dlq", "list", "video", "--limit", "0"], "--limit: must be a whole number from 1 to 1000"),
+        (["dlq", "redrive", "video", "some-id", "--all", "--yes"], "give dead-letter ids or --all, not both"),
+        (["dlq", "delete", "video", "some-id", "--all", "--yes"], "give dead-letter ids or --all, not both"),
+        (["enqueue", "video", "²", "uploads/a.mp4"], "not a whole number"),
+        (["enqueue", "ai", "x", "ocr", "--payload", "[" * 5000], "not JSON"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(cli_stack, args, fragment):
+    assert_one_clear_line(ops(cli_stack, *args), 2, fragment)
+
+
+def test_redrive_with_ids_and_all_does_nothing(cli_stack):
+    dead_letter(cli_stack, '{"video_id": 1}', "bad")
+    ops(cli_stack, "dlq", "redrive", "video", "some-id", "--all", "--yes")
+    assert cli_stack.depth(cli_stack.video_dlq) == 1 and cli_stack.depth(cli_stack.video_queue) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["enqueue", "video", "-3", "uploads/a.mp4"], "invalid message: video_id: must be a positive integer"),
+        (["enqueue", "video", "3", "k" * 5000], "invalid message: file_key:"),
+        (["enqueue", "video", "3", "../etc/passwd"], "file_key: must not contain a '..' segment"),
+        (["enqueue", "ai", "job-1", "ocr", "--payload", '{"file_key": "a.png"}'], "job_id: must be a UUID"),
+        (["enqueue", "ai", "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "telepathy", "--payload", "{}"],
+         "unknown job_type 'telepathy': the worker runs"),
+        (["enqueue", "ai", "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "ocr", "--payload", '{"lang": "kor"}'],
+         "invalid payload for job_type 'ocr': required key 'payload.file_key' is missing"),
+    ],
+)
+def test_enqueue_refuses_what_the_worker_would_dead_letter(cli_stack, args, fragment):
+    assert_one_clear_line(ops(cli_stack, *args), 1, fragment)
+    assert cli_stack.depth(cli_stack.video_queue) == 0 and cli_stack.depth(cli_stack.ai_queue) == 0
+
+
+def test_a_page_past_the_end_and_odd_ids_are_answers_not_database_errors(cli_stack):
+    result = ops(cli_stack, "jobs", "video", "--limit", "1000")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    listed = ops(cli_stack, "dlq", "list", "video", "--limit", "1")
+    assert listed.returncode == 0 and listed.stdout.strip() == "no dead letters"
+    dead_letter(cli_stack, '{"video_id": 1}', "bad")
+    listed = ops(cli_stack, "dlq", "list", "video", "--limit", "1")
+    assert "bad" in listed.stdout  # the limit no longer hides what is there
+    assert ops(cli_stack, "progress", "video", "²").returncode == 1
+
+
+def test_control_characters_are_escaped_in_text_and_exact_in_json(cli_stack):
+    stack = cli_stack
+    video_id = 424242
+    insert_video(stack.engine, stack.tables.videos, video_id, "uploads/x.mp4", status="FAILED")
+    with stack.engine.begin() as connection:
+        table = stack.tables.videos
+        connection.execute(table.update().where(table.c.id == video_id).values(error_reason="bad " + ESCAPES))
+    dead_letter(stack, "body " + ESCAPES, "reason " + ESCAPES)
+    key = f"progress:video:{video_id}"
+    stack.redis.hset(key, mapping={"step": "failed", "percent": "3", "message": "msg " + ESCAPES,
+                                   "updated_at": "2026-12-02T00:00:00"})
+    try:
+        outputs = [ops(stack, "jobs", "video", "--status", "failed"), ops(stack, "dlq", "list", "video"),
+                   ops(stack, "progress", "video", str(video_id))]
+        letter_id = json.loads(ops(stack, "dlq", "list", "video", "--json").stdout)[0]["id"]
+        outputs.append(ops(stack, "dlq", "show", "video", letter_id))
+        for result in outputs:
+            assert result.returncode in (0, 1), result.stderr
+            printed = result.stdout + result.stderr
+            assert not any(ch in printed for ch in "\x1b\x07\x9b\r\u202e"), printed
+            assert "\\x1b]0;PWNED\\x07\\x1b[2J" in printed
+        shown = json.loads(ops(stack, "dlq", "show", "video", letter_id, "--json").stdout)
+        assert shown["body"] == "body " + ESCAPES and shown["reason"] == "reason " + ESCAPES
+        rows = json.loads(ops(stack, "jobs", "video", "--json").stdout)
+        assert next(row for row in rows if row["id"] == video_id)["error_reason"] == "bad " + ESCAPES
+    finally:
+        stack.redis.delete(key)
+
+
+def test_secrets_are_masked_in_error_lines_and_output(cli_stack):
+    secret = "sup3r-s3cret-" + unique("")
+    endpoint = f"http://AKIAEXAMPLEKEY:{secret}@127.0.0.1:{free_port()}"  # nothing listens there
+    for args in (["status"], ["dlq", "list", "video"], ["status", "--json"]):
+        result = ops(cli_stack, *args, env=cli_stack.env(SQS_ENDPOINT_URL=endpoint))
+        assert result.returncode == 1, result.stderr
+        assert secret not in result.stdout + result.stderr
+        assert "***" in result.stdout + result.stderr
+    # A row whose reason carries the deployment's own database password.
+    env = cli_stack.env(OPS_ADMIN_PASSWORD=secret)
+    insert_video(cli_stack.engine, cli_stack.tables.videos, 5151, "uploads/y.mp4", status="FAILED")
+    with cli_stack.engine.begin() as connection:
+        table = cli_stack.tables.videos
+        connection.execute(table.update().where(table.c.id == 5151).values(error_reason=f"password {secret} wrong"))
+    for args in (["jobs", "video"], ["jobs", "video", "--json"]):
+        printed = ops(cli_stack, *args, env=env)
+        assert printed.returncode == 0 and secret not in printed.stdout and "password *** wrong" in printed.stdout
