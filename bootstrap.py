@@ -20,6 +20,7 @@ from dramatiq.middleware import ShutdownNotifications, TimeLimit
 
 from adapters.ai.registry import build_registry
 from adapters.ai.sandbox import SandboxedEngine
+from adapters.ai.spec import EngineSpec
 from adapters.db import SqlAIJobRepository, SqlVideoRepository, build_tables, create_engine_from_url
 from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
@@ -137,6 +138,10 @@ class Container:
         )
 
     @cached_property
+    def engine_specs(self) -> dict[str, EngineSpec]:
+        return build_registry(self.settings.extra_engine_modules)
+
+    @cached_property
     def engines(self) -> dict[str, Engine]:
         if self._engines is not None:
             return dict(self._engines)
@@ -145,8 +150,15 @@ class Container:
             job_type: SandboxedEngine(
                 spec, self.storage, workdir=workdir, allowed_prefixes=self.settings.source_prefixes
             )
-            for job_type, spec in build_registry(self.settings.extra_engine_modules).items()
+            for job_type, spec in self.engine_specs.items()
         }
+
+    def report_unavailable_engines(self) -> None:
+        """One ERROR line per engine this worker cannot run; its jobs stay retried (another worker may)."""
+        for spec in self.engine_specs.values():
+            unavailable = spec.unavailable()
+            if unavailable:
+                log.error("%s; its jobs are retried until a worker that can run it takes them", unavailable)
 
     @cached_property
     def ai_handler(self) -> ProcessAIJobHandler:

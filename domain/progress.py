@@ -72,6 +72,10 @@ class Progress:
         self._step_index, self._percent = index, percent
         self._sink.write(self._key, name, percent, message or name)
 
+    def note(self, message: str) -> None:
+        """Say why the current step (or the first, before any) is held up, keeping step and percent."""
+        self._sink.write(self._key, self._order[max(self._step_index, 0)], self.percent, message)
+
     def failed(self, reason: str) -> None:
         """Report the terminal ``failed`` step, keeping the percent reached."""
         self._step_index = len(self._order)

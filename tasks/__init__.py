@@ -25,5 +25,6 @@ logging.getLogger(__name__).info(
     settings.broker, settings.database_url, settings.metrics_port,  # the log filter masks the URL's password
 )
 container = Container(settings)
+container.report_unavailable_engines()
 broker = build_broker(settings, container)
 dramatiq.set_broker(broker)

@@ -32,6 +32,10 @@ class EngineCrashed(TransientError):
     """The engine's process died (a signal, or an unexpected exception)."""
 
 
+class EngineUnavailable(TransientError):
+    """This worker lacks what the engine needs (a program, its data): another worker may have it."""
+
+
 class SandboxedEngine:
     """Runs one registered engine per job in ``python -m adapters.ai.child``.
 
@@ -53,6 +57,9 @@ class SandboxedEngine:
 
     def run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]:
         payload = self.spec.validate_payload(request.payload)
+        unavailable = self.spec.unavailable()
+        if unavailable:
+            raise EngineUnavailable(unavailable)
         with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
             source = None
             if self.spec.takes_file:

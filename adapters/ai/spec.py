@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,9 @@ class EngineSpec:
         the child process, never in the worker.
       timeout_seconds: wall-clock limit of one run (past it: killed, retried).
       memory_mb: address-space limit of the child process.
+      prerequisites: returns what this machine lacks to run the engine (each
+        a short phrase saying how to install it); empty when it can run. Called
+        in the worker at start and before each job, so it must be quick.
     """
 
     job_type: str
@@ -40,6 +43,12 @@ class EngineSpec:
     entry: str
     timeout_seconds: float = 600
     memory_mb: int = 1024
+    prerequisites: Callable[[], list[str]] = field(default=lambda: [])
+
+    def unavailable(self) -> str | None:
+        """Why this worker cannot run the engine, or None when it can."""
+        missing = self.prerequisites()
+        return f"the {self.job_type} engine cannot run on this worker: {'; '.join(missing)}" if missing else None
 
     @property
     def takes_file(self) -> bool:

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from domain.errors import JobNotFound, LockBusy, PermanentError
+from domain.errors import JobNotFound, LockBusy, PermanentError, TransientError
 from domain.ports import JobLock
 from domain.progress import Progress
 
@@ -75,6 +75,9 @@ def run_job(
         except PermanentError as error:
             row.fail(error.reason, fence)
             progress.failed(error.reason)
+            raise
+        except TransientError as error:
+            progress.note(error.reason)  # people watching see why it stalls; the retry decides the rest
             raise
         progress.step(last_step)
         if not row.complete(result, fence):

@@ -109,3 +109,26 @@ def test_same_ai_body_twice_is_done_once(private_stack, start_worker, tmp_path):
         stack.wait_for(lambda: stack.depth(stack.ai_queue) == 0, 90, "both copies to be acked")
         assert [change for change in log.read(job_id) if change[1] == "DONE"] == [("PROCESSING", "DONE")]
         assert log.read(job_id)[-1] == ("PROCESSING", "DONE")
+
+
+def test_a_worker_without_tesseract_says_so_at_start_and_its_ocr_jobs_say_why_they_wait(start_worker, private_stack,
+                                                                                       tmp_path):
+    from tests.services import BIN
+
+    stack = private_stack
+    worker = start_worker(PATH=str(BIN), MAX_RETRIES="5", MIN_BACKOFF_MS="60000")  # no /usr/bin: no tesseract
+    stack.wait_for(lambda: "cannot run on this worker" in worker.output(), 60, "the start-up report")
+    errors = [line for line in worker.output().splitlines() if "cannot run on this worker" in line]
+    assert len(errors) == 1 and "ERROR" in errors[0] and "the ocr engine" in errors[0]
+    assert "Tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-kor" in errors[0]
+
+    png = write_image(tmp_path / "page.png", PAGES[0], "PNG")
+    stack.upload(png, "uploads/7/page.png")
+    job_id, body = new_job(stack, "ocr", {"file_key": "uploads/7/page.png"})
+    stack.send(stack.ai_queue, body)
+    progress = stack.wait_for(
+        lambda: (fields := stack.redis.hgetall(f"progress:ai:{job_id}")).get("message", "").startswith(
+            "the ocr engine cannot run on this worker") and fields, 60, "the reason in the progress hash")
+    assert progress["step"] in ("queued", "downloading", "running")  # CONTRACT section 3's steps
+    assert "apt-get install tesseract-ocr" in progress["message"]
+    assert stack.ai_job(job_id)["status"] == "PROCESSING"  # retried as a transient error, not failed

@@ -55,3 +55,37 @@ def test_demo_with_dashboard_serves_it_until_stopped(tmp_path):
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
+
+
+def test_without_tesseract_the_demo_says_what_to_install_at_once_and_runs_the_video_job():
+    from tests.services import BIN
+
+    env = {**os.environ, "PATH": str(BIN), "COLUMNS": "200", "TERM": "dumb"}  # no /usr/bin: no tesseract
+    result = subprocess.run(
+        [sys.executable, "scripts/demo.py", "--seconds", "2", "--height", "360", "--timeout", "120"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    (said,) = [index for index, line in enumerate(lines) if "the OCR job is left out" in line]
+    assert "Tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-kor" in lines[said]
+    assert said < next(index for index, line in enumerate(lines) if "starting the worker" in line)  # at once
+    assert "READY" in result.stdout and "did not finish" not in result.stdout
+
+
+def test_the_test_command_names_missing_debian_packages_at_once(tmp_path):
+    fake_dpkg = tmp_path / "dpkg-query"
+    fake_dpkg.write_text("#!/bin/sh\nexit 1\n")  # nothing is installed
+    fake_dpkg.chmod(0o755)
+    fake_id = tmp_path / "id"
+    fake_id.write_text("#!/bin/sh\necho 1000\n")  # not root: cannot install
+    fake_id.chmod(0o755)
+    result = subprocess.run(
+        ["bash", "scripts/test.sh", "--collect-only"], cwd=ROOT, capture_output=True, text=True, timeout=30,
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "missing Debian packages for the tests: sudo apt-get install tesseract-ocr tesseract-ocr-kor "
+        "tesseract-ocr-eng fonts-nanum chromium chromium-driver"
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.ai.engines.ocr import SPEC as OCR
 from adapters.ai.registry import build_registry
-from adapters.ai.sandbox import EngineCrashed, SandboxedEngine
+from adapters.ai.sandbox import EngineCrashed, EngineUnavailable, SandboxedEngine
 from domain.entities import AIJobRequest
 from domain.errors import InvalidMessage, LimitExceeded, ProcessingTimeout, SourceNotFound, TransientError, UnsupportedMedia
 from domain.progress import AI_STEPS, Progress
@@ -81,11 +81,13 @@ def test_missing_language_corrupt_and_foreign_files(tmp_path):
 def test_missing_tesseract_is_one_clear_error(tmp_path, monkeypatch):
     png = write_image(tmp_path / "p.png", PAGES[0], "PNG").read_bytes()
     monkeypatch.setenv("PATH", str(tmp_path))  # the child finds no tesseract
-    with pytest.raises(TransientError) as caught:
+    with pytest.raises(EngineUnavailable) as caught:
         run(OCR, {"a": png}, {"file_key": "a"})
     assert caught.value.reason == (
-        "Tesseract is not installed on this worker (apt-get install tesseract-ocr tesseract-ocr-kor)"
+        "the ocr engine cannot run on this worker: Tesseract is not installed "
+        "(apt-get install tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng)"
     )
+    assert isinstance(caught.value, TransientError)  # another worker may have it
 
 
 def test_a_segfaulting_engine_fails_only_its_job():

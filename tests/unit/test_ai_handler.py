@@ -54,9 +54,11 @@ def test_done_row_is_skipped():
 
 
 def test_transient_engine_error_is_left_to_the_retry():
-    handler, repo, lock, _ = build(engines={"echo": Flaky()})
+    handler, repo, lock, progress = build(engines={"echo": Flaky()})
     with pytest.raises(TransientError):
         handler.handle(REQUEST)
     assert repo.rows[JOB_ID].status is AIJobStatus.PROCESSING and lock.held == set()
+    # Whoever watches sees why it waits, in a step of CONTRACT section 3.
+    assert progress.reports[-1][1:] == ("queued", 0, "the engine's model server is busy")
     assert handler.give_up(JOB_ID, "gave up after 3 attempts") is True
     assert repo.rows[JOB_ID].status is AIJobStatus.FAILED

@@ -8,6 +8,7 @@ and Tesseract's mean word confidence. Runs inside the engine sandbox.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ UPSCALE_BELOW_PIXELS = 2500
 MAX_PAGES = 200
 MAX_PIXELS = 60_000_000  # per page; larger images are refused, not OCRed for minutes
 LANG = r"^[a-z][a-z_]{2,}(\+[a-z][a-z_]{2,})*$"
+DEFAULT_LANGUAGES = ("kor", "eng")
+DEBIAN_PACKAGES = "apt-get install tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng"
 
 
 class OcrPayload(BaseModel):
@@ -73,11 +76,23 @@ def run(source: Path | None, payload: dict[str, Any], report: Report) -> dict[st
     return OcrResult(text=full, lang=options.lang, pages=results).model_dump()
 
 
+def missing_prerequisites() -> list[str]:
+    """What this machine lacks for the default languages: the tesseract program, or its Korean/English data."""
+    tesseract = shutil.which("tesseract")
+    if tesseract is None:
+        return [f"Tesseract is not installed ({DEBIAN_PACKAGES})"]
+    try:
+        listed = subprocess.run([tesseract, "--list-langs"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return [f"Tesseract does not run ({DEBIAN_PACKAGES})"]
+    installed = {line.strip() for line in listed.splitlines()[1:]}
+    return [f"Tesseract's {code} data is not installed (apt-get install tesseract-ocr-{code})"
+            for code in DEFAULT_LANGUAGES if code not in installed]
+
+
 def _check_tesseract(pytesseract, lang: str) -> None:
     if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
-        raise TransientError(
-            "Tesseract is not installed on this worker (apt-get install tesseract-ocr tesseract-ocr-kor)"
-        )
+        raise TransientError(f"Tesseract is not installed on this worker ({DEBIAN_PACKAGES})")
     installed = set(pytesseract.get_languages(config=""))
     missing = [code for code in lang.split("+") if code not in installed]
     if missing:
@@ -169,4 +184,5 @@ SPEC = EngineSpec(
     entry="adapters.ai.engines.ocr:run",
     timeout_seconds=600,
     memory_mb=2048,
+    prerequisites=missing_prerequisites,
 )
