@@ -1,15 +1,16 @@
-"""The composition root: builds adapters, handlers and the broker from settings.
+"""The composition root: builds adapters, handlers and the broker from settings and the job kinds.
 
 Everything that reads settings or opens a connection is created here, once
 per process and lazily, so tests can build a Container with their own
-settings (or hand fakes to the handlers directly).
+settings (or hand fakes to the handlers directly). What differs between the
+kinds of job comes from their declarations (``kinds/``), by iteration.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,14 +19,15 @@ import redis
 from botocore.config import Config
 from dramatiq.middleware import ShutdownNotifications, TimeLimit
 
+import kinds
 from adapters.ai.registry import build_registry
 from adapters.ai.sandbox import SandboxedEngine
 from adapters.ai.spec import EngineSpec
-from adapters.db import SqlAIJobRepository, SqlVideoRepository, build_tables, create_engine_from_url
+from adapters.db import SqlJobRepository, Tables, create_engine_from_url
 from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg
-from adapters.messages import AIJobBody, VideoJobBody, salvage_id
+from adapters.messages import salvage_id
 from adapters.metrics.exposition import prometheus_middleware, serve
 from adapters.metrics.middleware import JobMetrics
 from adapters.metrics.progress import ObservedProgress
@@ -35,25 +37,23 @@ from adapters.redis.broker_admin import DeadLetterReasons
 from adapters.redis.presence import WorkerRegistry
 from adapters.sqs.broker import LegacySQSBroker
 from adapters.sqs.codec import LegacyRoute
-from adapters.sqs.reject import RejectBeforeRun
-from adapters.sqs.stop_receiving import StopReceiving
 from adapters.storage import S3Storage
-from adapters.worker.give_up import GiveUp
+from adapters.worker.give_up import GiveUp, GiveUpCallback
 from adapters.worker.heartbeat import Heartbeat
-from adapters.worker.labels import JobKind
+from adapters.worker.labels import JobLabels
 from adapters.worker.presence import Presence
-from adapters.worker.signals import CoalesceTermSignals
+from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.retries import CappedRetries
+from adapters.worker.signals import CoalesceTermSignals
+from adapters.worker.stop_receiving import StopReceiving
 from adapters.worker.tracking import JobTracking
-from domain.entities import VideoJob
-from domain.handlers.ai import Engine, ProcessAIJobHandler
-from domain.handlers.video import ProcessVideoJobHandler, VideoLimits
+from domain.handlers.flow import JobHandler
+from domain.ports import Engine
+from kinds import KindDeclaration
 from settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-VIDEO_ACTOR = "process_video"
-AI_ACTOR = "process_ai_job"
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 
 
@@ -63,22 +63,31 @@ class Container:
     Parameters:
       settings: validated settings.
       engines: AI engines by job_type (default: the registry's, each sandboxed).
+      job_kinds: the kinds of job by name (default: the contract's and those of JOB_KIND_MODULES).
     """
 
-    def __init__(self, settings: Settings, engines: dict[str, Engine] | None = None) -> None:
+    def __init__(self, settings: Settings, engines: dict[str, Engine] | None = None,
+                 job_kinds: dict[str, KindDeclaration] | None = None) -> None:
         self.settings = settings
         self._engines = engines
+        if job_kinds is not None:
+            self.__dict__["kinds"] = dict(job_kinds)
 
     @cached_property
-    def tables(self):
-        return build_tables(self.settings.video_table, self.settings.ai_job_table)
+    def kinds(self) -> dict[str, KindDeclaration]:
+        return load_job_kinds(self.settings)
 
     @cached_property
-    def engine(self):
-        engine = create_engine_from_url(self.settings.database_url)
+    def tables(self) -> Tables:
+        return kinds.configured_tables(self.kinds, self.settings)
+
+    @cached_property
+    def database(self):
+        """The SQLAlchemy engine on DATABASE_URL (not to be confused with the AI engines)."""
+        database = create_engine_from_url(self.settings.database_url)
         if self.settings.create_tables:
-            self.tables.create(engine)
-        return engine
+            self.tables.create(database)
+        return database
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -119,25 +128,6 @@ class Container:
         )
 
     @cached_property
-    def video_handler(self) -> ProcessVideoJobHandler:
-        s = self.settings
-        return ProcessVideoJobHandler(
-            videos=SqlVideoRepository(self.engine, self.tables.videos),
-            lock=self.lock,
-            progress=self.progress,
-            storage=self.storage,
-            media=self.media,
-            limits=VideoLimits(
-                max_source_bytes=s.max_source_bytes,
-                max_duration_seconds=s.max_duration_seconds,
-                max_height=s.max_source_height,
-                ladder=s.ladder,
-                allowed_prefixes=s.source_prefixes,
-            ),
-            workdir=Path(s.work_dir) if s.work_dir else None,
-        )
-
-    @cached_property
     def engine_specs(self) -> dict[str, EngineSpec]:
         return build_registry(self.settings.extra_engine_modules)
 
@@ -145,13 +135,7 @@ class Container:
     def engines(self) -> dict[str, Engine]:
         if self._engines is not None:
             return dict(self._engines)
-        workdir = Path(self.settings.work_dir) if self.settings.work_dir else None
-        return {
-            job_type: SandboxedEngine(
-                spec, self.storage, workdir=workdir, allowed_prefixes=self.settings.source_prefixes
-            )
-            for job_type, spec in self.engine_specs.items()
-        }
+        return {job_type: SandboxedEngine(spec) for job_type, spec in self.engine_specs.items()}
 
     def report_unavailable_engines(self) -> None:
         """One ERROR line per engine this worker cannot run; its jobs stay retried (another worker may)."""
@@ -160,32 +144,54 @@ class Container:
             if unavailable:
                 log.error("%s; its jobs are retried until a worker that can run it takes them", unavailable)
 
-    @cached_property
-    def ai_handler(self) -> ProcessAIJobHandler:
-        return ProcessAIJobHandler(
-            jobs=SqlAIJobRepository(self.engine, self.tables.ai_jobs),
-            lock=self.lock,
-            progress=self.progress,
-            engines=self.engines,
-        )
+    def repository(self, kind: str) -> SqlJobRepository:
+        return SqlJobRepository(self.database, self.tables.kinds[kind])
 
     @cached_property
-    def job_kinds(self) -> dict[str, JobKind]:
+    def handlers(self) -> dict[str, JobHandler]:
+        """Each kind's handler, by kind name, built by its declaration."""
+        return {name: declaration.handler(self) for name, declaration in self.kinds.items()}
+
+    def handler(self, kind: str) -> JobHandler:
+        return self.handlers[kind]
+
+    @cached_property
+    def labels(self) -> dict[str, JobLabels]:
         """How logs and metrics name the jobs of each actor (AI jobs by their registered job_type)."""
         return {
-            VIDEO_ACTOR: JobKind("video", "video_id"),
-            AI_ACTOR: JobKind("ai", "job_id", "job_type", lambda: self.engines),
+            declaration.actor: JobLabels(
+                declaration.kind, declaration.id_field, declaration.type_field,
+                lambda declaration=declaration: declaration.types(self),
+            )
+            for declaration in self.kinds.values()
         }
 
-    def give_up_video(self, kwargs: dict[str, Any], body: str, reason: str) -> None:
-        video_id = salvage_id_from(kwargs, body, "video_id", int)
-        if video_id is not None:
-            self.video_handler.give_up(VideoJob(video_id=video_id, file_key=""), reason)
+    def give_up_callbacks(self) -> dict[str, GiveUpCallback]:
+        """actor name -> what fails the row of a message about to be dead-lettered."""
+        return {declaration.actor: self._give_up(declaration) for declaration in self.kinds.values()}
 
-    def give_up_ai(self, kwargs: dict[str, Any], body: str, reason: str) -> None:
-        job_id = salvage_id_from(kwargs, body, "job_id", str)
-        if job_id is not None:
-            self.ai_handler.give_up(job_id, reason)
+    def _give_up(self, declaration: KindDeclaration) -> GiveUpCallback:
+        field, id_type = declaration.id_field, declaration.kind.id_type
+
+        def give_up(kwargs: dict[str, Any], body: str, reason: str) -> None:
+            job_id = salvage_id_from(kwargs, body, field, id_type)
+            if job_id is not None:
+                self.handler(declaration.name).give_up(job_id, reason)
+
+        return give_up
+
+
+def load_job_kinds(settings: Settings) -> dict[str, KindDeclaration]:
+    """The deployment's kinds of job, their names checked; one line and exit 2 when they are wrong
+    (a module of JOB_KIND_MODULES that is missing, a bad or shared queue or table name)."""
+    try:
+        job_kinds = kinds.load_kinds(settings.extra_kind_modules)
+        kinds.check_queues(job_kinds, settings)
+    except (ImportError, AttributeError, ValueError) as error:
+        message = str(error).removeprefix("invalid configuration: ")
+        print(f"invalid configuration: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return job_kinds
 
 
 def salvage_id_from(kwargs: dict[str, Any], body: str, field: str, kind: type) -> Any:
@@ -202,7 +208,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
         CoalesceTermSignals(),
         TimeLimit(time_limit=int((settings.ffmpeg_timeout_seconds + 600) * 1000)),
         ShutdownNotifications(notify_shutdown=True),
-        GiveUp({VIDEO_ACTOR: container.give_up_video, AI_ACTOR: container.give_up_ai}),
+        GiveUp(container.give_up_callbacks()),
         CappedRetries(
             max_retries=settings.max_retries,
             min_backoff=settings.min_backoff_ms,
@@ -216,12 +222,10 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
         middleware[:0] = [StopReceiving(), RejectBeforeRun(settings.max_receive_count)]
         broker: dramatiq.Broker = LegacySQSBroker(
             routes={
-                settings.video_queue: LegacyRoute(VIDEO_ACTOR, VideoJobBody),
-                settings.ai_queue: LegacyRoute(AI_ACTOR, AIJobBody),
-            },
-            dead_letter_queues={
-                settings.video_queue: settings.video_dead_letter_queue,
-                settings.ai_queue: settings.ai_dead_letter_queue,
+                declaration.queue_name(settings): LegacyRoute(
+                    declaration.actor, declaration.body, declaration.dead_letter_queue_name(settings)
+                )
+                for declaration in container.kinds.values()
             },
             visibility_timeout=settings.visibility_timeout_seconds,
             outage_retry_seconds=settings.outage_retry_seconds,
@@ -249,13 +253,13 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
 def observe(broker: dramatiq.Broker, settings: Settings, container: Container, *, count_nacks: bool) -> None:
     """Job context for log lines, first in the chain (see JobTracking); with
     METRICS_PORT, Dramatiq's Prometheus middleware and the job metrics."""
-    broker.add_middleware(JobTracking(container.job_kinds), before=type(broker.middleware[0]))
+    broker.add_middleware(JobTracking(container.labels), before=type(broker.middleware[0]))
     if settings.metrics_port is None:
         return
     prometheus, multiproc_dir = prometheus_middleware(settings.metrics_host, settings.metrics_port, fork=serve_metrics)
     broker.add_middleware(prometheus)
     broker.add_middleware(
-        JobMetrics(METRICS, container.job_kinds, multiproc_dir=multiproc_dir, count_nacks=count_nacks),
+        JobMetrics(METRICS, container.labels, multiproc_dir=multiproc_dir, count_nacks=count_nacks),
         after=JobTracking,
     )
 

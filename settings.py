@@ -7,6 +7,7 @@ everything at start and turns a bad value into one line naming the variable.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from functools import lru_cache
@@ -14,6 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from dotenv import dotenv_values
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.connection import parse_url
 from sqlalchemy.engine import make_url
@@ -22,11 +24,13 @@ from domain.entities import Rendition
 
 QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
 TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+MODULE_LIST = r"^[A-Za-z0-9_.,]*$"
+ENV_FILE = ".env"
 SQS_MAX_DELAY_MS = 15 * 60 * 1000
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", case_sensitive=False)
 
     # CONTRACT section 6
     broker: Literal["sqs", "redis", "stub"] = "sqs"
@@ -74,7 +78,9 @@ class Settings(BaseSettings):
     allowed_source_prefixes: str = ""
 
     # AI engines: modules whose SPECS are registered beside the built-in ones
-    ai_engine_modules: str = Field("", pattern=r"^[A-Za-z0-9_.,]*$")
+    ai_engine_modules: str = Field("", pattern=MODULE_LIST)
+    # Job kinds: modules whose KINDS are declared beside video and ai (see kinds/)
+    job_kind_modules: str = Field("", pattern=MODULE_LIST)
 
     # Local runs and tests only: production tables belong to Django's migrations.
     create_tables: bool = False
@@ -164,13 +170,20 @@ class Settings(BaseSettings):
             raise ValueError("LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS")
         return self
 
-    @property
-    def video_dead_letter_queue(self) -> str:
-        return self.video_dlq or f"{self.video_queue}-dlq"
-
-    @property
-    def ai_dead_letter_queue(self) -> str:
-        return self.ai_dlq or f"{self.ai_queue}-dlq"
+    def value(self, variable: str, default: str | None, pattern: str) -> str | None:
+        """A name a job kind declares (``VIDEO_QUEUE``, or ``DOCUMENT_QUEUE`` of a kind that
+        JOB_KIND_MODULES adds): the field of that name, else the environment, else ``.env``;
+        ``default`` when unset. Raises ValueError naming the variable when it breaks ``pattern``."""
+        field = variable.lower()
+        if field in type(self).model_fields:
+            value = getattr(self, field)
+        else:
+            value = _environment(variable)
+        if value in (None, ""):
+            value = default
+        if value is not None and not re.fullmatch(pattern, value):
+            raise ValueError(f"invalid configuration: {variable.upper()}: must match {pattern}")
+        return value
 
     @property
     def redis_client_url(self) -> str:
@@ -188,8 +201,24 @@ class Settings(BaseSettings):
         return [name for name in self.ai_engine_modules.split(",") if name]
 
     @property
+    def extra_kind_modules(self) -> list[str]:
+        return [name for name in self.job_kind_modules.split(",") if name]
+
+    @property
     def ladder(self) -> list[Rendition]:
         return parse_ladder(self.hls_ladder)
+
+
+def _environment(variable: str) -> str | None:
+    """A variable no field declares, looked up as the fields are: the environment (any case), then .env."""
+    wanted = variable.upper()
+    for name, value in os.environ.items():
+        if name.upper() == wanted:
+            return value
+    for name, value in dotenv_values(ENV_FILE).items() if os.path.exists(ENV_FILE) else ():
+        if name.upper() == wanted:
+            return value
+    return None
 
 
 def parse_ladder(text: str) -> list[Rendition]:

@@ -29,18 +29,15 @@ from dramatiq.brokers.redis import RedisBroker  # noqa: E402
 from dramatiq_sqs import SQSBroker  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from adapters.db import build_tables, create_engine_from_url  # noqa: E402
+from adapters.db import create_engine_from_url  # noqa: E402
 from adapters.sqs.publisher import ai_body  # noqa: E402
-from bootstrap import AI_ACTOR, Container, build_broker  # noqa: E402
+from bootstrap import Container, build_broker  # noqa: E402
+from kinds import AI  # noqa: E402
 from settings import Settings  # noqa: E402
-from tests.services import AWS_ENV, POSTGRES_URL, MotoServer, unique  # noqa: E402
+from tests.services import AWS_ENV, POSTGRES_URL, MotoServer, fresh_tables, unique  # noqa: E402
+from tests.unit.fakes import FakeEngine  # noqa: E402
 
 THREADS = 4
-
-
-class NoOp:
-    def run(self, request, progress):
-        return {}
 
 
 def drain(broker: dramatiq.Broker, queue: str, jobs: int, done) -> float:
@@ -57,29 +54,27 @@ def drain(broker: dramatiq.Broker, queue: str, jobs: int, done) -> float:
 
 def full_path(kind: str, moto: MotoServer | None, jobs: int) -> float:
     queue = unique("bench-ai-")
-    tables = build_tables(unique("bench_video_"), unique("bench_ai_"))
+    tables = fresh_tables()
     engine = create_engine_from_url(POSTGRES_URL)
     tables.create(engine)
     settings = Settings(
-        broker=kind, ai_queue=queue, video_queue=unique("bench-video-"), video_table=tables.videos.name,
-        ai_job_table=tables.ai_jobs.name, database_url=POSTGRES_URL, redis_url="redis://127.0.0.1:6379/2",
+        broker=kind, ai_queue=queue, video_queue=unique("bench-video-"), video_table=tables["video"].name,
+        ai_job_table=tables["ai"].name, database_url=POSTGRES_URL, redis_url="redis://127.0.0.1:6379/2",
         sqs_endpoint_url=moto.url if moto else None, s3_endpoint_url=moto.url if moto else None,
     )
-    container = Container(settings, engines={"noop": NoOp()})
+    container = Container(settings, engines={"noop": FakeEngine(lambda request, source, progress: {})})
     broker = build_broker(settings, container)
     done = {"n": 0}
 
-    @dramatiq.actor(actor_name=AI_ACTOR, queue_name=queue, broker=broker)
+    @dramatiq.actor(actor_name=AI.actor, queue_name=queue, broker=broker)
     def process_ai_job(**body):
-        from adapters.messages import AIJobBody, validate_body
-
-        container.ai_handler.handle(validate_body(AIJobBody, body).to_request())
+        container.handler("ai").handle(AI.parse(body))
         done["n"] += 1
 
     now = datetime.now(timezone.utc)
     ids = [str(uuid.uuid4()) for _ in range(jobs)]
     with engine.begin() as connection:
-        connection.execute(insert(tables.ai_jobs), [
+        connection.execute(insert(tables["ai"]), [
             {"id": i, "job_type": "noop", "status": "PENDING", "payload": {}, "created_at": now, "updated_at": now}
             for i in ids])
     if kind == "sqs":

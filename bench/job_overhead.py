@@ -53,18 +53,18 @@ def main() -> None:
         container = Container(settings)
         container.s3.create_bucket(Bucket="bench")
         container.s3.upload_file(str(source), "bench", "uploads/1/1/source.mp4")
-        videos = container.tables.videos
+        videos = container.tables["video"]
         now = datetime.now(timezone.utc)
-        with container.engine.begin() as connection:
+        with container.database.begin() as connection:
             connection.execute(insert(videos).values(id=1, file_key="uploads/1/1/source.mp4", status="UPLOADED",
                                                      created_at=now, updated_at=now))
-        handler = container.video_handler
+        handler = container.handler("video")
         media = container.media
         bare = hls_command(media.ffmpeg, source, settings.ladder, has_audio=True, segment_seconds=6,
                            preset=settings.x264_preset, threads=0)
 
         def whole_job() -> None:
-            with container.engine.begin() as connection:  # a fresh upload, as the API leaves it
+            with container.database.begin() as connection:  # a fresh upload, as the API leaves it
                 connection.execute(update(videos).values(status="UPLOADED"))
             handler.handle(VideoJob(video_id=1, file_key="uploads/1/1/source.mp4", tenant_id=1))
 

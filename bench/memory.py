@@ -60,11 +60,11 @@ def one_job(key: str, endpoint: str) -> None:
             broker="stub", s3_endpoint_url=endpoint, s3_bucket="bench", create_tables=True,
             database_url=f"sqlite:///{work}/bench.db", redis_url="redis://127.0.0.1:6379/2", work_dir=work))
         now = datetime.now(timezone.utc)
-        with container.engine.begin() as connection:
-            connection.execute(insert(container.tables.videos).values(
+        with container.database.begin() as connection:
+            connection.execute(insert(container.tables["video"]).values(
                 id=1, file_key=key, status="UPLOADED", created_at=now, updated_at=now))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        container.video_handler.handle(VideoJob(video_id=1, file_key=key, tenant_id=1))
+        container.handler("video").handle(VideoJob(video_id=1, file_key=key, tenant_id=1))
     print(json.dumps({
         "python_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "python_before_job_mb": before / 1024,

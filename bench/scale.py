@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from adapters.db import build_tables, create_engine_from_url  # noqa: E402
+from adapters.db import create_engine_from_url  # noqa: E402
 from adapters.sqs.publisher import video_body  # noqa: E402
 from tests.conftest import insert_video  # noqa: E402
 from tests.e2e.stack import Stack, WorkerProcess  # noqa: E402
 from tests.media_samples import make_video  # noqa: E402
-from tests.services import AWS_ENV, POSTGRES_URL, MotoServer, unique  # noqa: E402
+from tests.services import AWS_ENV, POSTGRES_URL, MotoServer, fresh_tables  # noqa: E402
 
 
 def run(moto, engine, tables, source: Path, jobs: int, processes: int, log: Path) -> float:
@@ -35,7 +35,7 @@ def run(moto, engine, tables, source: Path, jobs: int, processes: int, log: Path
     for video_id in range(first, first + jobs):
         key = f"uploads/7/{video_id}/source.mp4"
         stack.upload(source, key)
-        insert_video(engine, tables.videos, video_id, key)
+        insert_video(engine, tables["video"], video_id, key)
         stack.send(stack.video_queue, video_body(video_id, key, 7))
     ids = list(range(first, first + jobs))
     began = time.perf_counter()
@@ -43,8 +43,8 @@ def run(moto, engine, tables, source: Path, jobs: int, processes: int, log: Path
     try:
         while True:
             with engine.connect() as connection:
-                ready = connection.execute(select(func.count()).select_from(tables.videos).where(
-                    tables.videos.c.id.in_(ids), tables.videos.c.status == "READY")).scalar()
+                ready = connection.execute(select(func.count()).select_from(tables["video"]).where(
+                    tables["video"].c.id.in_(ids), tables["video"].c.status == "READY")).scalar()
             if ready == jobs:
                 return time.perf_counter() - began
             time.sleep(0.1)
@@ -62,7 +62,7 @@ def main() -> None:
     source = make_video(work / "source.mp4", seconds=2, width=640, height=360)
     moto = MotoServer().start()
     engine = create_engine_from_url(POSTGRES_URL)
-    tables = build_tables(unique("bench_video_"), unique("bench_ai_"))
+    tables = fresh_tables()
     tables.create(engine)
     try:
         print(f"{options.jobs} jobs of a 2 s 640x360 source (360p rung), 1 thread per process, {os.cpu_count()} cores")

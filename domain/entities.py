@@ -18,13 +18,8 @@ class VideoJob:
     tenant_id: int | None = None
 
     @property
-    def lock_key(self) -> str:
-        return f"video:{self.video_id}"
-
-    @property
-    def output_prefix(self) -> str:
-        tenant = self.tenant_id if self.tenant_id is not None else "shared"
-        return f"videos/{tenant}/{self.video_id}"
+    def job_id(self) -> int:
+        return self.video_id
 
 
 @dataclass(frozen=True)
@@ -35,10 +30,6 @@ class AIJobRequest:
     job_type: str
     payload: dict[str, Any]
     tenant_id: int | None = None
-
-    @property
-    def lock_key(self) -> str:
-        return f"ai:{self.job_id}"
 
 
 @dataclass

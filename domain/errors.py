@@ -44,6 +44,10 @@ class JobNotFound(PermanentError):
     """The database has no row for the job the message names."""
 
 
+class UnknownJobType(PermanentError):
+    """The message names a job_type no engine is registered for."""
+
+
 class TransientError(JobError):
     """Something outside the job failed (network, S3 5xx, database, Redis): retry."""
 

@@ -4,45 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from domain.entities import MediaInfo, Rendition, VideoOutput
-from domain.statuses import AIJobStatus, VideoStatus
+from domain.entities import AIJobRequest, MediaInfo, Rendition
+
+if TYPE_CHECKING:
+    from domain.progress import Progress
 
 
-class VideoRepository(Protocol):
-    """Final state of videos. Every transition is one conditional update.
+class JobRepository(Protocol):
+    """The rows of one kind of job. Every transition is one conditional update.
 
-    ``mark_processing`` returns the ``processing_started_at`` it wrote (the
-    attempt's fence) or None when the row's status did not allow it.
-    ``complete_video`` and ``fail_video`` take that fence, so a stale attempt
-    whose lock expired cannot overwrite the result of a newer one.
+    ``mark_processing`` returns the time it wrote into the row (the attempt's
+    fence) or None when the row's status did not allow it. ``complete`` and
+    ``fail`` take that fence, so a stale attempt whose lock expired cannot
+    overwrite the result of a newer one; ``fail`` without a fence is the
+    give-up after the last retry.
     """
 
-    def status_of(self, video_id: int) -> VideoStatus | None: ...
+    def status_of(self, job_id: Any) -> Enum | None: ...
 
-    def mark_processing(self, video_id: int) -> datetime | None: ...
+    def mark_processing(self, job_id: Any) -> datetime | None: ...
 
-    def attempt_is_current(self, video_id: int, fence: datetime) -> bool:
-        """True while the row is PROCESSING under this attempt's fence."""
+    def attempt_is_current(self, job_id: Any, fence: datetime) -> bool:
+        """True while the row is being processed under this attempt's fence."""
         ...
 
-    def complete_video(self, video_id: int, output: VideoOutput, *, fence: datetime) -> bool: ...
+    def complete(self, job_id: Any, result: Any, *, fence: datetime) -> bool: ...
 
-    def fail_video(self, video_id: int, reason: str, *, fence: datetime | None = None) -> bool: ...
-
-
-class AIJobRepository(Protocol):
-    """Final state of AI jobs, with the same conditional-update rules as videos."""
-
-    def status_of(self, job_id: str) -> AIJobStatus | None: ...
-
-    def mark_processing(self, job_id: str) -> datetime | None: ...
-
-    def complete_job(self, job_id: str, result: dict[str, Any], *, fence: datetime) -> bool: ...
-
-    def fail_job(self, job_id: str, reason: str, *, fence: datetime | None = None) -> bool: ...
+    def fail(self, job_id: Any, reason: str, *, fence: datetime | None = None) -> bool: ...
 
 
 class JobLock(Protocol):
@@ -90,3 +82,20 @@ class MediaProcessor(Protocol):
         ...
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None: ...
+
+
+class Engine(Protocol):
+    """An AI engine: turns one job's payload (and its input file) into a JSON result."""
+
+    def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as the engine takes it. Raises InvalidMessage naming the field
+        when it does not fit, a TransientError when this worker cannot run the engine."""
+        ...
+
+    def input_key(self, payload: dict[str, Any]) -> str | None:
+        """The object the engine reads (the payload's ``file_key``), or None."""
+        ...
+
+    def run(self, request: AIJobRequest, source: Path | None, progress: Progress) -> dict[str, Any]:
+        """Run the engine on ``request`` (its payload prepared) and the downloaded ``source``."""
+        ...

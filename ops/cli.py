@@ -26,6 +26,8 @@ from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
 from adapters.sqs.admin import MAX_BROWSE, QueueMissing
 from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
+from kinds import KindDeclaration
+from kinds.declaration import whole_number
 from ops import render
 from ops.service import Ops, OpsError, operator
 
@@ -53,7 +55,9 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(job_kinds: dict[str, KindDeclaration]) -> argparse.ArgumentParser:
+    """The commands, their kinds of job and their enqueue fields taken from the deployment's kinds."""
+    names = list(job_kinds)
     parser = argparse.ArgumentParser(prog="python -m ops", description="Operate the media worker's queues and jobs.")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     # --json is accepted after the command too; SUPPRESS keeps a subcommand from resetting it.
@@ -65,14 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("workers", help="worker processes and what they run")
 
     jobs = commands.add_parser("jobs", help="recent jobs of one kind, optionally by status")
-    jobs.add_argument("kind", choices=["video", "ai"])
+    jobs.add_argument("kind", choices=names)
     jobs.add_argument("--status", help="only rows with this status (e.g. FAILED)")
     jobs.add_argument("--limit", type=positive_int(1000), default=20)
 
     dlq = commands.add_parser("dlq", help="dead letters: list, show, redrive, delete, purge")
     dlq_commands = _Subparsers(dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION"), common)
     listing = dlq_commands.add_parser("list", help="dead letters of a queue, oldest first")
-    listing.add_argument("queue", help="video, ai, or a full queue name")
+    listing.add_argument("queue", help=f"{', '.join(names)}, or a full queue name")
     listing.add_argument("--limit", type=positive_int(MAX_BROWSE), default=100)
     show = dlq_commands.add_parser("show", help="one dead letter with its whole body")
     show.add_argument("queue")
@@ -90,19 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     enqueue = commands.add_parser("enqueue", help="publish a job as the API does (a legacy body)")
-    kinds = _Subparsers(enqueue.add_subparsers(dest="kind", required=True, metavar="KIND"), common)
-    video = kinds.add_parser("video", help="a video job")
-    video.add_argument("video_id", type=_integer)
-    video.add_argument("file_key")
-    video.add_argument("--tenant", type=_integer, default=None)
-    ai = kinds.add_parser("ai", help="an AI job")
-    ai.add_argument("job_id")
-    ai.add_argument("job_type")
-    ai.add_argument("--payload", required=True, type=_json_object, help='the engine\'s payload, a JSON object')
-    ai.add_argument("--tenant", type=_integer, default=None)
+    kind_commands = _Subparsers(enqueue.add_subparsers(dest="kind", required=True, metavar="KIND"), common)
+    for name, declaration in job_kinds.items():
+        command = kind_commands.add_parser(name, help=f"a job of the {declaration.queue.variable} queue")
+        for field in declaration.enqueue:
+            if field.option:
+                command.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, required=True,
+                                     type=_argument(field.parse), help=field.help)
+            else:
+                command.add_argument(field.name, type=_argument(field.parse), help=field.help)
+        command.add_argument("--tenant", type=_argument(whole_number), default=None, help="the tenant id")
 
     progress = commands.add_parser("progress", help="a job's live progress from Redis")
-    progress.add_argument("kind", choices=["video", "ai"])
+    progress.add_argument("kind", choices=names)
     progress.add_argument("id")
     progress.add_argument("--follow", action="store_true", help="print every change until the job is done or failed")
     progress.add_argument("--interval", type=positive_seconds, default=0.5, help=argparse.SUPPRESS)
@@ -122,10 +126,6 @@ class _Subparsers:
 
 
 def main(argv: Sequence[str] | None = None, *, ops: Ops | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "all", False) and getattr(args, "ids", None):
-        parser.error(f"give dead-letter ids or --all, not both (ids: {' '.join(args.ids[:3])}...)")
     if ops is None:
         from settings import load_settings
 
@@ -133,6 +133,10 @@ def main(argv: Sequence[str] | None = None, *, ops: Ops | None = None) -> int:
         # Logs (the adapters' warnings, the audit line) go to stderr, secrets masked.
         configure_logging(settings.log_format, settings.log_level, secret_values(settings))
         ops = Ops(settings)
+    parser = build_parser(ops.kinds)
+    args = parser.parse_args(argv)
+    if getattr(args, "all", False) and getattr(args, "ids", None):
+        parser.error(f"give dead-letter ids or --all, not both (ids: {' '.join(args.ids[:3])}...)")
     out = Output(args.json, ops.redact)
     try:
         return COMMANDS[args.command](ops, args, out)
@@ -193,7 +197,8 @@ def jobs(ops: Ops, args, out: Output) -> int:
     if args.status and args.status.upper() not in ops.jobs.statuses(args.kind):
         raise OpsError(f"unknown status {args.status!r} for {args.kind}: use {', '.join(ops.jobs.statuses(args.kind))}")
     rows = ops.jobs.recent(args.kind, args.status.upper() if args.status else None, limit=args.limit)
-    out.emit(rows, lambda data: render.jobs(args.kind, data))
+    spec = ops.kind(args.kind).table
+    out.emit(rows, lambda data: render.jobs(spec.listed, spec.error, data))
     return 0
 
 
@@ -224,10 +229,9 @@ def dlq(ops: Ops, args, out: Output) -> int:
 
 
 def enqueue(ops: Ops, args, out: Output) -> int:
-    if args.kind == "video":
-        message_id = ops.enqueue_video(args.video_id, args.file_key, args.tenant)
-    else:
-        message_id = ops.enqueue_ai(args.job_id, args.job_type, args.payload, args.tenant)
+    declaration = ops.kind(args.kind)
+    fields = {field.name: getattr(args, field.name) for field in declaration.enqueue}
+    message_id = ops.enqueue(args.kind, {**fields, "tenant_id": args.tenant})
     out.emit({"message_id": message_id, "kind": args.kind}, lambda d: f"published {args.kind} job: message {message_id}")
     return 0
 
@@ -265,19 +269,14 @@ def _confirmed(yes: bool, question: str) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-def _integer(text: str) -> int:
-    """A whole number as typed (the body models decide what range is valid)."""
-    stripped = text.removeprefix("-")
-    if not (stripped.isascii() and stripped.isdigit()) or len(stripped) > 19:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}")
-    return int(text)
+def _argument(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a declaration's parser: its ValueError becomes a usage error."""
 
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
-def _json_object(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {getattr(error, 'msg', 'nested too deeply')}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return value
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert

@@ -73,15 +73,12 @@ def workers(items: list[dict]) -> str:
     )
 
 
-def jobs(kind: str, rows: list[dict]) -> str:
-    if kind == "video":
-        return table(
-            ["id", "tenant", "status", "updated", "reason"],
-            [[r["id"], r["tenant_id"], r["status"], _time(r["updated_at"]), shorten(r["error_reason"])] for r in rows],
-        )
+def jobs(listed: tuple[str, ...], error: str, rows: list[dict]) -> str:
+    """Rows of one kind: id, the kind's listed columns (tenant_id, job_type...), status, time, reason."""
     return table(
-        ["id", "type", "status", "updated", "reason"],
-        [[r["id"], r["job_type"], r["status"], _time(r["updated_at"]), shorten(r["error_message"])] for r in rows],
+        ["id", *(name.removesuffix("_id") for name in listed), "status", "updated", "reason"],
+        [[r["id"], *(r.get(name) for name in listed), r["status"], _time(r["updated_at"]), shorten(r.get(error))]
+         for r in rows],
     )
 
 

@@ -1,7 +1,7 @@
 """The ops tools' composition root: what the dashboard and the CLI read and do.
 
-Built from the worker's own settings, so the tools see exactly the queues,
-tables, bucket and Redis the worker uses. Tests pass their own clients.
+Built from the worker's own settings and job kinds, so the tools see exactly
+the queues, tables, bucket and Redis the worker uses. Tests pass their own clients.
 """
 
 from __future__ import annotations
@@ -19,19 +19,21 @@ from botocore.config import Config
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+import kinds
 from adapters.ai.registry import build_registry
-from adapters.db import build_tables, create_engine_from_url
+from adapters.ai.spec import EngineSpec
+from adapters.db import Tables, create_engine_from_url
 from adapters.db.job_queries import JobQueries
 from adapters.logs.redact import Redactor, secret_values
-from adapters.messages import AIJobBody, VideoJobBody, validate_body
 from adapters.redis.broker_admin import RedisQueueAdmin
 from adapters.redis.presence import WorkerRecord, WorkerRegistry
-from adapters.redis.text import as_text
+from adapters.redis.progress import RedisProgress
 from adapters.sqs.admin import MAX_BROWSE, SqsQueueAdmin
-from adapters.sqs.publisher import LegacyPublisher, ai_body, video_body
-from bootstrap import AI_ACTOR, VIDEO_ACTOR
-from domain.errors import InvalidMessage
+from adapters.sqs.publisher import LegacyPublisher, legacy_body
+from bootstrap import load_job_kinds
+from domain.errors import PermanentError
 from domain.operations import DeadLetter, QueueAdmin, Tally
+from kinds import KindDeclaration
 from ops.actions import ActionRecords, BackgroundActions, act
 from settings import Settings
 
@@ -49,19 +51,17 @@ class Ops:
       settings: the worker's settings (the same environment variables).
       sqs, s3: boto3 clients (default: built from settings).
       redis_client: a redis-py client (default: REDIS_URL).
-      engine: a SQLAlchemy engine (default: DATABASE_URL).
+      database: a SQLAlchemy engine (default: DATABASE_URL).
+      job_kinds: the kinds of job (default: the worker's, from settings).
     """
 
-    def __init__(self, settings: Settings, *, sqs=None, s3=None, redis_client=None, engine=None) -> None:
+    def __init__(self, settings: Settings, *, sqs=None, s3=None, redis_client=None, database=None,
+                 job_kinds: dict[str, KindDeclaration] | None = None) -> None:
         self.settings = settings
-        if sqs is not None:
-            self.__dict__["sqs"] = sqs
-        if s3 is not None:
-            self.__dict__["s3"] = s3
-        if redis_client is not None:
-            self.__dict__["redis"] = redis_client
-        if engine is not None:
-            self.__dict__["engine"] = engine
+        for name, given in (("sqs", sqs), ("s3", s3), ("redis", redis_client), ("database", database),
+                            ("kinds", job_kinds)):
+            if given is not None:
+                self.__dict__[name] = given
 
     # --- clients ---------------------------------------------------------
     @cached_property
@@ -83,24 +83,52 @@ class Ops:
         )
 
     @cached_property
-    def engine(self):
+    def database(self):
         return create_engine_from_url(self.settings.database_url)
+
+    # --- the deployment's kinds ---------------------------------------------
+    @cached_property
+    def kinds(self) -> dict[str, KindDeclaration]:
+        return load_job_kinds(self.settings)
+
+    @cached_property
+    def tables(self) -> Tables:
+        return kinds.configured_tables(self.kinds, self.settings)
+
+    @cached_property
+    def engine_specs(self) -> dict[str, EngineSpec]:
+        """The AI engines the worker registers (what ``enqueue`` checks job types against)."""
+        return build_registry(self.settings.extra_engine_modules)
+
+    def kind(self, name: str) -> KindDeclaration:
+        """A kind by its name; OpsError naming the kinds there are."""
+        if name not in self.kinds:
+            raise OpsError(f"unknown job kind {name!r}: use {', '.join(self.kinds)}")
+        return self.kinds[name]
+
+    def kind_of_queue(self, queue: str) -> KindDeclaration:
+        return next(kind for kind in self.kinds.values() if kind.queue_name(self.settings) == queue)
+
+    def dead_letter_queue_of(self, queue: str) -> str:
+        """Where the queue's dead letters are, as operators should read it."""
+        if self.settings.broker != "sqs":
+            return f"{queue} (dead letters)"
+        return self.kind_of_queue(queue).dead_letter_queue_name(self.settings)
 
     # --- views -------------------------------------------------------------
     @cached_property
     def queues(self) -> QueueAdmin:
         s = self.settings
         if s.broker == "sqs":
-            return SqsQueueAdmin(
-                self.sqs, {s.video_queue: s.video_dead_letter_queue, s.ai_queue: s.ai_dead_letter_queue}
-            )
+            return SqsQueueAdmin(self.sqs, {kind.queue_name(s): kind.dead_letter_queue_name(s)
+                                            for kind in self.kinds.values()})
         if s.broker == "redis":
-            return RedisQueueAdmin(self.redis, [s.video_queue, s.ai_queue])
+            return RedisQueueAdmin(self.redis, [kind.queue_name(s) for kind in self.kinds.values()])
         raise OpsError("BROKER=stub has no queues to inspect; use sqs or redis")
 
     @cached_property
     def jobs(self) -> JobQueries:
-        return JobQueries(self.engine, build_tables(self.settings.video_table, self.settings.ai_job_table))
+        return JobQueries(self.database, self.tables)
 
     @cached_property
     def worker_registry(self) -> WorkerRegistry:
@@ -110,23 +138,21 @@ class Ops:
         return self.worker_registry.workers()
 
     def queue_of(self, name: str) -> str:
-        """The job queue an operator names: its full name, or "video"/"ai"."""
-        aliases = {"video": self.settings.video_queue, "ai": self.settings.ai_queue}
-        queue = aliases.get(name, name)
-        if queue not in (self.settings.video_queue, self.settings.ai_queue):
-            raise OpsError(f"unknown queue {name!r}: use video, ai, {self.settings.video_queue} or {self.settings.ai_queue}")
-        return queue
+        """The job queue an operator names: its full name, or its kind's name ("video", "ai")."""
+        if name in self.kinds:
+            return self.kinds[name].queue_name(self.settings)
+        queues = [kind.queue_name(self.settings) for kind in self.kinds.values()]
+        if name not in queues:
+            raise OpsError(f"unknown queue {name!r}: use {', '.join([*self.kinds, *queues])}")
+        return name
 
     def progress(self, kind: str, job_id: str) -> dict[str, str]:
         """The live progress hash of CONTRACT section 3 (empty when none)."""
-        raw = self.redis.hgetall(f"progress:{kind}:{job_id}")
-        return {as_text(k): as_text(v) for k, v in raw.items()}
+        return RedisProgress(self.redis).read(self.kind(kind).kind.key(job_id))
 
     def output_prefix(self, kind: str, row: dict[str, Any]) -> str:
-        """Where a job's files are (CONTRACT section 4)."""
-        tenant = row.get("tenant_id")
-        tenant_part = "shared" if tenant is None else str(tenant)
-        return f"videos/{tenant_part}/{row['id']}/" if kind == "video" else f"ai/{tenant_part}/{row['id']}/"
+        """Where a job's files are (CONTRACT section 4), with a trailing slash."""
+        return self.kind(kind).kind.output_prefix(row.get("tenant_id"), row["id"]) + "/"
 
     def outputs(self, kind: str, row: dict[str, Any], limit: int = 200) -> list[dict[str, Any]]:
         """The job's objects in the bucket: key, size, last modified."""
@@ -144,7 +170,7 @@ class Ops:
     @cached_property
     def publisher(self) -> LegacyPublisher:
         """Keeps the queue URLs it looked up, like the worker's own publisher."""
-        return LegacyPublisher(self.sqs, video_queue=self.settings.video_queue, ai_queue=self.settings.ai_queue)
+        return LegacyPublisher(self.sqs)
 
     def dead_letter(self, queue: str, letter_id: str) -> DeadLetter | None:
         """One dead letter by its id, or None. SQS cannot fetch a message by id, so up
@@ -177,33 +203,20 @@ class Ops:
     def action_records(self) -> ActionRecords:
         return ActionRecords(self.redis)
 
-    def enqueue_video(self, video_id: int, file_key: str, tenant_id: int | None = None) -> str:
-        body = video_body(video_id, file_key, tenant_id)
-        self._validate(VideoJobBody, body)
-        return self._publish(self.settings.video_queue, VIDEO_ACTOR, body)
+    def enqueue(self, kind: str, fields: dict[str, Any]) -> str:
+        """Publish a job of ``kind`` as the API does; return the message id.
 
-    def enqueue_ai(self, job_id: str, job_type: str, payload: dict[str, Any], tenant_id: int | None = None) -> str:
-        body = ai_body(job_id, job_type, payload, tenant_id)
-        self._validate(AIJobBody, body)
-        engines = build_registry(self.settings.extra_engine_modules)
-        if job_type not in engines:
-            raise OpsError(f"unknown job_type {job_type!r}: the worker runs {', '.join(sorted(engines))}")
+        Refuses, with the worker's own reason, what the worker would reject or
+        fail at once: a body that breaks the kind's schema, an unregistered engine.
+        """
+        declaration = self.kind(kind)
         try:
-            engines[job_type].validate_payload(payload)
-        except InvalidMessage as error:
+            request = declaration.parse(fields)
+            declaration.publishable(request, self)
+        except PermanentError as error:
             raise OpsError(error.reason) from None
-        return self._publish(self.settings.ai_queue, AI_ACTOR, body)
-
-    @staticmethod
-    def _validate(model, body: str) -> None:
-        """Refuse what the worker would dead-letter, with the worker's own reason."""
-        try:
-            validate_body(model, json.loads(body))
-        except InvalidMessage as error:
-            raise OpsError(error.reason) from None
-
-    def _publish(self, queue: str, actor: str, body: str) -> str:
-        """Publish a body as the API does; return the message id."""
+        queue = declaration.queue_name(self.settings)
+        body = legacy_body(fields)
         if self.settings.broker == "sqs":
             return self.publisher.send(queue, body)
         if self.settings.broker == "redis":
@@ -212,7 +225,8 @@ class Ops:
 
             broker = RedisBroker(client=self.redis, middleware=[])
             broker.declare_queue(queue)
-            message = Message(queue_name=queue, actor_name=actor, args=(), kwargs=json.loads(body), options={})
+            message = Message(queue_name=queue, actor_name=declaration.actor, args=(), kwargs=json.loads(body),
+                              options={})
             return broker.enqueue(message).message_id
         raise OpsError("BROKER=stub cannot publish; use sqs or redis")
 

@@ -41,9 +41,11 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from adapters.ai.engines.ocr import SPEC as OCR  # noqa: E402
-from adapters.db import build_tables, create_engine_from_url  # noqa: E402
+from adapters.db import create_engine_from_url  # noqa: E402
 from adapters.media import find_ffmpeg  # noqa: E402
 from adapters.sqs.publisher import ai_body, video_body  # noqa: E402
+from kinds import configured_tables, load_kinds  # noqa: E402
+from settings import Settings  # noqa: E402
 
 BIN = Path(sys.executable).parent
 HANGUL_FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")  # Debian's fonts-nanum
@@ -147,7 +149,7 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
         sqs.create_queue(QueueName=name)
 
     # What the Django API does: the row, the uploaded source, the message.
-    tables = build_tables()
+    tables = configured_tables(load_kinds(), Settings(_env_file=None))  # the tables' default names
     engine = create_engine_from_url(database_url)
     tables.create(engine)
     source_key = f"uploads/{tenant}/{video_id}/source.mp4"
@@ -157,7 +159,7 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
     s3.upload_file(str(source), bucket, source_key)
     now = datetime.now(timezone.utc)
     with engine.begin() as connection:
-        connection.execute(insert(tables.videos).values(
+        connection.execute(insert(tables["video"]).values(
             id=video_id, tenant_id=tenant, file_key=source_key, status="UPLOADED", created_at=now, updated_at=now))
     body = video_body(video_id, source_key, tenant)
     sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], MessageBody=body)
@@ -201,7 +203,7 @@ def publish_ocr_job(s3, sqs, engine, tables, bucket: str, tenant: int, work: Pat
     payload = {"file_key": page_key, "lang": "kor+eng"}
     now = datetime.now(timezone.utc)
     with engine.begin() as connection:
-        connection.execute(insert(tables.ai_jobs).values(
+        connection.execute(insert(tables["ai"]).values(
             id=job_id, tenant_id=tenant, job_type="ocr", status="PENDING", payload=payload,
             created_at=now, updated_at=now))
     body = ai_body(job_id, "ocr", payload, tenant)
@@ -264,7 +266,7 @@ def watch(engine, tables, redis_url: str, ids: dict[str, object], timeout: float
     channel = client.pubsub()
     keys = {kind: f"progress:{kind}:{job}" for kind, job in ids.items()}
     channel.subscribe(*keys.values())
-    sources = {"video": (tables.videos, ("READY", "FAILED")), "ai": (tables.ai_jobs, ("DONE", "FAILED"))}
+    sources = {"video": (tables["video"], ("READY", "FAILED")), "ai": (tables["ai"], ("DONE", "FAILED"))}
     deadline = time.monotonic() + timeout
     rows: dict[str, dict] = {}
     columns = (TextColumn("[bold]{task.description:<8}[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),

@@ -9,8 +9,8 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import insert
 
-from adapters.db import build_tables, create_engine_from_url
-from tests.services import AWS_ENV, POSTGRES_URL, REDIS_URL, MotoServer, unique
+from adapters.db import create_engine_from_url
+from tests.services import AWS_ENV, POSTGRES_URL, REDIS_URL, MotoServer, fresh_tables, unique
 
 os.environ.update(AWS_ENV)
 pytest_plugins = ["tests.worker_fixtures", "tests.ops_site"]
@@ -50,7 +50,7 @@ def pg_engine():
 @pytest.fixture
 def tables(pg_engine):
     """Fresh video and AI tables under unique names (VIDEO_TABLE, AI_JOB_TABLE)."""
-    tables = build_tables(unique("video_video_"), unique("ai_aijob_"))
+    tables = fresh_tables()
     tables.create(pg_engine)
     yield tables
     tables.metadata.drop_all(pg_engine)

@@ -39,7 +39,7 @@ def settings_for(stack: Stack, **overrides) -> Settings:
     values = dict(
         broker="sqs", aws_region="us-east-1", sqs_endpoint_url=stack.moto.url, s3_endpoint_url=stack.moto.url,
         s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue, database_url=POSTGRES_URL,
-        redis_url=REDIS_URL, video_table=stack.tables.videos.name, ai_job_table=stack.tables.ai_jobs.name,
+        redis_url=REDIS_URL, video_table=stack.tables["video"].name, ai_job_table=stack.tables["ai"].name,
         ops_admin_password=ADMIN[1], ops_viewer_password=VIEWER[1], ops_secret_key=SECRET,
     )
     values.update(overrides)
@@ -105,7 +105,7 @@ class Site:
 def make_site(stack: Stack, pg_engine, **overrides) -> Site:
     settings = settings_for(stack, **overrides)
     ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis_client=redis_lib.Redis.from_url(REDIS_URL),
-              engine=pg_engine)
+              database=pg_engine)
     app = create_app(settings, ops)
     return Site(stack, app, app.test_client(), ops)
 

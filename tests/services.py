@@ -81,3 +81,11 @@ class MotoServer:
 
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def fresh_tables(extra_kind_modules: tuple[str, ...] = ()):
+    """The job tables of every kind (the contract's and those of ``extra_kind_modules``) under unique names."""
+    from kinds import load_kinds, tables
+
+    job_kinds = load_kinds(extra_kind_modules)
+    return tables(job_kinds, {name: unique(f"{declaration.table_name.default}_") for name, declaration in job_kinds.items()})

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.db import build_tables
 from tests.e2e.stack import Stack, WorkerProcess
 from tests.media_samples import make_video
-from tests.services import unique
+from tests.services import fresh_tables
 
 
 @pytest.fixture(scope="module")
 def stack(moto, pg_engine):
-    tables = build_tables(unique("video_video_"), unique("ai_aijob_"))
+    tables = fresh_tables()
     tables.create(pg_engine)
     yield Stack(moto, pg_engine, tables)
     tables.metadata.drop_all(pg_engine)

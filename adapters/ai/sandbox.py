@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,7 @@ from adapters.child_process import run_child
 from adapters.messages import explain
 from domain import errors
 from domain.entities import AIJobRequest
-from domain.media import check_prefix
 from domain.errors import LimitExceeded, PermanentError, ProcessingTimeout, TransientError
-from domain.ports import ObjectStorage
 from domain.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -37,39 +34,29 @@ class EngineUnavailable(TransientError):
 
 
 class SandboxedEngine:
-    """Runs one registered engine per job in ``python -m adapters.ai.child``.
+    """The Engine port for one registered engine, run per job in ``python -m adapters.ai.child``.
 
     Parameters:
       spec: the engine's registry entry (schemas, entry point, limits).
-      storage: where the job's input file is downloaded from.
-      workdir: parent of the per-job temporary directory (None: the system's).
       python: the interpreter for the child (this one by default).
-      allowed_prefixes: where input files may be read from (empty: anywhere).
     """
 
-    def __init__(self, spec: EngineSpec, storage: ObjectStorage, *, workdir: Path | None = None,
-                 python: str = sys.executable, allowed_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, spec: EngineSpec, *, python: str = sys.executable) -> None:
         self.spec = spec
-        self.storage = storage
-        self.workdir = workdir
         self.python = python
-        self.allowed_prefixes = allowed_prefixes
 
-    def run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]:
-        payload = self.spec.validate_payload(request.payload)
+    def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
+        prepared = self.spec.validate_payload(payload)
         unavailable = self.spec.unavailable()
         if unavailable:
             raise EngineUnavailable(unavailable)
-        with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
-            source = None
-            if self.spec.takes_file:
-                check_prefix(payload["file_key"], self.allowed_prefixes)
-                progress.step("downloading")
-                source = Path(tmp) / "input"
-                self.storage.size_of(payload["file_key"])  # SourceNotFound before any download
-                self.storage.download(payload["file_key"], source)
-            progress.step("running")
-            result = self._run_child(source, payload, progress)
+        return prepared
+
+    def input_key(self, payload: dict[str, Any]) -> str | None:
+        return payload.get("file_key") if self.spec.takes_file else None
+
+    def run(self, request: AIJobRequest, source: Path | None, progress: Progress) -> dict[str, Any]:
+        result = self._run_child(source, request.payload, progress)
         try:
             return self.spec.result.model_validate(result).model_dump(mode="json")
         except ValidationError as error:

@@ -1,12 +1,17 @@
-"""Table definitions matching CONTRACT section 2 column for column.
+"""The job tables of CONTRACT section 2, column for column, and what the worker writes in each.
 
 Django's migrations own these tables in production; ``Tables.create`` exists
-for tests and local runs only.
+for tests and local runs only. The two tables differ in the names of the
+columns the worker writes (``error_reason``/``error_message``,
+``processing_started_at``/``started_at``, a ``finished_at`` only for AI jobs):
+each ``JobTableSpec`` says which, so one repository serves every kind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -24,31 +29,43 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from domain.entities import VideoOutput
+from domain.kinds import JobKind
+
 JSON_COLUMN = JSON().with_variant(JSONB(), "postgresql")
 
 
 @dataclass(frozen=True)
-class Tables:
-    metadata: MetaData
-    videos: Table
-    ai_jobs: Table
-
-    def create(self, engine: Engine) -> None:
-        """Create missing tables: tests and local runs only."""
-        self.metadata.create_all(engine)
-
-
-def build_tables(video_table: str = "video_video", ai_job_table: str = "ai_aijob") -> Tables:
-    """Build the table objects under the configured names.
+class JobTableSpec:
+    """One kind's table: its columns and which of them the worker writes.
 
     Parameters:
-      video_table: name of the video table (setting VIDEO_TABLE).
-      ai_job_table: name of the AI job table (setting AI_JOB_TABLE).
+      columns: makes the table's columns (fresh Column objects for each Table).
+      started: the column ``mark_processing`` sets: the attempt's fence.
+      error: the column ``fail`` writes the reason into.
+      result: the values ``complete`` writes, from the handler's result.
+      finished: the column ``complete`` and ``fail`` stamp, if the table has one.
+      listed: columns the ops tools show in lists of jobs (beside id, status, times, error).
     """
-    metadata = MetaData()
-    videos = Table(
-        video_table,
-        metadata,
+
+    columns: Callable[[], list[Column]]
+    started: str
+    error: str
+    result: Callable[[Any], dict[str, Any]]
+    finished: str | None = None
+    listed: tuple[str, ...] = ("tenant_id",)
+
+    def define(self, metadata: MetaData, name: str) -> Table:
+        return Table(name, metadata, *self.columns())
+
+
+def _timestamps() -> list[Column]:
+    return [Column("created_at", DateTime(timezone=True), nullable=False),
+            Column("updated_at", DateTime(timezone=True), nullable=False)]
+
+
+def _video_columns() -> list[Column]:
+    return [
         Column("id", BigInteger, primary_key=True, autoincrement=False),
         Column("tenant_id", BigInteger, nullable=True),
         Column("file_key", String(1024), nullable=False),
@@ -58,12 +75,12 @@ def build_tables(video_table: str = "video_video", ai_job_table: str = "ai_aijob
         Column("duration_seconds", Double, nullable=True),
         Column("error_reason", Text, nullable=True),
         Column("processing_started_at", DateTime(timezone=True), nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
-    )
-    ai_jobs = Table(
-        ai_job_table,
-        metadata,
+        *_timestamps(),
+    ]
+
+
+def _ai_job_columns() -> list[Column]:
+    return [
         Column("id", String(64), primary_key=True),
         Column("tenant_id", BigInteger, nullable=True),
         Column("job_type", String(50), nullable=False),
@@ -73,10 +90,63 @@ def build_tables(video_table: str = "video_video", ai_job_table: str = "ai_aijob
         Column("error_message", Text, nullable=True),
         Column("started_at", DateTime(timezone=True), nullable=True),
         Column("finished_at", DateTime(timezone=True), nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
-    )
-    return Tables(metadata, videos, ai_jobs)
+        *_timestamps(),
+    ]
+
+
+def _video_output(output: VideoOutput) -> dict[str, Any]:
+    return {"hls_path": output.hls_path, "thumbnail_key": output.thumbnail_key,
+            "duration_seconds": output.duration_seconds}
+
+
+#: ``video_video`` (setting VIDEO_TABLE)
+VIDEO_TABLE = JobTableSpec(_video_columns, started="processing_started_at", error="error_reason",
+                           result=_video_output)
+#: ``ai_aijob`` (setting AI_JOB_TABLE)
+AI_JOB_TABLE = JobTableSpec(_ai_job_columns, started="started_at", error="error_message",
+                            result=lambda result: {"result": result}, finished="finished_at",
+                            listed=("tenant_id", "job_type"))
+
+
+@dataclass(frozen=True)
+class KindTable:
+    """One kind's table under its configured name, with the kind's rules and its spec."""
+
+    kind: JobKind
+    table: Table
+    spec: JobTableSpec
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The job tables of a deployment, by kind name.
+
+    Parameters:
+      metadata: the MetaData holding them.
+      kinds: kind name -> its table.
+    """
+
+    metadata: MetaData
+    kinds: Mapping[str, KindTable] = field(default_factory=dict)
+
+    def __getitem__(self, kind: str) -> Table:
+        return self.kinds[kind].table
+
+    def __iter__(self) -> Iterator[KindTable]:
+        return iter(self.kinds.values())
+
+    def create(self, engine: Engine) -> None:
+        """Create missing tables: tests and local runs only."""
+        self.metadata.create_all(engine)
+
+
+def build_tables(tables: Mapping[str, tuple[JobKind, JobTableSpec, str]]) -> Tables:
+    """The tables of ``tables`` (kind name -> (kind, spec, table name)) in one MetaData."""
+    metadata = MetaData()
+    return Tables(metadata, {
+        name: KindTable(kind, spec.define(metadata, table_name), spec)
+        for name, (kind, spec, table_name) in tables.items()
+    })
 
 
 def create_engine_from_url(url: str) -> Engine:

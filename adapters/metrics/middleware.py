@@ -13,7 +13,7 @@ from dramatiq.middleware import Middleware
 
 from adapters.metrics.prometheus import Metrics
 from adapters.worker.context import current_job
-from adapters.worker.labels import BUSY, REJECTED, JobKind, dead_letter_category, identify, job_outcome
+from adapters.worker.labels import BUSY, REJECTED, JobLabels, dead_letter_category, identify, job_outcome
 from adapters.worker.reasons import dead_letter_reason
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class JobMetrics(Middleware):
 
     Parameters:
       metrics: what to record into; started in ``after_process_boot``.
-      kinds: actor name -> how its jobs are named.
+      kinds: actor name -> how its jobs are named (JobLabels).
       multiproc_dir: prometheus_client's multiprocess directory, the one
         Dramatiq's exposition server reads.
       count_nacks: count every nack as a dead letter (Redis and stub brokers);
@@ -38,7 +38,7 @@ class JobMetrics(Middleware):
     """
 
     def __init__(
-        self, metrics: Metrics, kinds: Mapping[str, JobKind], *, multiproc_dir: str, count_nacks: bool
+        self, metrics: Metrics, kinds: Mapping[str, JobLabels], *, multiproc_dir: str, count_nacks: bool
     ) -> None:
         self.metrics = metrics
         self.kinds = dict(kinds)

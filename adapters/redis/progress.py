@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 
 import redis
 
+from adapters.redis.text import as_text
+
 log = logging.getLogger(__name__)
 
 
@@ -46,3 +48,7 @@ class RedisProgress:
         except redis.RedisError:
             # Progress is for people watching; a Redis hiccup must not fail a job.
             log.warning("could not write progress for %s", key)
+
+    def read(self, key: str) -> dict[str, str]:
+        """The hash of one job's progress (empty when there is none)."""
+        return {as_text(name): as_text(value) for name, value in self.client.hgetall(self.prefix + key).items()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import re
 from base64 import b64decode
+from collections.abc import Container
 from dataclasses import dataclass
 
 import dramatiq
@@ -31,15 +32,18 @@ ENVELOPE = re.compile(r"eyJ[A-Za-z0-9+/]*={0,2}")
 
 @dataclass(frozen=True)
 class LegacyRoute:
-    """Which actor runs a queue's plain-JSON bodies, and their schema.
+    """Which actor runs a queue's plain-JSON bodies, their schema, and where failures go.
 
     Parameters:
       actor_name: the Dramatiq actor that processes the queue's jobs.
       schema: the pydantic model of the queue's body.
+      dead_letter_queue: the SQS queue failed messages are sent to, original
+        body and reason attached (CONTRACT section 6's ``<queue>-dlq``).
     """
 
     actor_name: str
     schema: type[BaseModel]
+    dead_letter_queue: str
 
 
 class BodyCodec:
@@ -48,11 +52,12 @@ class BodyCodec:
     Parameters:
       queue_name: the queue the bodies come from.
       route: the actor and schema for plain-JSON bodies.
-      known_actors: names of the actors this worker can run (a Dramatiq
-        envelope naming any other actor is rejected, not crashed on).
+      known_actors: the actors this worker can run, looked up at each message
+        (the broker's own registry, so an actor declared later is known); a
+        Dramatiq envelope naming any other actor is rejected, not crashed on.
     """
 
-    def __init__(self, queue_name: str, route: LegacyRoute, known_actors: frozenset[str]) -> None:
+    def __init__(self, queue_name: str, route: LegacyRoute, known_actors: Container[str]) -> None:
         self.queue_name = queue_name
         self.route = route
         self.known_actors = known_actors

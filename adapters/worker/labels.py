@@ -14,8 +14,10 @@ import dramatiq
 from dramatiq.middleware import Shutdown
 
 from domain.errors import LockBusy
+from domain.handlers.flow import Outcome
+from domain.kinds import JobKind
 
-COMPLETED, SKIPPED, SUPERSEDED = "completed", "skipped", "superseded"  # the handlers' Outcome values
+COMPLETED, SKIPPED, SUPERSEDED = Outcome.COMPLETED.value, Outcome.SKIPPED.value, Outcome.SUPERSEDED.value
 FAILED = "failed"  # the message is dead-lettered: permanent error or retries exhausted
 RETRIED = "retried"  # a transient error; the message comes back after a backoff
 INTERRUPTED = "interrupted"  # the worker shut down under the job
@@ -32,19 +34,19 @@ DEAD_LETTER_CATEGORIES = (INVALID_MESSAGE, TOO_MANY_RECEIVES, RETRIES_EXHAUSTED,
 
 
 @dataclass(frozen=True)
-class JobKind:
+class JobLabels:
     """How the jobs of one actor are named.
 
     Parameters:
-      name: the job type label, and the prefix of the job's Redis keys ("video", "ai").
+      kind: the kind of job: its name is the job type label, its key rule the job's key.
       id_field: the body field holding the job's id ("video_id", "job_id").
       type_field: a body field naming a finer job type ("job_type"); used as
-        the label only when ``types()`` contains it, else ``name`` is.
+        the label only when ``types()`` contains it, else the kind's name is.
       types: the finer types allowed as labels (the registered AI engines);
         called only for messages of this kind.
     """
 
-    name: str
+    kind: JobKind
     id_field: str
     type_field: str | None = None
     types: Callable[[], Collection[str]] = field(default=lambda: ())
@@ -65,20 +67,20 @@ class JobInfo:
     key: str | None
 
 
-def identify(message: dramatiq.Message, kinds: Mapping[str, JobKind]) -> JobInfo:
-    """The job ``message`` carries; an actor missing from ``kinds`` is named by its actor name."""
-    kind = kinds.get(message.actor_name)
+def identify(message: dramatiq.Message, labels: Mapping[str, JobLabels]) -> JobInfo:
+    """The job ``message`` carries; an actor missing from ``labels`` is named by its actor name."""
+    named = labels.get(message.actor_name)
     kwargs = message.kwargs if isinstance(message.kwargs, dict) else {}
-    if kind is None:
+    if named is None:
         return JobInfo(message.actor_name, "", None)
-    job_type = kind.name
-    if kind.type_field:
-        finer = kwargs.get(kind.type_field)
-        if isinstance(finer, str) and finer in kind.types():
+    job_type = named.kind.name
+    if named.type_field:
+        finer = kwargs.get(named.type_field)
+        if isinstance(finer, str) and finer in named.types():
             job_type = finer
-    raw_id = kwargs.get(kind.id_field)
+    raw_id = kwargs.get(named.id_field)
     job_id = str(raw_id)[:100] if isinstance(raw_id, (int, str)) and not isinstance(raw_id, bool) else ""
-    return JobInfo(job_type, job_id, f"{kind.name}:{job_id}" if job_id else None)
+    return JobInfo(job_type, job_id, named.kind.key(job_id) if job_id else None)
 
 
 def job_outcome(message: dramatiq.MessageProxy, reported: str | None, exception: BaseException | None) -> str:

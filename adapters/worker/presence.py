@@ -9,14 +9,23 @@ import socket
 import threading
 import time
 from datetime import datetime, timezone
+from typing import Protocol
 
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from adapters.redis.presence import WorkerRegistry
 from adapters.worker.context import current_job
 
 log = logging.getLogger(__name__)
+
+
+class PresenceStore(Protocol):
+    """Where worker presence is written (``adapters.redis.presence.WorkerRegistry``)."""
+
+    def beat(self, worker_id: str, *, host: str, pid: int, queues: list[str], in_flight: list[dict],
+             started_at: str) -> None: ...
+
+    def stopped(self, worker_id: str) -> None: ...
 
 
 class Presence(Middleware):
@@ -39,7 +48,7 @@ class Presence(Middleware):
 
     def __init__(
         self,
-        registry: WorkerRegistry,
+        registry: PresenceStore,
         *,
         interval_seconds: float = 20,
         min_gap_seconds: float = 0.5,

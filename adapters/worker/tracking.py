@@ -10,7 +10,7 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from adapters.worker.context import JobContext, current_job, enter_job, leave_job
-from adapters.worker.labels import FAILED, REJECTED, RETRIED, SUPERSEDED, JobKind, identify, job_outcome
+from adapters.worker.labels import FAILED, REJECTED, RETRIED, SUPERSEDED, JobLabels, identify, job_outcome
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,10 @@ class JobTracking(Middleware):
     the retry middleware has already decided whether the message failed.
 
     Parameters:
-      kinds: actor name -> how its jobs are named.
+      kinds: actor name -> how its jobs are named (JobLabels).
     """
 
-    def __init__(self, kinds: Mapping[str, JobKind]) -> None:
+    def __init__(self, kinds: Mapping[str, JobLabels]) -> None:
         self.kinds = dict(kinds)
 
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:

@@ -2,68 +2,71 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from domain.entities import AIJobRequest
-from domain.errors import PermanentError
-from domain.handlers.flow import JobRow, Outcome, give_up_job, run_job
-from domain.ports import AIJobRepository, JobLock, ProgressSink
-from domain.progress import AI_STEPS, Progress
-from domain.statuses import AI_FINAL
+from domain.errors import UnknownJobType
+from domain.handlers.flow import JobHandler
+from domain.kinds import AI
+from domain.media import check_object_key, check_prefix
+from domain.ports import Engine, JobLock, JobRepository, ObjectStorage, ProgressSink
+from domain.progress import Progress
 
 
-class UnknownJobType(PermanentError):
-    """The message names a job_type no engine is registered for."""
+class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
+    """Runs the engine a job_type names on the job's payload and input file.
 
-
-class Engine(Protocol):
-    """An AI engine: runs one job's payload and returns its JSON result."""
-
-    def run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]: ...
-
-
-class ProcessAIJobHandler:
-    """The video handler's flow for AI jobs: lock -> skip if final ->
-    mark_processing -> run the engine -> complete_job -> release.
+    The work, under the job's lock (see JobHandler): the engine prepares the
+    payload (a payload that breaks its schema is a permanent failure naming
+    the field), the input file it names is checked against the allowed
+    prefixes and downloaded (``downloading``), the engine runs (``running``);
+    ``complete`` writes its result.
 
     Parameters:
       jobs: the repository of AI job rows.
       lock: the per-job lock; taken before any repository call.
       progress: where live progress is written.
       engines: job_type -> the engine that runs it.
+      storage: where input files are downloaded from.
+      allowed_prefixes: where input files may be read from (empty: anywhere in the bucket).
+      workdir: parent of the per-job temporary directory (None: the system's).
     """
 
     def __init__(
-        self, *, jobs: AIJobRepository, lock: JobLock, progress: ProgressSink, engines: Mapping[str, Engine]
+        self,
+        *,
+        jobs: JobRepository,
+        lock: JobLock,
+        progress: ProgressSink,
+        engines: Mapping[str, Engine],
+        storage: ObjectStorage,
+        allowed_prefixes: Sequence[str] = (),
+        workdir: Path | None = None,
     ) -> None:
-        self.jobs = jobs
-        self.lock = lock
-        self.progress = progress
+        super().__init__(kind=AI, jobs=jobs, lock=lock, progress=progress)
         self.engines = engines
+        self.storage = storage
+        self.allowed_prefixes = allowed_prefixes
+        self.workdir = workdir
 
-    def handle(self, request: AIJobRequest) -> Outcome:
-        progress = Progress(self.progress, request.lock_key, AI_STEPS)
-        return run_job(self._row(request.job_id), self.lock, progress, lambda _fence: self._run(request, progress), "saving")
-
-    def give_up(self, job_id: str, reason: str) -> bool:
-        """Fail the row after the last retry (or a rejected message); True if it changed."""
-        return give_up_job(self._row(job_id), self.lock, Progress(self.progress, f"ai:{job_id}", AI_STEPS), reason)
-
-    def _run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]:
+    def work(self, request: AIJobRequest, fence: datetime, progress: Progress) -> dict[str, Any]:
         engine = self.engines.get(request.job_type)
         if engine is None:
             raise UnknownJobType(f"no engine is registered for job_type {request.job_type!r}")
-        return engine.run(request, progress)
-
-    def _row(self, job_id: str) -> JobRow[dict[str, Any]]:
-        jobs = self.jobs
-        return JobRow(
-            label=f"AI job {job_id}",
-            lock_key=f"ai:{job_id}",
-            final=AI_FINAL,
-            status_of=lambda: jobs.status_of(job_id),
-            mark_processing=lambda: jobs.mark_processing(job_id),
-            complete=lambda result, fence: jobs.complete_job(job_id, result, fence=fence),
-            fail=lambda reason, fence: jobs.fail_job(job_id, reason, fence=fence),
-        )
+        payload = engine.prepare(request.payload)
+        prepared = AIJobRequest(request.job_id, request.job_type, payload, request.tenant_id)
+        key = engine.input_key(payload)
+        with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
+            source = None
+            if key is not None:
+                check_prefix(check_object_key(key), self.allowed_prefixes)
+                progress.step("downloading")
+                self.storage.size_of(key)  # SourceNotFound before any download
+                source = Path(tmp) / "input"
+                self.storage.download(key, source)
+            progress.step("running")
+            return engine.run(prepared, source, progress)

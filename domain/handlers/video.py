@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from domain.entities import Rendition, VideoJob, VideoOutput
 from domain.errors import LimitExceeded, UnsupportedMedia
-from domain.handlers.flow import AttemptSuperseded, JobRow, Outcome, give_up_job, run_job
+from domain.handlers.flow import JobHandler
+from domain.kinds import VIDEO
 from domain.media import check_limits, check_object_key, check_prefix, default_ladder, plan_ladder
-from domain.ports import JobLock, MediaProcessor, ObjectStorage, ProgressSink, VideoRepository
-from domain.progress import VIDEO_STEPS, Progress
-from domain.statuses import VIDEO_FINAL
+from domain.ports import JobLock, JobRepository, MediaProcessor, ObjectStorage, ProgressSink
+from domain.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -29,17 +29,15 @@ class VideoLimits:
     thumbnail_at_seconds: float = 1.0
 
 
-class ProcessVideoJobHandler:
+class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
     """Turns one uploaded source into an HLS ladder and a READY row.
 
-    Flow: acquire the lock -> mark_processing (skip if the row is final) ->
-    download, probe, transcode, thumbnail, upload, reporting progress ->
-    complete_video -> release. A permanent error fails the row with its reason
-    and is re-raised (the message is dead-lettered, not retried); any other
-    error releases the lock and is re-raised for the framework to retry.
+    The work, under the job's lock (see JobHandler): download, probe,
+    transcode, thumbnail, upload, reporting progress; ``complete`` writes the
+    outputs' keys.
 
     Parameters:
-      videos: the repository of video rows.
+      jobs: the repository of video rows.
       lock: the per-job lock; taken before any repository call.
       progress: where live progress is written.
       storage: the bucket holding sources and outputs.
@@ -51,7 +49,7 @@ class ProcessVideoJobHandler:
     def __init__(
         self,
         *,
-        videos: VideoRepository,
+        jobs: JobRepository,
         lock: JobLock,
         progress: ProgressSink,
         storage: ObjectStorage,
@@ -59,37 +57,13 @@ class ProcessVideoJobHandler:
         limits: VideoLimits | None = None,
         workdir: Path | None = None,
     ) -> None:
-        self.videos = videos
-        self.lock = lock
-        self.progress = progress
+        super().__init__(kind=VIDEO, jobs=jobs, lock=lock, progress=progress)
         self.storage = storage
         self.media = media
         self.limits = limits or VideoLimits()
         self.workdir = workdir
 
-    def handle(self, job: VideoJob) -> Outcome:
-        progress = Progress(self.progress, job.lock_key, VIDEO_STEPS)
-        return run_job(
-            self._row(job), self.lock, progress, lambda fence: self._process(job, fence, progress), "finalizing"
-        )
-
-    def give_up(self, job: VideoJob, reason: str) -> bool:
-        """Fail the row after the last retry (or a rejected message); True if it changed."""
-        return give_up_job(self._row(job), self.lock, Progress(self.progress, job.lock_key, VIDEO_STEPS), reason)
-
-    def _row(self, job: VideoJob) -> JobRow[VideoOutput]:
-        videos, video_id = self.videos, job.video_id
-        return JobRow(
-            label=f"video {video_id}",
-            lock_key=job.lock_key,
-            final=VIDEO_FINAL,
-            status_of=lambda: videos.status_of(video_id),
-            mark_processing=lambda: videos.mark_processing(video_id),
-            complete=lambda output, fence: videos.complete_video(video_id, output, fence=fence),
-            fail=lambda reason, fence: videos.fail_video(video_id, reason, fence=fence),
-        )
-
-    def _process(self, job: VideoJob, fence: datetime, progress: Progress) -> VideoOutput:
+    def work(self, job: VideoJob, fence: datetime, progress: Progress) -> VideoOutput:
         limits = self.limits
         check_prefix(check_object_key(job.file_key), limits.allowed_prefixes)
         progress.step("downloading")
@@ -122,10 +96,9 @@ class ProcessVideoJobHandler:
 
             # A worker that stalled past its lock (a long GC pause, SIGSTOP)
             # must not overwrite the outputs of the attempt that took over.
-            if not self.videos.attempt_is_current(job.video_id, fence):
-                raise AttemptSuperseded(f"video {job.video_id}")
+            self.ensure_current(job.video_id, fence)
             progress.step("uploading")
-            prefix = job.output_prefix
+            prefix = self.kind.output_prefix(job.tenant_id, job.video_id)
             files = sorted(p for p in hls_dir.rglob("*") if p.is_file())
             for done, path in enumerate(files, start=1):
                 self.storage.upload(path, f"{prefix}/hls/{path.relative_to(hls_dir).as_posix()}")

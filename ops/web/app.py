@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, ops: Ops | None = None) -> Flas
             configure_logging(settings.log_format, settings.log_level, secret_values(settings))
     app = Dashboard(__name__)
     app.extensions["ops"] = ops if ops is not None else Ops(settings)
+    app.extensions["ops"].kinds  # a bad JOB_KIND_MODULES stops the dashboard at start, in one line
     app.extensions["ops_settings"] = settings
     app.config.update(
         SECRET_KEY=_secret_key(settings),

@@ -68,8 +68,6 @@ def from_another_site(req: Request) -> bool:
     return False
 
 
-def kind_of_queue(queue: str) -> str:
-    return "video" if queue == get_ops().settings.video_queue else "ai"
 
 
 def when(value: Any) -> str:
@@ -109,3 +107,5 @@ def size(count: int) -> str:
 
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(shorten=shorten, when=when, ago=ago, pretty=pretty, size=size)
+    # Every page's navigation lists the deployment's kinds of job.
+    app.context_processor(lambda: {"job_kinds": get_ops().kinds})

@@ -117,10 +117,7 @@ def _chosen(ids: list[str]) -> list[str]:
 
 
 def _dlq(queue: str) -> str:
-    settings = get_ops().settings
-    if settings.broker != "sqs":
-        return f"{queue} (dead letters)"
-    return settings.video_dead_letter_queue if queue == settings.video_queue else settings.ai_dead_letter_queue
+    return get_ops().dead_letter_queue_of(queue)
 
 
 def _check(action: str) -> None:

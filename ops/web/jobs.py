@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
+from kinds import KindDeclaration
 from ops.web.common import get_ops
 from ops.web.problems import attempt
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
-KINDS = {"video": "Videos", "ai": "AI jobs"}
 PAGE_SIZE = 25
 MAX_PAGE = 10_000  # 250,000 rows back; past that a search narrows better than paging
-# Columns shown in the list, by kind; the job page shows every column.
-REASON = {"video": "error_reason", "ai": "error_message"}
 
 
 @bp.get("/")
 def root():
-    return redirect(url_for(".index", kind="video"))
+    return redirect(url_for(".index", kind=next(iter(get_ops().kinds))))
 
 
 @bp.get("/<kind>/")
 def index(kind: str):
-    _check(kind)
+    declaration = _declaration(kind)
     ops = get_ops()
     statuses = ops.jobs.statuses(kind)
     status = (request.args.get("status") or "").upper() or None
@@ -36,15 +34,16 @@ def index(kind: str):
     )
     rows = rows or []
     return render_template(
-        "jobs.html", kind=kind, kinds=KINDS, statuses=statuses, status=status, unknown_status=unknown_status,
-        page=page, rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE, problem=problem, reason=REASON[kind],
+        "jobs.html", kind=kind, title=declaration.title, statuses=statuses, status=status,
+        unknown_status=unknown_status, page=page, rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
+        problem=problem, reason=declaration.table.error, listed=declaration.table.listed,
     )
 
 
 # path: AI job ids are the API's strings, and may hold a slash.
 @bp.get("/<kind>/<path:job_id>")
 def show(kind: str, job_id: str):
-    _check(kind)
+    declaration = _declaration(kind)
     ops = get_ops()
     row, row_problem = attempt("The database", ops.jobs.one, kind, job_id)
     if row is None and row_problem is None:
@@ -55,9 +54,10 @@ def show(kind: str, job_id: str):
         prefix = ops.output_prefix(kind, row)
         outputs, outputs_problem = attempt("S3", ops.outputs, kind, row)
     return render_template(
-        "job.html", kind=kind, kinds=KINDS, job_id=job_id, row=row, row_problem=row_problem,
-        progress=progress or {}, progress_problem=progress_problem, outputs=outputs or [], prefix=prefix,
-        bucket=ops.settings.s3_bucket, outputs_problem=outputs_problem, reason=REASON[kind],
+        "job.html", kind=kind, heading=declaration.kind.noun[:1].upper() + declaration.kind.noun[1:],
+        job_id=job_id, row=row, row_problem=row_problem, progress=progress or {}, progress_problem=progress_problem,
+        outputs=outputs or [], prefix=prefix, bucket=ops.settings.s3_bucket, outputs_problem=outputs_problem,
+        reason=declaration.table.error,
     )
 
 
@@ -67,7 +67,7 @@ def progress(kind: str, job_id: str):
 
     Answers 200 even when a system is down, with ``error`` saying which, so the page can show it.
     """
-    _check(kind)
+    _declaration(kind)
     ops = get_ops()
     fields, problem = attempt("Redis", ops.progress, kind, job_id)
     row, row_problem = attempt("The database", ops.jobs.one, kind, job_id)
@@ -79,6 +79,8 @@ def progress(kind: str, job_id: str):
     )
 
 
-def _check(kind: str) -> None:
-    if kind not in KINDS:
+def _declaration(kind: str) -> KindDeclaration:
+    declaration = get_ops().kinds.get(kind)
+    if declaration is None:
         abort(404)
+    return declaration

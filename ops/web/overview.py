@@ -31,5 +31,5 @@ def index():
         counts_problem=counts_problem,
         workers=workers or [],
         workers_problem=workers_problem,
-        kinds={ops.settings.video_queue: "video", ops.settings.ai_queue: "ai"},
+        kinds={kind.queue_name(ops.settings): name for name, kind in ops.kinds.items()},
     )

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from adapters.messages import VideoJobBody, validate_body
 from adapters.sqs.broker import LegacySQSBroker
 from adapters.sqs.codec import LegacyRoute
-from adapters.sqs.reject import RejectBeforeRun
+from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.give_up import GiveUp
 from adapters.worker.retries import CappedRetries
 from domain.errors import PermanentError
@@ -86,7 +86,7 @@ def test_fuzzed_bodies_each_end_exactly_once(moto, soak, figures):
     queue, dlq = unique("video-jobs-"), unique("video-dlq-")
     ran: dict[str, dict] = {}
     broker = LegacySQSBroker(
-        routes={queue: LegacyRoute("process_video", VideoJobBody)}, dead_letter_queues={queue: dlq},
+        routes={queue: LegacyRoute("process_video", VideoJobBody, dlq)},
         visibility_timeout=120, endpoint_url=moto.url, region_name="us-east-1",
         middleware=[RejectBeforeRun(5), GiveUp({}), CappedRetries(max_retries=0, min_backoff=100, max_backoff=100)],
     )

@@ -55,8 +55,8 @@ class Stack:
             "AI_QUEUE": self.ai_queue,
             "DATABASE_URL": POSTGRES_URL,
             "REDIS_URL": REDIS_URL,
-            "VIDEO_TABLE": self.tables.videos.name,
-            "AI_JOB_TABLE": self.tables.ai_jobs.name,
+            "VIDEO_TABLE": self.tables["video"].name,
+            "AI_JOB_TABLE": self.tables["ai"].name,
             "HLS_LADDER": "240p:240:300:64,360p:360:500:96,720p:720:1000:128",
             "HLS_SEGMENT_SECONDS": "2",
             "MIN_BACKOFF_MS": "300",
@@ -82,12 +82,12 @@ class Stack:
         self.s3.upload_file(str(path), self.bucket, key)
 
     def video(self, video_id: int) -> dict:
-        table = self.tables.videos
+        table = self.tables["video"]
         with self.engine.connect() as connection:
             return dict(connection.execute(select(table).where(table.c.id == video_id)).mappings().one())
 
     def ai_job(self, job_id: str) -> dict:
-        table = self.tables.ai_jobs
+        table = self.tables["ai"]
         with self.engine.connect() as connection:
             return dict(connection.execute(select(table).where(table.c.id == job_id)).mappings().one())
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def new_job(stack, job_type, payload, status="PENDING"):
     job_id = str(uuid.uuid4())
-    insert_ai_job(stack.engine, stack.tables.ai_jobs, job_id, job_type, payload, status=status)
+    insert_ai_job(stack.engine, stack.tables["ai"], job_id, job_type, payload, status=status)
     return job_id, ai_body(job_id, job_type, payload, 7)
 
 
@@ -100,7 +100,7 @@ def test_same_ai_body_twice_is_done_once(private_stack, start_worker, tmp_path):
     png = write_image(tmp_path / "p.png", PAGES[2], "PNG")
     stack.upload(png, "uploads/7/p.png")
     job_id, body = new_job(stack, "ocr", {"file_key": "uploads/7/p.png"})
-    with TransitionLog(stack.engine, stack.tables.ai_jobs.name) as log:
+    with TransitionLog(stack.engine, stack.tables["ai"].name) as log:
         stack.send(stack.ai_queue, body)
         stack.send(stack.ai_queue, body)
         start_worker(threads=2)

@@ -47,7 +47,7 @@ def dashboard(private_stack):
     settings = Settings(
         broker="sqs", aws_region="us-east-1", sqs_endpoint_url=stack.moto.url, s3_endpoint_url=stack.moto.url,
         s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue, database_url=POSTGRES_URL,
-        redis_url=REDIS_URL, video_table=stack.tables.videos.name, ai_job_table=stack.tables.ai_jobs.name,
+        redis_url=REDIS_URL, video_table=stack.tables["video"].name, ai_job_table=stack.tables["ai"].name,
         ops_admin_password=ADMIN[1], ops_secret_key="browser-test-secret",
     )
     ops = Ops(settings)
@@ -57,7 +57,7 @@ def dashboard(private_stack):
     yield f"http://127.0.0.1:{server.server_port}", ops
     server.shutdown()
     thread.join(timeout=10)
-    ops.engine.dispose()
+    ops.database.dispose()
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_the_dashboard_in_a_browser_while_a_worker_runs(
     for body in BAD_BODIES:
         stack.send(stack.video_queue, body)
     failed_id = 7_000_000 + int(time.time()) % 1_000_000
-    insert_video(pg_engine, stack.tables.videos, failed_id, "uploads/7/missing.mp4")
+    insert_video(pg_engine, stack.tables["video"], failed_id, "uploads/7/missing.mp4")
     stack.send(stack.video_queue, json.dumps({"video_id": failed_id, "file_key": "uploads/7/missing.mp4",
                                               "tenant_id": 7}))
     stack.wait_status(failed_id, "FAILED", timeout=60)
@@ -143,7 +143,7 @@ def test_the_dashboard_in_a_browser_while_a_worker_runs(
     video_id = failed_id + 1
     source = make_video(tmp_path / "source.mp4", seconds=12, width=640, height=360)
     stack.upload(source, f"uploads/7/{video_id}/source.mp4")
-    insert_video(pg_engine, stack.tables.videos, video_id, f"uploads/7/{video_id}/source.mp4")
+    insert_video(pg_engine, stack.tables["video"], video_id, f"uploads/7/{video_id}/source.mp4")
     driver.get(f"{url}/jobs/video/{video_id}")
     assert text_of(driver, "progress-step") == "—" and text_of(driver, "status") == "UPLOADED"
     driver.execute_script("window.loadedOnce = 'still the first load';")

@@ -11,21 +11,25 @@ import pytest
 from adapters.ai.engines.ocr import SPEC as OCR
 from adapters.ai.registry import build_registry
 from adapters.ai.sandbox import EngineCrashed, EngineUnavailable, SandboxedEngine
-from domain.entities import AIJobRequest
+from domain.entities import AIJob, AIJobRequest
+from domain.handlers.ai import ProcessAIJobHandler
+from domain.statuses import AIJobStatus
 from domain.errors import InvalidMessage, LimitExceeded, ProcessingTimeout, SourceNotFound, TransientError, UnsupportedMedia
-from domain.progress import AI_STEPS, Progress
 from tests.ocr_samples import PAGES, character_error_rate, expected, write_image, write_multipage
-from tests.unit.fakes import FakeProgress, FakeStorage
+from tests.unit.fakes import FakeAIJobRepository, FakeLock, FakeProgress, FakeStorage
 
 JOB = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
 TEST_ENGINES = build_registry(["tests.ai_engines"])
 
 
 def run(spec, objects, payload):
+    """One job of ``spec``'s engine, sandboxed, through the AI handler (its input downloaded from ``objects``)."""
     sink = FakeProgress()
-    engine = SandboxedEngine(spec, FakeStorage(objects))
-    result = engine.run(AIJobRequest(JOB, spec.job_type, payload), Progress(sink, f"ai:{JOB}", AI_STEPS))
-    return result, sink.reports
+    jobs = FakeAIJobRepository(AIJob(id=JOB, job_type=spec.job_type, status=AIJobStatus.PENDING))
+    handler = ProcessAIJobHandler(jobs=jobs, lock=FakeLock(), progress=sink, storage=FakeStorage(objects),
+                                  engines={spec.job_type: SandboxedEngine(spec)})
+    handler.handle(AIJobRequest(JOB, spec.job_type, payload))
+    return jobs.rows[JOB].result, sink.reports
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF"])
@@ -35,7 +39,7 @@ def test_ocr_reads_korean_and_english_images(tmp_path, fmt):
     assert character_error_rate(expected(PAGES[0]), result["text"]) <= 0.02, result["text"]
     (page,) = result["pages"]
     assert page["page"] == 1 and page["confidence"] > 60 and result["lang"] == "kor+eng"
-    assert [r[1] for r in reports] == ["downloading", "running", "running"]
+    assert [r[1] for r in reports] == ["downloading", "running", "running", "saving", "done"]
 
 
 @pytest.mark.parametrize("fmt", ["PDF", "TIFF"])

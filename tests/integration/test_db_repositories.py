@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import event, inspect, select
 
-from adapters.db import SqlAIJobRepository, SqlVideoRepository, build_tables, create_engine_from_url
+from adapters.db import SqlJobRepository, create_engine_from_url
 from domain.entities import VideoOutput
 from domain.errors import TransientError
 from domain.statuses import AIJobStatus, VideoStatus
 from tests.conftest import insert_ai_job, insert_video
+from tests.services import fresh_tables
 
 OUTPUT = VideoOutput("videos/7/1/hls/master.m3u8", "videos/7/1/thumbnail.jpg", 12.5)
 JOB_ID = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
@@ -23,7 +24,7 @@ def db(request, tmp_path):
         engine, tables = request.getfixturevalue("pg_engine"), request.getfixturevalue("tables")
     else:
         engine = create_engine_from_url(f"sqlite:///{tmp_path / 'jobs.db'}")
-        tables = build_tables()
+        tables = fresh_tables()
         tables.create(engine)
     return engine, tables
 
@@ -40,7 +41,7 @@ def count_updates(engine):
 
 
 def test_contract_columns_on_postgresql(pg_engine, tables):
-    columns = {c["name"]: c for c in inspect(pg_engine).get_columns(tables.videos.name)}
+    columns = {c["name"]: c for c in inspect(pg_engine).get_columns(tables["video"].name)}
     assert list(columns) == [
         "id", "tenant_id", "file_key", "status", "hls_path", "thumbnail_key", "duration_seconds",
         "error_reason", "processing_started_at", "created_at", "updated_at",
@@ -50,7 +51,7 @@ def test_contract_columns_on_postgresql(pg_engine, tables):
     assert str(columns["file_key"]["type"]) == "VARCHAR(1024)"
     assert str(columns["duration_seconds"]["type"]) == "DOUBLE PRECISION"
     assert columns["processing_started_at"]["type"].timezone is True
-    ai = {c["name"]: c for c in inspect(pg_engine).get_columns(tables.ai_jobs.name)}
+    ai = {c["name"]: c for c in inspect(pg_engine).get_columns(tables["ai"].name)}
     assert list(ai) == [
         "id", "tenant_id", "job_type", "status", "payload", "result", "error_message",
         "started_at", "finished_at", "created_at", "updated_at",
@@ -60,19 +61,19 @@ def test_contract_columns_on_postgresql(pg_engine, tables):
 
 def test_video_lifecycle_is_one_update_each(db):
     engine, tables = db
-    insert_video(engine, tables.videos, 1, "uploads/7/1/source.mp4")
-    repo = SqlVideoRepository(engine, tables.videos)
+    insert_video(engine, tables["video"], 1, "uploads/7/1/source.mp4")
+    repo = SqlJobRepository(engine, tables.kinds["video"])
     statements = count_updates(engine)
     fence = repo.mark_processing(1)
     assert fence is not None
-    assert repo.complete_video(1, OUTPUT, fence=fence) is True
+    assert repo.complete(1, OUTPUT, fence=fence) is True
     assert [s.split()[0] for s in statements] == ["UPDATE", "UPDATE"]
     assert all("status IN" in s for s in statements)
-    saved = row(engine, tables.videos, 1)
+    saved = row(engine, tables["video"], 1)
     assert saved["status"] == "READY" and saved["hls_path"] == OUTPUT.hls_path
     assert saved["duration_seconds"] == 12.5 and saved["updated_at"] >= saved["created_at"]
     assert repo.mark_processing(1) is None  # READY is final
-    assert repo.fail_video(1, "late") is False
+    assert repo.fail(1, "late") is False
     assert repo.status_of(1) is VideoStatus.READY
     assert repo.status_of(999) is None
 
@@ -81,58 +82,58 @@ def test_video_lifecycle_is_one_update_each(db):
                                             ("FAILED", True), ("READY", False)])
 def test_video_mark_processing_from(db, status, allowed):
     engine, tables = db
-    insert_video(engine, tables.videos, 2, "k", status=status)
-    assert (SqlVideoRepository(engine, tables.videos).mark_processing(2) is not None) is allowed
+    insert_video(engine, tables["video"], 2, "k", status=status)
+    assert (SqlJobRepository(engine, tables.kinds["video"]).mark_processing(2) is not None) is allowed
 
 
 def test_fence_stops_a_stale_attempt(db):
     engine, tables = db
-    insert_video(engine, tables.videos, 3, "k")
-    repo = SqlVideoRepository(engine, tables.videos)
+    insert_video(engine, tables["video"], 3, "k")
+    repo = SqlJobRepository(engine, tables.kinds["video"])
     stale = repo.mark_processing(3)
     newer = repo.mark_processing(3)
     assert stale != newer
     assert repo.attempt_is_current(3, newer) is True and repo.attempt_is_current(3, stale) is False
-    assert repo.complete_video(3, OUTPUT, fence=stale) is False
-    assert repo.fail_video(3, "stale", fence=stale) is False
-    assert repo.complete_video(3, OUTPUT, fence=newer) is True
+    assert repo.complete(3, OUTPUT, fence=stale) is False
+    assert repo.fail(3, "stale", fence=stale) is False
+    assert repo.complete(3, OUTPUT, fence=newer) is True
 
 
 def test_failed_row_keeps_reason_and_retry_clears_it(db):
     engine, tables = db
-    insert_video(engine, tables.videos, 4, "k")
-    repo = SqlVideoRepository(engine, tables.videos)
+    insert_video(engine, tables["video"], 4, "k")
+    repo = SqlJobRepository(engine, tables.kinds["video"])
     fence = repo.mark_processing(4)
-    assert repo.fail_video(4, "the source is not a video file", fence=fence)
-    assert row(engine, tables.videos, 4)["error_reason"] == "the source is not a video file"
+    assert repo.fail(4, "the source is not a video file", fence=fence)
+    assert row(engine, tables["video"], 4)["error_reason"] == "the source is not a video file"
     assert repo.mark_processing(4) is not None  # FAILED -> PROCESSING: a deliberate retry
-    assert row(engine, tables.videos, 4)["error_reason"] is None
+    assert row(engine, tables["video"], 4)["error_reason"] is None
 
 
 def test_concurrent_completes_write_once(pg_engine, tables):
-    insert_video(pg_engine, tables.videos, 5, "k")
-    repo = SqlVideoRepository(pg_engine, tables.videos)
+    insert_video(pg_engine, tables["video"], 5, "k")
+    repo = SqlJobRepository(pg_engine, tables.kinds["video"])
     fence = repo.mark_processing(5)
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: repo.complete_video(5, OUTPUT, fence=fence), range(16)))
+        results = list(pool.map(lambda _: repo.complete(5, OUTPUT, fence=fence), range(16)))
     assert results.count(True) == 1
 
 
 def test_ai_lifecycle(db):
     engine, tables = db
-    insert_ai_job(engine, tables.ai_jobs, JOB_ID, "ocr", {"file_key": "a.png"})
-    repo = SqlAIJobRepository(engine, tables.ai_jobs)
+    insert_ai_job(engine, tables["ai"], JOB_ID, "ocr", {"file_key": "a.png"})
+    repo = SqlJobRepository(engine, tables.kinds["ai"])
     fence = repo.mark_processing(JOB_ID)
-    assert repo.complete_job(JOB_ID, {"text": "안녕 hello"}, fence=fence)
-    saved = row(engine, tables.ai_jobs, JOB_ID)
+    assert repo.complete(JOB_ID, {"text": "안녕 hello"}, fence=fence)
+    saved = row(engine, tables["ai"], JOB_ID)
     assert saved["status"] == "DONE" and saved["result"] == {"text": "안녕 hello"} and saved["finished_at"]
     assert repo.mark_processing(JOB_ID) is None and repo.status_of(JOB_ID) is AIJobStatus.DONE
-    assert repo.fail_job(JOB_ID, "late") is False
+    assert repo.fail(JOB_ID, "late") is False
 
 
 def test_database_down_is_transient_without_secrets():
     engine = create_engine_from_url("postgresql+psycopg2://secretuser:secretpw@127.0.0.1:1/none")
-    repo = SqlVideoRepository(engine, build_tables().videos)
+    repo = SqlJobRepository(engine, fresh_tables().kinds["video"])
     with pytest.raises(TransientError) as caught:
         repo.mark_processing(1)
     assert "secret" not in caught.value.reason and "database is unavailable" in caught.value.reason

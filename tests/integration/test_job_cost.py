@@ -2,7 +2,7 @@
 
 A no-op job through the shared flow (lock -> mark_processing -> work ->
 complete -> release, with its progress writes) on real PostgreSQL and Redis:
-at most 2 SQL statements and 4 Redis round trips.
+at most 2 SQL statements and 5 Redis round trips.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import uuid
 import redis as redis_lib
 from sqlalchemy import event
 
-from adapters.db import SqlAIJobRepository
+from adapters.db import SqlJobRepository
 from adapters.redis import RedisLock, RedisProgress
 from domain.entities import AIJobRequest
 from domain.handlers.ai import ProcessAIJobHandler
 from domain.handlers.flow import Outcome
 from tests.conftest import insert_ai_job
+from tests.unit.fakes import FakeEngine, FakeStorage
 from tests.services import REDIS_URL
 
 
@@ -31,17 +32,16 @@ class CountingConnection(redis_lib.Connection):
         return super().send_packed_command(command, check_health)
 
 
-class NoOp:
-    def run(self, request, progress):
-        return {}
+def no_op(request, source, progress):
+    return {}
 
 
 def test_a_no_op_job_costs_two_statements_and_four_round_trips(pg_engine, tables):
     pool = redis_lib.ConnectionPool.from_url(REDIS_URL, connection_class=CountingConnection)
     client = redis_lib.Redis(connection_pool=pool)
     handler = ProcessAIJobHandler(
-        jobs=SqlAIJobRepository(pg_engine, tables.ai_jobs), lock=RedisLock(client, ttl_ms=60_000),
-        progress=RedisProgress(client), engines={"noop": NoOp()},
+        jobs=SqlJobRepository(pg_engine, tables.kinds["ai"]), lock=RedisLock(client, ttl_ms=60_000),
+        progress=RedisProgress(client), engines={"noop": FakeEngine(no_op)}, storage=FakeStorage(),
     )
     statements: list[str] = []
 
@@ -52,11 +52,12 @@ def test_a_no_op_job_costs_two_statements_and_four_round_trips(pg_engine, tables
     try:
         for attempt in range(2):  # the first job also loads the Lua scripts and opens connections
             job_id = str(uuid.uuid4())
-            insert_ai_job(pg_engine, tables.ai_jobs, job_id, "noop", {})
+            insert_ai_job(pg_engine, tables["ai"], job_id, "noop", {})
             statements.clear()
             CountingConnection.sent = 0
             assert handler.handle(AIJobRequest(job_id, "noop", {})) is Outcome.COMPLETED
     finally:
         event.remove(pg_engine, "before_cursor_execute", record)
     assert [s.split()[0] for s in statements if not s.startswith("select pg_")] == ["UPDATE", "UPDATE"]
-    assert CountingConnection.sent == 4  # SET NX PX, progress "saving", progress "done", release
+    # SET NX PX, progress "running" (the handler starts the engine), "saving", "done", release
+    assert CountingConnection.sent == 5

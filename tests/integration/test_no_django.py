@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from tests.services import ROOT
 
@@ -35,3 +39,39 @@ def test_import_linter_contracts_hold():
     assert "0 broken" in result.stdout
     assert "Nothing imports Django KEPT" in result.stdout
     assert "Operator tools never import the actors (they must not start a worker) KEPT" in result.stdout
+
+
+# A planted import per contract, in a copy of the tree: each must break that contract (a planted import
+# in the domain also breaks the contracts of every layer that imports the domain).
+PLANTS = [
+    ("domain/errors.py", "import settings", "The domain is plain Python"),
+    ("domain/kinds.py", "import bootstrap", "The domain is plain Python"),
+    ("domain/entities.py", "import pydantic", "The domain is plain Python"),
+    ("adapters/sqs/codec.py", "import tasks.video", "Adapters are given what they need"),
+    ("adapters/db/tables.py", "import kinds", "Adapters are given what they need"),
+    ("adapters/storage/s3.py", "import settings", "Adapters are given what they need"),
+    ("adapters/worker/give_up.py", "import adapters.redis.lock", "imports no concrete adapter"),
+    ("adapters/worker/presence.py", "import adapters.sqs.broker", "imports no concrete adapter"),
+    ("kinds/video.py", "import settings", "Kind declarations are data"),
+    ("kinds/ai.py", "import ops.service", "Kind declarations are data"),
+    ("ops/render.py", "import tasks", "Operator tools never import the actors"),
+    ("tasks/video.py", "import django", "Nothing imports Django"),
+]
+
+
+@pytest.mark.parametrize(("module", "line", "contract"), PLANTS, ids=[f"{m}: {l}" for m, l, _ in PLANTS])
+def test_every_contract_fails_on_a_planted_import(tmp_path, module, line, contract):
+    for name in ("domain", "adapters", "kinds", "tasks", "ops"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("settings.py", "bootstrap.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    with open(tmp_path / module, "a") as source:
+        source.write(f"\n{line}  # planted\n")
+    lint = ROOT / ".venv/bin/lint-imports"
+    result = subprocess.run(  # PYTHONPATH first: the copy, not the installed project, is analysed
+        [str(lint) if lint.exists() else "lint-imports"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode != 0, result.stdout
+    broken = [text for text in result.stdout.replace("\n", " ").split(" KEPT") if "BROKEN" in text]
+    assert any(contract in text for text in broken), result.stdout

@@ -160,8 +160,8 @@ def test_redis_broker_dead_letters_carry_a_reason_and_can_be_redriven(redis_brok
 
 def test_job_queries_count_list_and_find(pg_engine, tables):
     for video_id, status in ((1, "READY"), (2, "FAILED"), (3, "FAILED"), (4, "PROCESSING")):
-        insert_video(pg_engine, tables.videos, video_id, f"uploads/{video_id}.mp4", status=status)
-    insert_ai_job(pg_engine, tables.ai_jobs, "job-1", "ocr", {"file_key": "a.png"}, status="DONE")
+        insert_video(pg_engine, tables["video"], video_id, f"uploads/{video_id}.mp4", status=status)
+    insert_ai_job(pg_engine, tables["ai"], "job-1", "ocr", {"file_key": "a.png"}, status="DONE")
     queries = JobQueries(pg_engine, tables)
 
     counts = queries.counts()
@@ -172,7 +172,7 @@ def test_job_queries_count_list_and_find(pg_engine, tables):
     assert queries.one("video", "4")["status"] == "PROCESSING"
     assert queries.one("video", "x") is None and queries.one("video", "99") is None
     assert queries.one("ai", "job-1")["payload"] == {"file_key": "a.png"}
-    with pytest.raises(ValueError, match="unknown job kind"):
+    with pytest.raises(LookupError, match="unknown job kind"):
         queries.recent("audio")
 
 

@@ -40,7 +40,7 @@ def dead_letter(stack: Stack, body: str, reason: str) -> None:
 
 def test_status_reports_queues_jobs_and_workers(cli_stack):
     stack = cli_stack
-    insert_video(stack.engine, stack.tables.videos, 1, "uploads/1.mp4", status="FAILED")
+    insert_video(stack.engine, stack.tables["video"], 1, "uploads/1.mp4", status="FAILED")
     stack.send(stack.video_queue, "{}")
     dead_letter(stack, '{"video_id": 0}', "video_id: must be greater than 0")
     worker_id = unique("dyno-")
@@ -111,7 +111,7 @@ def test_enqueue_publishes_the_legacy_bodies(cli_stack):
 
 def test_progress_and_jobs(cli_stack):
     stack = cli_stack
-    insert_video(stack.engine, stack.tables.videos, 5, "uploads/5.mp4", status="FAILED")
+    insert_video(stack.engine, stack.tables["video"], 5, "uploads/5.mp4", status="FAILED")
     absent = ops(stack, "progress", "video", "5")
     assert absent.returncode == 1 and "no progress recorded for video 5" in absent.stderr
 

@@ -59,7 +59,7 @@ def test_a_bad_setting_is_one_line_naming_it(cli_stack, variable, value, fragmen
         (["dlq", "redrive", "video", "some-id", "--all", "--yes"], "give dead-letter ids or --all, not both"),
         (["dlq", "delete", "video", "some-id", "--all", "--yes"], "give dead-letter ids or --all, not both"),
         (["enqueue", "video", "²", "uploads/a.mp4"], "not a whole number"),
-        (["enqueue", "ai", "x", "ocr", "--payload", "[" * 5000], "not JSON"),
+        (["enqueue", "ai", "x", "ocr", "--payload", "[" * 5000], "--payload: not a JSON object"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(cli_stack, args, fragment):
@@ -80,7 +80,7 @@ def test_redrive_with_ids_and_all_does_nothing(cli_stack):
         (["enqueue", "video", "3", "../etc/passwd"], "file_key: must not contain a '..' segment"),
         (["enqueue", "ai", "job-1", "ocr", "--payload", '{"file_key": "a.png"}'], "job_id: must be a UUID"),
         (["enqueue", "ai", "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "telepathy", "--payload", "{}"],
-         "unknown job_type 'telepathy': the worker runs"),
+         "no engine is registered for job_type 'telepathy' (this deployment runs ocr"),
         (["enqueue", "ai", "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "ocr", "--payload", '{"lang": "kor"}'],
          "invalid payload for job_type 'ocr': required key 'payload.file_key' is missing"),
     ],
@@ -104,9 +104,9 @@ def test_a_page_past_the_end_and_odd_ids_are_answers_not_database_errors(cli_sta
 def test_control_characters_are_escaped_in_text_and_exact_in_json(cli_stack):
     stack = cli_stack
     video_id = 424242
-    insert_video(stack.engine, stack.tables.videos, video_id, "uploads/x.mp4", status="FAILED")
+    insert_video(stack.engine, stack.tables["video"], video_id, "uploads/x.mp4", status="FAILED")
     with stack.engine.begin() as connection:
-        table = stack.tables.videos
+        table = stack.tables["video"]
         connection.execute(table.update().where(table.c.id == video_id).values(error_reason="bad " + ESCAPES))
     dead_letter(stack, "body " + ESCAPES, "reason " + ESCAPES)
     key = f"progress:video:{video_id}"
@@ -140,9 +140,9 @@ def test_secrets_are_masked_in_error_lines_and_output(cli_stack):
         assert "***" in result.stdout + result.stderr
     # A row whose reason carries the deployment's own database password.
     env = cli_stack.env(OPS_ADMIN_PASSWORD=secret)
-    insert_video(cli_stack.engine, cli_stack.tables.videos, 5151, "uploads/y.mp4", status="FAILED")
+    insert_video(cli_stack.engine, cli_stack.tables["video"], 5151, "uploads/y.mp4", status="FAILED")
     with cli_stack.engine.begin() as connection:
-        table = cli_stack.tables.videos
+        table = cli_stack.tables["video"]
         connection.execute(table.update().where(table.c.id == 5151).values(error_reason=f"password {secret} wrong"))
     for args in (["jobs", "video"], ["jobs", "video", "--json"]):
         printed = ops(cli_stack, *args, env=env)

@@ -32,7 +32,7 @@ def test_the_ops_policy_allows_every_call_of_status_dead_letters_enqueue_and_out
     stack.s3.put_object(Bucket=stack.bucket, Key="videos/7/42/hls/master.m3u8", Body=b"#EXTM3U\n")
     settings = Settings(
         broker="sqs", video_queue=stack.video_queue, ai_queue=stack.ai_queue, s3_bucket=stack.bucket,
-        database_url=POSTGRES_URL, redis_url=REDIS_URL, video_table=tables.videos.name, ai_job_table=tables.ai_jobs.name,
+        database_url=POSTGRES_URL, redis_url=REDIS_URL, video_table=tables["video"].name, ai_job_table=tables["ai"].name,
     )
     calls: list[Call] = []
     ops = Ops(settings, sqs=recording(moto.client("sqs"), calls), s3=recording(moto.client("s3"), calls))
@@ -43,8 +43,9 @@ def test_the_ops_policy_allows_every_call_of_status_dead_letters_enqueue_and_out
     assert ops.queues.delete(stack.video_queue, [letters[1].id]) == 1
     assert ops.queues.delete(stack.ai_queue) == 0  # purge of an empty queue
     assert ops.queues.redrive(stack.video_queue) == 1  # redrive all
-    ops.enqueue_video(42, "uploads/7/42/source.mp4", 7)
-    ops.enqueue_ai("5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "ocr", {"file_key": "uploads/7/p.png"}, 7)
+    ops.enqueue("video", {"video_id": 42, "file_key": "uploads/7/42/source.mp4", "tenant_id": 7})
+    ops.enqueue("ai", {"job_id": "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "job_type": "ocr",
+                       "payload": {"file_key": "uploads/7/p.png"}, "tenant_id": 7})
     assert [item["key"] for item in ops.outputs("video", {"id": 42, "tenant_id": 7})] == ["videos/7/42/hls/master.m3u8"]
     ops.outputs("ai", {"id": "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "tenant_id": None})
 

@@ -179,7 +179,7 @@ def test_odd_ids_pages_and_records_are_4xx_or_rendered_never_500(site, pg_engine
         assert response.status_code == 400 and "page number must be from 1" in response.text, page
     # An AI id with a slash (the API's ids are strings): its link and its page work.
     job_id = f"tenant/7/{unique('job-')}"
-    insert_ai_job(pg_engine, stack.tables.ai_jobs, job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
+    insert_ai_job(pg_engine, stack.tables["ai"], job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
     listing = site.get("/jobs/ai/").text
     assert f'href="/jobs/ai/{job_id}"' in listing
     page = site.get(f"/jobs/ai/{job_id}")
@@ -218,16 +218,16 @@ def test_a_damaged_worker_record_still_renders(site):
 def test_secrets_in_problem_texts_are_masked_on_pages(private_stack, pg_engine):
     endpoint = f"http://AKIAEXAMPLEKEY:sup3r-s3cret-v4lue@127.0.0.1:{free_port()}"  # nothing listens there
     settings = settings_for(private_stack, sqs_endpoint_url=endpoint)
-    ops = Ops(settings, s3=private_stack.s3, redis_client=redis_lib.Redis.from_url(REDIS_URL), engine=pg_engine)
+    ops = Ops(settings, s3=private_stack.s3, redis_client=redis_lib.Redis.from_url(REDIS_URL), database=pg_engine)
     site = Site(private_stack, app := create_app(settings, ops), app.test_client(), ops)
     for path in ("/", f"/queues/{private_stack.video_queue}/dead-letters/"):
         page = site.get(path)
         assert page.status_code == 200, path
         assert "sup3r-s3cret-v4lue" not in page.text and "SQS" in page.text, path
     video_id = next(video_ids)
-    insert_video(pg_engine, private_stack.tables.videos, video_id, "uploads/x.mp4", status="FAILED")
+    insert_video(pg_engine, private_stack.tables["video"], video_id, "uploads/x.mp4", status="FAILED")
     with pg_engine.begin() as connection:
-        table = private_stack.tables.videos
+        table = private_stack.tables["video"]
         connection.execute(table.update().where(table.c.id == video_id).values(
             error_reason=f"could not reach redis://:{ADMIN[1]}@cache:6379/0"))
     page = site.get(f"/jobs/video/{video_id}").text

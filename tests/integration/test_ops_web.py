@@ -76,7 +76,7 @@ def test_a_post_without_a_valid_csrf_token_is_refused_with_400(site):
     assert site.post(f"{base}/delete", {"id": letter}).status_code == 400
     assert site.post(f"{base}/delete", {"id": letter, "csrf_token": "forged"}).status_code == 400
     # A token signed with another key (another deployment, or a process without OPS_SECRET_KEY) is refused too.
-    other = make_site(site.stack, site.ops.engine, ops_secret_key="another-key")
+    other = make_site(site.stack, site.ops.database, ops_secret_key="another-key")
     foreign = other.confirm_token(f"{base}/delete/confirm?id={letter}")
     site.get(f"{base}/delete/confirm?id={letter}")
     assert site.post(f"{base}/delete", {"id": letter, "csrf_token": foreign}).status_code == 400
@@ -173,7 +173,7 @@ def test_an_action_on_a_letter_gone_meanwhile_is_a_flash_message_not_an_error(si
 
 
 def test_job_lists_filter_by_status_show_reasons_and_paginate(site, pg_engine):
-    videos = site.stack.tables.videos
+    videos = site.stack.tables["video"]
     failed = [next(video_ids) for _ in range(27)]
     for video_id in failed:
         insert_video(pg_engine, videos, video_id, f"uploads/{video_id}.mp4", status="FAILED")
@@ -181,7 +181,7 @@ def test_job_lists_filter_by_status_show_reasons_and_paginate(site, pg_engine):
     insert_video(pg_engine, videos, ready, "uploads/r.mp4", status="READY")
     with pg_engine.begin() as connection:
         connection.execute(videos.update().where(videos.c.id == failed[-1]).values(error_reason="source not found: x"))
-    insert_ai_job(pg_engine, site.stack.tables.ai_jobs, "ai-" + unique(""), "ocr", {"file_key": "a.png"}, "FAILED")
+    insert_ai_job(pg_engine, site.stack.tables["ai"], "ai-" + unique(""), "ocr", {"file_key": "a.png"}, "FAILED")
 
     first = site.get("/jobs/video/?status=failed")
     assert first.status_code == 200
@@ -202,7 +202,7 @@ def test_job_lists_filter_by_status_show_reasons_and_paginate(site, pg_engine):
 def test_the_job_page_shows_the_row_live_progress_and_outputs(site, pg_engine):
     stack = site.stack
     video_id = next(video_ids)
-    insert_video(pg_engine, stack.tables.videos, video_id, "uploads/7/source.mp4", status="PROCESSING", tenant_id=7)
+    insert_video(pg_engine, stack.tables["video"], video_id, "uploads/7/source.mp4", status="PROCESSING", tenant_id=7)
     prefix = f"videos/7/{video_id}/"
     stack.s3.put_object(Bucket=stack.bucket, Key=prefix + "hls/master.m3u8", Body=b"#EXTM3U\n")
     stack.s3.put_object(Bucket=stack.bucket, Key=prefix + "thumbnail.jpg", Body=b"\xff" * 2048)
@@ -227,9 +227,9 @@ def test_the_job_page_shows_the_row_live_progress_and_outputs(site, pg_engine):
     assert site.get(f"/jobs/video/{video_id}/progress.json").get_json()["progress"]["step"] == "uploading"
 
     job_id = unique("job-")
-    insert_ai_job(pg_engine, stack.tables.ai_jobs, job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
+    insert_ai_job(pg_engine, stack.tables["ai"], job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
     with pg_engine.begin() as connection:
-        table = stack.tables.ai_jobs
+        table = stack.tables["ai"]
         connection.execute(table.update().where(table.c.id == job_id).values(error_message="no such engine"))
     ai_page = site.get(f"/jobs/ai/{job_id}").text
     assert "no such engine" in ai_page and "No progress recorded" in ai_page and "No objects." in ai_page
@@ -292,7 +292,7 @@ def test_redis_and_the_database_down_are_named_not_tracebacks(private_stack):
         host="127.0.0.1", port=free_port(), socket_connect_timeout=1, socket_timeout=1, retry=fail_fast_retry()
     )
     dead_db = create_engine_from_url(f"postgresql+psycopg2://postgres:db-secret-pw@127.0.0.1:{free_port()}/test")
-    ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis_client=dead_redis, engine=dead_db)
+    ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis_client=dead_redis, database=dead_db)
     site = Site(stack, app := create_app(settings, ops), app.test_client(), ops)
 
     overview = site.get("/")

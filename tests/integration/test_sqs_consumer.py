@@ -14,7 +14,7 @@ from adapters.messages import VideoJobBody, validate_body
 from adapters.sqs.broker import LegacySQSBroker
 from adapters.sqs.codec import LegacyRoute
 from adapters.sqs.publisher import LegacyPublisher, video_body
-from adapters.sqs.reject import RejectBeforeRun
+from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.give_up import GiveUp
 from adapters.worker.retries import CappedRetries
 from domain.errors import TransientError, UnsupportedMedia
@@ -32,8 +32,7 @@ class Harness:
         self.given_up: list[tuple[dict, str, str]] = []
         self.behaviour = behaviour
         self.broker = LegacySQSBroker(
-            routes={self.queue: LegacyRoute("process_video", VideoJobBody)},
-            dead_letter_queues={self.queue: self.dlq},
+            routes={self.queue: LegacyRoute("process_video", VideoJobBody, self.dlq)},
             visibility_timeout=visibility,
             middleware=[
                 RejectBeforeRun(max_receive_count),
@@ -55,7 +54,7 @@ class Harness:
         self.broker.add_middleware(dramatiq.middleware.CurrentMessage())
         self.broker.declare_queue(self.queue)
         self.broker._ensure_queue(self.queue)
-        self.publisher = LegacyPublisher(self.sqs, video_queue=self.queue)
+        self.publisher = LegacyPublisher(self.sqs)
         self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=100)
 
     def __enter__(self):
@@ -97,7 +96,7 @@ def ok(_n):
 
 def test_plain_json_body_runs_once_with_the_sqs_message_id(moto):
     with Harness(moto, behaviour=ok) as h:
-        message_id = h.publisher.publish_video(42, "uploads/7/42/source.mp4", 7)
+        message_id = h.publisher.send(h.queue, video_body(42, "uploads/7/42/source.mp4", 7))
         assert h.wait(lambda: h.calls)
         assert h.wait(lambda: h.depth() == 0)
     body, seen_id = h.calls[0]
@@ -178,7 +177,7 @@ def test_retry_then_success(moto):
             raise TransientError("database unavailable")
 
     with Harness(moto, behaviour=once) as h:
-        h.publisher.publish_video(11, "uploads/c.mp4")
+        h.publisher.send(h.queue, video_body(11, "uploads/c.mp4"))
         assert h.wait(lambda: len(h.calls) == 2)
         assert h.wait(lambda: h.depth() == 0)
     assert h.depth(h.dlq) == 0
@@ -216,7 +215,7 @@ def test_heartbeat_extends_visibility_of_in_flight_messages(moto):
         release.wait(20)
 
     with Harness(moto, behaviour=slow, visibility=2) as h:
-        h.publisher.publish_video(13, "uploads/e.mp4")
+        h.publisher.send(h.queue, video_body(13, "uploads/e.mp4"))
         assert started.wait(20)
         for _ in range(4):  # 4 s: twice the visibility timeout
             assert h.broker.extend_visibility() == 1
@@ -230,7 +229,7 @@ def test_heartbeat_extends_visibility_of_in_flight_messages(moto):
 
 def test_after_stop_receiving_a_consumer_hands_out_nothing_new(moto):
     h = Harness(moto, behaviour=ok)
-    h.publisher.publish_video(15, "uploads/g.mp4")
+    h.publisher.send(h.queue, video_body(15, "uploads/g.mp4"))
     consumer = h.broker.consume(h.queue, prefetch=1, timeout=1000)
     consumer.stop_receiving()
     assert [next(consumer) for _ in range(3)] == [None, None, None]

@@ -43,23 +43,23 @@ class FakeVideoRepository:
         row = self.rows.get(video_id)
         return row is not None and row.status is VideoStatus.PROCESSING and row.processing_started_at == fence
 
-    def complete_video(self, video_id: int, output: VideoOutput, *, fence: datetime) -> bool:
+    def complete(self, video_id: int, output: VideoOutput, *, fence: datetime) -> bool:
         row = self.rows.get(video_id)
         if row is None or row.status not in VIDEO_COMPLETE_FROM or row.processing_started_at != fence:
             return False
         row.status = VideoStatus.READY
         row.hls_path, row.thumbnail_key, row.duration_seconds = output.hls_path, output.thumbnail_key, output.duration_seconds
-        self.writes.append(("complete_video", video_id))
+        self.writes.append(("complete", video_id))
         return True
 
-    def fail_video(self, video_id: int, reason: str, *, fence: datetime | None = None) -> bool:
+    def fail(self, video_id: int, reason: str, *, fence: datetime | None = None) -> bool:
         row = self.rows.get(video_id)
         if row is None or row.status not in VIDEO_FAIL_FROM:
             return False
         if fence is not None and row.processing_started_at != fence:
             return False
         row.status, row.error_reason = VideoStatus.FAILED, reason
-        self.writes.append(("fail_video", video_id))
+        self.writes.append(("fail", video_id))
         return True
 
 
@@ -164,18 +164,44 @@ class FakeAIJobRepository:
         self.writes.append(("mark_processing", job_id))
         return self._clock
 
-    def complete_job(self, job_id, result, *, fence):
+    def attempt_is_current(self, job_id, fence) -> bool:
+        row = self.rows.get(job_id)
+        return row is not None and row.status is AIJobStatus.PROCESSING and row.started_at == fence
+
+    def complete(self, job_id, result, *, fence):
         row = self.rows.get(job_id)
         if row is None or row.status not in AI_COMPLETE_FROM or row.started_at != fence:
             return False
         row.status, row.result = AIJobStatus.DONE, result
-        self.writes.append(("complete_job", job_id))
+        self.writes.append(("complete", job_id))
         return True
 
-    def fail_job(self, job_id, reason, *, fence=None):
+    def fail(self, job_id, reason, *, fence=None):
         row = self.rows.get(job_id)
         if row is None or row.status not in AI_FAIL_FROM or (fence is not None and row.started_at != fence):
             return False
         row.status, row.error_message = AIJobStatus.FAILED, reason
-        self.writes.append(("fail_job", job_id))
+        self.writes.append(("fail", job_id))
         return True
+
+
+class FakeEngine:
+    """An Engine that runs a function of the request, with the sandbox's payload and input rules.
+
+    Parameters:
+      run: (request, source path or None, progress) -> result.
+      takes_file: whether the payload's ``file_key`` names an input to download.
+    """
+
+    def __init__(self, run, *, takes_file: bool = False) -> None:
+        self._run = run
+        self.takes_file = takes_file
+
+    def prepare(self, payload):
+        return dict(payload)
+
+    def input_key(self, payload):
+        return payload.get("file_key") if self.takes_file else None
+
+    def run(self, request, source, progress):
+        return self._run(request, source, progress)

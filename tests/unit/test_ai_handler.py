@@ -5,39 +5,43 @@ from __future__ import annotations
 import pytest
 
 from domain.entities import AIJob, AIJobRequest
-from domain.errors import TransientError
-from domain.handlers.ai import ProcessAIJobHandler, UnknownJobType
+from domain.errors import SourceNotFound, TransientError, UnknownJobType, UnsafeKey
+from domain.handlers.ai import ProcessAIJobHandler
 from domain.handlers.flow import Outcome
 from domain.statuses import AIJobStatus
-from tests.unit.fakes import FakeAIJobRepository, FakeLock, FakeProgress
+from tests.unit.fakes import FakeAIJobRepository, FakeEngine, FakeLock, FakeProgress, FakeStorage
 
 JOB_ID = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
 REQUEST = AIJobRequest(JOB_ID, "echo", {"text": "안녕"}, 7)
 
 
-class Echo:
-    def run(self, request, progress):
-        progress.step("running", 0.5)
-        return {"text": request.payload["text"]}
+def echo(request, source, progress):
+    progress.step("running", 0.5)
+    return {"text": request.payload["text"], "input": source.read_bytes().decode() if source else None}
 
 
-class Flaky:
-    def run(self, request, progress):
-        raise TransientError("the engine's model server is busy")
+def flaky(request, source, progress):
+    raise TransientError("the engine's model server is busy")
 
 
-def build(status=AIJobStatus.PENDING, engines=None):
+Echo, Flaky = (lambda: FakeEngine(echo)), (lambda: FakeEngine(flaky))
+
+
+def build(status=AIJobStatus.PENDING, engines=None, objects=None, allowed_prefixes=()):
     repo = FakeAIJobRepository(AIJob(id=JOB_ID, job_type="echo", status=status))
     lock, progress = FakeLock(), FakeProgress()
     engines = {"echo": Echo()} if engines is None else engines
-    return ProcessAIJobHandler(jobs=repo, lock=lock, progress=progress, engines=engines), repo, lock, progress
+    handler = ProcessAIJobHandler(jobs=repo, lock=lock, progress=progress, engines=engines,
+                                  storage=FakeStorage(objects or {}), allowed_prefixes=allowed_prefixes)
+    return handler, repo, lock, progress
 
 
 def test_engine_result_lands_in_a_done_row():
     handler, repo, lock, progress = build()
     assert handler.handle(REQUEST) is Outcome.COMPLETED
-    assert repo.rows[JOB_ID].status is AIJobStatus.DONE and repo.rows[JOB_ID].result == {"text": "안녕"}
-    assert [r[1] for r in progress.reports] == ["running", "saving", "done"]
+    assert repo.rows[JOB_ID].status is AIJobStatus.DONE
+    assert repo.rows[JOB_ID].result == {"text": "안녕", "input": None}
+    assert [r[1] for r in progress.reports] == ["running", "running", "saving", "done"]
     assert lock.held == set()
 
 
@@ -59,6 +63,22 @@ def test_transient_engine_error_is_left_to_the_retry():
         handler.handle(REQUEST)
     assert repo.rows[JOB_ID].status is AIJobStatus.PROCESSING and lock.held == set()
     # Whoever watches sees why it waits, in a step of CONTRACT section 3.
-    assert progress.reports[-1][1:] == ("queued", 0, "the engine's model server is busy")
+    assert progress.reports[-1][1:] == ("running", 10, "the engine's model server is busy")
     assert handler.give_up(JOB_ID, "gave up after 3 attempts") is True
     assert repo.rows[JOB_ID].status is AIJobStatus.FAILED
+
+
+def test_the_input_file_is_checked_and_downloaded_before_the_engine_runs():
+    engines = {"echo": FakeEngine(echo, takes_file=True)}
+    request = AIJobRequest(JOB_ID, "echo", {"text": "x", "file_key": "uploads/7/page.txt"}, 7)
+    handler, repo, _, progress = build(engines=engines, objects={"uploads/7/page.txt": b"page"},
+                                       allowed_prefixes=("uploads/",))
+    assert handler.handle(request) is Outcome.COMPLETED
+    assert repo.rows[JOB_ID].result["input"] == "page"
+    assert [r[1] for r in progress.reports] == ["downloading", "running", "running", "saving", "done"]
+
+    for key, error in (("elsewhere/page.txt", UnsafeKey), ("uploads/missing.txt", SourceNotFound)):
+        handler, repo, *_ = build(engines=engines, objects={}, allowed_prefixes=("uploads/",))
+        with pytest.raises(error):
+            handler.handle(AIJobRequest(JOB_ID, "echo", {"text": "x", "file_key": key}, 7))
+        assert repo.rows[JOB_ID].status is AIJobStatus.FAILED

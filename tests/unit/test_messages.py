@@ -14,7 +14,7 @@ from adapters.sqs.publisher import ai_body, video_body
 from adapters.worker.options import LEGACY_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE
 from domain.errors import InvalidMessage
 
-CODEC = BodyCodec("video-jobs", LegacyRoute("process_video", VideoJobBody), frozenset({"process_video"}))
+CODEC = BodyCodec("video-jobs", LegacyRoute("process_video", VideoJobBody, "video-jobs-dlq"), frozenset({"process_video"}))
 EXAMPLE = '{"video_id": 42, "file_key": "uploads/7/42/source.mp4", "tenant_id": 7, "created_at": "2026-11-26T06:00:00+00:00"}'
 
 

@@ -17,17 +17,18 @@ from adapters.metrics.prometheus import Metrics, counted
 from adapters.sqs.codec import BodyCodec, LegacyRoute
 from adapters.messages import VideoJobBody
 from adapters.sqs.dead_letter import DeadLetterQueue
-from adapters.sqs.reject import RejectBeforeRun
+from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.context import JobContext, current_job, enter_job, leave_job, report_outcome
-from adapters.worker.labels import JobKind, dead_letter_category, identify
+from adapters.worker.labels import JobLabels, dead_letter_category, identify
+from domain.kinds import AI, VIDEO
 from adapters.worker.reasons import dead_letter_reason
 from adapters.worker.retries import CappedRetries
 from adapters.worker.tracking import JobTracking
 from domain.errors import LockBusy, PermanentError, TransientError
 
 KINDS = {
-    "process_video": JobKind("video", "video_id"),
-    "process_ai_job": JobKind("ai", "job_id", "job_type", lambda: {"ocr"}),
+    "process_video": JobLabels(VIDEO, "video_id"),
+    "process_ai_job": JobLabels(AI, "job_id", "job_type", lambda: {"ocr"}),
 }
 
 
@@ -65,7 +66,7 @@ def test_identify_gives_bounded_labels(msg, expected):
 
 
 def codec_reason(body: str) -> str:
-    codec = BodyCodec("q", LegacyRoute("process_video", VideoJobBody), frozenset({"process_video"}))
+    codec = BodyCodec("q", LegacyRoute("process_video", VideoJobBody, "video-jobs-dlq"), frozenset({"process_video"}))
     return dead_letter_reason(dramatiq.broker.MessageProxy(codec.decode(body, "m-1", 1)))
 
 

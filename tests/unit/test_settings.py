@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from kinds import load_kinds
 from settings import Settings, describe
 from tests.services import ROOT
 
@@ -24,7 +25,7 @@ def clean_env(monkeypatch):
 def test_defaults_follow_the_contract(clean_env):
     s = Settings()
     assert (s.video_queue, s.ai_queue) == ("video-jobs", "ai-jobs")
-    assert (s.video_dead_letter_queue, s.ai_dead_letter_queue) == ("video-jobs-dlq", "ai-jobs-dlq")
+    assert [kind.dead_letter_queue_name(s) for kind in load_kinds().values()] == ["video-jobs-dlq", "ai-jobs-dlq"]
     assert (s.video_table, s.ai_job_table) == ("video_video", "ai_aijob")
     assert [r.name for r in s.ladder] == ["360p", "720p", "1080p"]
     assert s.max_backoff_ms <= 900_000 and s.lock_ttl_seconds <= s.visibility_timeout_seconds
@@ -39,7 +40,8 @@ def test_every_contract_name_is_read(clean_env, monkeypatch):
         monkeypatch.setenv(name, value)
     s = Settings()
     assert [str(getattr(s, name.lower())) for name in values] == list(values.values())
-    assert (s.video_dead_letter_queue, s.ai_dead_letter_queue) == ("vd", "ad")
+    assert [kind.dead_letter_queue_name(s) for kind in load_kinds().values()] == ["vd", "ad"]
+    assert [kind.table_named(s) for kind in load_kinds().values()] == ["vt", "at"]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import pytest
 
 from domain.entities import MediaInfo, Video, VideoJob
 from domain.errors import JobNotFound, LockBusy, SourceNotFound, TransientError, UnsafeKey, UnsupportedMedia
-from domain.handlers.video import Outcome, ProcessVideoJobHandler, VideoLimits
+from domain.handlers.flow import Outcome
+from domain.handlers.video import ProcessVideoJobHandler, VideoLimits
 from domain.statuses import VideoStatus
 from tests.unit.fakes import FakeLock, FakeMedia, FakeProgress, FakeStorage, FakeVideoRepository
 
@@ -19,7 +20,7 @@ def build(status=VideoStatus.UPLOADED, *, media=None, objects=None, limits=None)
     storage = FakeStorage({SOURCE: b"x" * 100} if objects is None else objects)
     media = media or FakeMedia()
     handler = ProcessVideoJobHandler(
-        videos=repo, lock=lock, progress=progress, storage=storage, media=media, limits=limits
+        jobs=repo, lock=lock, progress=progress, storage=storage, media=media, limits=limits
     )
     return handler, repo, lock, progress, storage, media
 
@@ -37,7 +38,7 @@ def test_happy_path_writes_ready_row_outputs_and_monotonic_progress():
     assert row.duration_seconds == 10.0
     assert "videos/7/42/hls/720p/index.m3u8" in storage.objects
     assert "videos/7/42/hls/1080p/index.m3u8" not in storage.objects  # never above the source
-    assert repo.writes == [("mark_processing", 42), ("complete_video", 42)]
+    assert repo.writes == [("mark_processing", 42), ("complete", 42)]
     assert lock.log == [("acquire", "video:42"), ("release", "video:42")]
     steps = [r[1] for r in progress.reports]
     assert steps[0] == "downloading" and steps[-1] == "done"
@@ -141,31 +142,31 @@ def test_interrupt_releases_lock():
 
 def test_stale_attempt_cannot_overwrite_newer_one():
     handler, repo, *_ = build()
-    original = repo.complete_video
+    original = repo.complete
 
     def newer_attempt_takes_over(video_id, output, *, fence):
         repo.mark_processing(video_id)  # another worker, after our lock expired
         return original(video_id, output, fence=fence)
 
-    repo.complete_video = newer_attempt_takes_over
+    repo.complete = newer_attempt_takes_over
     assert handler.handle(JOB) is Outcome.SUPERSEDED
     assert repo.rows[42].status is VideoStatus.PROCESSING
 
 
 def test_give_up_fails_unfinished_row_but_never_a_ready_one():
     handler, repo, _, progress, *_ = build(VideoStatus.PROCESSING)
-    assert handler.give_up(JOB, "gave up after 5 attempts") is True
+    assert handler.give_up(42, "gave up after 5 attempts") is True
     assert repo.rows[42].status is VideoStatus.FAILED
     assert progress.reports[-1][1:] == ("failed", 0, "gave up after 5 attempts")
     handler, repo, *_ = build(VideoStatus.READY)
-    assert handler.give_up(JOB, "late") is False
+    assert handler.give_up(42, "late") is False
     assert repo.rows[42].status is VideoStatus.READY
 
 
 def test_give_up_leaves_a_row_that_another_worker_is_running():
     handler, repo, lock, *_ = build(VideoStatus.PROCESSING)
     lock.taken_by_others.add("video:42")
-    assert handler.give_up(JOB, "gave up") is False
+    assert handler.give_up(42, "gave up") is False
     assert repo.rows[42].status is VideoStatus.PROCESSING
 
 

@@ -1,0 +1,58 @@
+"""The AI kind: a registered engine run on a payload (CONTRACT sections 1-4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.db.tables import AI_JOB_TABLE
+from adapters.messages import AIJobBody
+from domain.entities import AIJobRequest
+from domain.errors import UnknownJobType
+from domain.handlers.ai import ProcessAIJobHandler
+from domain.kinds import AI as RULES
+from kinds.declaration import EnqueueField, KindDeclaration, Services, Setting, json_object
+
+
+def handler(services: Services) -> ProcessAIJobHandler:
+    settings = services.settings
+    return ProcessAIJobHandler(
+        jobs=services.repository(RULES.name),
+        lock=services.lock,
+        progress=services.progress,
+        engines=services.engines,
+        storage=services.storage,
+        allowed_prefixes=settings.source_prefixes,
+        workdir=Path(settings.work_dir) if settings.work_dir else None,
+    )
+
+
+def publishable(request: AIJobRequest, services: Services) -> None:
+    """An engine is registered for the job_type, and its payload fits the engine's schema."""
+    spec = services.engine_specs.get(request.job_type)
+    if spec is None:
+        raise UnknownJobType(f"no engine is registered for job_type {request.job_type!r} "
+                             f"(this deployment runs {', '.join(sorted(services.engine_specs))})")
+    spec.validate_payload(request.payload)
+
+
+AI = KindDeclaration(
+    kind=RULES,
+    actor="process_ai_job",
+    title="AI jobs",
+    body=AIJobBody,
+    id_field="job_id",
+    request=AIJobBody.to_request,
+    handler=handler,
+    table=AI_JOB_TABLE,
+    queue=Setting("AI_QUEUE", "ai-jobs"),
+    dead_letter_queue=Setting("AI_DLQ", None),
+    table_name=Setting("AI_JOB_TABLE", "ai_aijob"),
+    enqueue=(
+        EnqueueField("job_id", str, "the job's id, a UUID (its row in AI_JOB_TABLE)"),
+        EnqueueField("job_type", str, "the engine to run (e.g. ocr)"),
+        EnqueueField("payload", json_object, "the engine's payload, a JSON object", option=True),
+    ),
+    type_field="job_type",
+    types=lambda services: services.engines,
+    publishable=publishable,
+)

@@ -1,0 +1,140 @@
+"""KindDeclaration: everything that makes one kind of job, said once.
+
+The worker's actors (``tasks``), its broker's routes and dead-letter queues
+(``bootstrap``), its metrics labels and every view and command of the ops
+tools are derived from the declarations by iteration; nothing else names a
+kind. The kinds of the contract are declared in ``kinds/video.py`` and
+``kinds/ai.py``; modules named by JOB_KIND_MODULES add theirs (``KINDS``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from adapters.db.tables import JobTableSpec
+from adapters.messages import validate_body
+from domain.handlers.flow import JobHandler
+from domain.kinds import JobKind
+
+QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
+TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+
+
+class Configuration(Protocol):
+    """The settings, as far as declarations read them (``settings.Settings``)."""
+
+    def value(self, variable: str, default: str | None, pattern: str) -> str | None: ...
+
+
+class Services(Protocol):
+    """What a declaration's handler factory may use (``bootstrap.Container``)."""
+
+    settings: Any
+
+    def repository(self, kind: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Setting:
+    """An environment variable naming something of the deployment, and its default."""
+
+    variable: str
+    default: str | None
+
+
+@dataclass(frozen=True)
+class EnqueueField:
+    """One body field ``python -m ops enqueue <kind>`` takes.
+
+    Parameters:
+      name: the body field.
+      parse: turns the typed text into the field's value (the body model then validates it).
+      help: what the field is.
+      option: taken as ``--<name> VALUE`` (required) rather than as a positional argument.
+    """
+
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+    option: bool = False
+
+
+def whole_number(text: str) -> int:
+    """A whole number as typed; the body model decides which are valid."""
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        raise ValueError(f"not a whole number: {text[:40]!r}")
+    return int(text)
+
+
+def json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError("not a JSON object") from None
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value
+
+
+@dataclass(frozen=True)
+class KindDeclaration:
+    """One kind of job.
+
+    Parameters:
+      kind: the domain's rules of the kind (id, statuses, steps, keys).
+      actor: the Dramatiq actor that runs its jobs.
+      title: how the ops pages name its jobs ("Videos").
+      body: the pydantic model of its queue's plain-JSON body (CONTRACT section 1).
+      id_field: the body field holding the job's id ("video_id").
+      request: turns a validated body into the handler's request.
+      handler: builds the kind's handler from the worker's services.
+      table: its table (CONTRACT section 2) and the columns the worker writes.
+      queue, dead_letter_queue, table_name: the settings naming its queue, its
+        dead-letter queue (default ``<queue>-dlq``) and its table.
+      enqueue: the body fields ``python -m ops enqueue`` takes (tenant_id always).
+      type_field: a body field naming a finer job type for metrics and logs ("job_type").
+      types: the finer types allowed as labels (the registered engines).
+      publishable: raises a PermanentError when the worker would fail a
+        request at once for more than its body's schema (an unregistered
+        engine); ``python -m ops enqueue`` checks it before publishing.
+    """
+
+    kind: JobKind
+    actor: str
+    title: str
+    body: type[BaseModel]
+    id_field: str
+    request: Callable[[Any], Any]
+    handler: Callable[[Services], JobHandler]
+    table: JobTableSpec
+    queue: Setting
+    dead_letter_queue: Setting
+    table_name: Setting
+    enqueue: tuple[EnqueueField, ...] = ()
+    type_field: str | None = None
+    types: Callable[[Services], Collection[str]] = field(default=lambda services: ())
+    publishable: Callable[[Any, Services], None] = field(default=lambda request, services: None)
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+    def queue_name(self, settings: Configuration) -> str:
+        return settings.value(self.queue.variable, self.queue.default, QUEUE_NAME)
+
+    def dead_letter_queue_name(self, settings: Configuration) -> str:
+        dlq = self.dead_letter_queue
+        return settings.value(dlq.variable, dlq.default, QUEUE_NAME) or f"{self.queue_name(settings)}-dlq"
+
+    def table_named(self, settings: Configuration) -> str:
+        return settings.value(self.table_name.variable, self.table_name.default, TABLE_NAME)
+
+    def parse(self, body: dict[str, Any]) -> Any:
+        """The handler's request for a message's body; InvalidMessage naming the field when it does not fit."""
+        return self.request(validate_body(self.body, body))
