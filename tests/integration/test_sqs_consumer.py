@@ -262,3 +262,29 @@ def test_a_message_whose_row_cannot_be_failed_is_kept_not_dead_lettered(moto):
         database["up"] = True
         (letter,) = h.dead_letters(1, timeout=30)
     assert letter["Body"] == raw and h.given_up[0][0]["video_id"] == 16
+
+
+def test_an_actor_declared_after_consume_is_known_to_the_consumer(moto):
+    sqs = moto.client("sqs")
+    queue, dlq = unique("video-jobs-"), unique("video-dlq-")
+    broker = LegacySQSBroker(routes={queue: LegacyRoute("process_video", VideoJobBody, dlq)}, visibility_timeout=30,
+                             endpoint_url=moto.url, region_name="us-east-1")
+    broker.declare_queue(queue)
+    consumer = broker.consume(queue, timeout=100)
+
+    @dramatiq.actor(actor_name="late_actor", queue_name=queue, broker=broker)
+    def late_actor(x):
+        pass
+
+    late_actor.send(1)  # a Dramatiq envelope, for an actor the consumer did not know when it started
+    message = None
+    for _ in range(20):
+        message = next(consumer) or message
+        if message is not None:
+            break
+    assert message is not None and message.actor_name == "late_actor" and message.args == (1,)
+    assert "reject_reason" not in message.options
+    consumer.ack(message)
+    assert sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=dlq)["QueueUrl"],
+                                    AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+        "ApproximateNumberOfMessages"] == "0"
