@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from adapters.db.tables import JobTableSpec
+from adapters.db.tables import JobTableSpec, whole_number
 from adapters.messages import validate_body
 from domain.handlers.flow import JobHandler
 from domain.kinds import JobKind
@@ -62,14 +62,6 @@ class EnqueueField:
     parse: Callable[[str], Any]
     help: str
     option: bool = False
-
-
-def whole_number(text: str) -> int:
-    """A whole number as typed; the body model decides which are valid."""
-    digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
-        raise ValueError(f"not a whole number: {text[:40]!r}")
-    return int(text)
 
 
 def json_object(text: str) -> dict:

@@ -22,6 +22,7 @@ import redis
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.db.job_queries import BadFilter
 from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
 from adapters.sqs.admin import MAX_BROWSE, QueueMissing
@@ -68,10 +69,16 @@ def build_parser(job_kinds: dict[str, KindDeclaration]) -> argparse.ArgumentPars
     commands.add_parser("status", help="queues, dead-letter depths, job counts by status, workers")
     commands.add_parser("workers", help="worker processes and what they run")
 
-    jobs = commands.add_parser("jobs", help="recent jobs of one kind, optionally by status")
-    jobs.add_argument("kind", choices=names)
-    jobs.add_argument("--status", help="only rows with this status (e.g. FAILED)")
-    jobs.add_argument("--limit", type=positive_int(1000), default=20)
+    jobs = commands.add_parser("jobs", help="find jobs of one kind: recent first, by status, id and the kind's fields")
+    job_commands = _Subparsers(jobs.add_subparsers(dest="kind", required=True, metavar="KIND"), common)
+    for name, declaration in job_kinds.items():
+        command = job_commands.add_parser(name, help=f"jobs of {declaration.table_name.variable}")
+        command.add_argument("--status", help="only rows with this status (e.g. FAILED)")
+        command.add_argument("--id", help="the job's id")
+        for field in declaration.table.search:
+            command.add_argument(f"--{field.option}", dest=f"search:{field.option}",
+                                 help=f"{field.column} {'starts with this' if field.prefix else 'is this'}")
+        command.add_argument("--limit", type=positive_int(1000), default=20, help="at most this many rows (1-1000)")
 
     dlq = commands.add_parser("dlq", help="dead letters: list, show, redrive, delete, purge")
     dlq_commands = _Subparsers(dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION"), common)
@@ -141,7 +148,7 @@ def main(argv: Sequence[str] | None = None, *, ops: Ops | None = None) -> int:
     try:
         return COMMANDS[args.command](ops, args, out)
     except (OpsError, DeadLetterNotFound, DeadLetterRefused, UnknownQueue, QueueMissing) as error:
-        return out.fail(str(error).strip("'\""))
+        return out.fail(str(error))
     except (BotoCoreError, ClientError) as error:
         return out.fail(f"AWS call failed: {error}")
     except redis.RedisError as error:
@@ -196,7 +203,15 @@ def workers(ops: Ops, args, out: Output) -> int:
 def jobs(ops: Ops, args, out: Output) -> int:
     if args.status and args.status.upper() not in ops.jobs.statuses(args.kind):
         raise OpsError(f"unknown status {args.status!r} for {args.kind}: use {', '.join(ops.jobs.statuses(args.kind))}")
-    rows = ops.jobs.recent(args.kind, args.status.upper() if args.status else None, limit=args.limit)
+    filters = {name.removeprefix("search:"): value for name, value in vars(args).items()
+               if name.startswith("search:") and value is not None}
+    if args.id is not None:
+        filters["id"] = args.id
+    try:
+        rows = ops.jobs.recent(args.kind, args.status.upper() if args.status else None, limit=args.limit,
+                               filters=filters)
+    except BadFilter as error:
+        raise OpsError(str(error)) from None
     spec = ops.kind(args.kind).table
     out.emit(rows, lambda data: render.jobs(spec.listed, spec.error, data))
     return 0

@@ -13,6 +13,10 @@ class UnknownKind(LookupError):
     """The name given is not a kind of job of this deployment."""
 
 
+class BadFilter(ValueError):
+    """A search value that no row of the kind can match (a tenant that is not a number)."""
+
+
 class JobQueries:
     """Job rows by kind, status and id.
 
@@ -39,12 +43,37 @@ class JobQueries:
                 result[entry.kind.name] = {status: found.pop(status, 0) for status in entry.kind.status_names()} | found
         return result
 
-    def recent(self, kind: str, status: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Rows of one kind, most recently updated first."""
-        table = self._kind(kind).table
+    def recent(self, kind: str, status: str | None = None, limit: int = 50, offset: int = 0,
+               filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Rows of one kind, most recently updated first, matching ``status`` and ``filters``.
+
+        ``filters`` maps a search option of the kind (``tenant``, ``file-key-prefix``, ``id``...) to
+        the text an operator typed; a prefix matches literally (``%`` and ``_`` are not wildcards).
+        Raises BadFilter when a value cannot be one the column holds.
+        """
+        entry = self._kind(kind)
+        table = entry.table
         query = select(table).order_by(table.c.updated_at.desc(), table.c.id.desc()).limit(limit).offset(offset)
         if status:
             query = query.where(table.c.status == status)
+        fields = {field.option: field for field in entry.spec.search}
+        for option, text in (filters or {}).items():
+            if option == "id":
+                job_id = entry.kind.parse_id(text)
+                if job_id is None:
+                    raise BadFilter(f"no {entry.kind.noun} can have the id {text[:40]!r}")
+                query = query.where(table.c.id == job_id)
+                continue
+            if option not in fields:
+                raise BadFilter(f"{kind} jobs cannot be searched by {option!r}: use id, "
+                                + ", ".join(fields))
+            field = fields[option]
+            try:
+                value = field.parse(text)
+            except ValueError as error:
+                raise BadFilter(f"{option}: {error}") from None
+            column = table.c[field.column]
+            query = query.where(column.startswith(value, autoescape=True) if field.prefix else column == value)
         with self.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 

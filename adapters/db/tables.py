@@ -35,6 +35,34 @@ from domain.kinds import JobKind
 JSON_COLUMN = JSON().with_variant(JSONB(), "postgresql")
 
 
+def whole_number(text: str) -> int:
+    """A whole number as typed, within a bigint column; ValueError for anything else ("²", "1e3", 2**64)."""
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or abs(int(text)) > 2**63 - 1:
+        raise ValueError(f"not a whole number: {text[:40]!r}")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class SearchField:
+    """A column the ops tools can find jobs by (beside the id and the status).
+
+    Parameters:
+      column: the column.
+      option: its name on the command line and in the dashboard's form ("tenant", "file-key-prefix").
+      prefix: match values starting with the text (``%`` and ``_`` taken literally), else equal ones.
+      parse: turns the typed text into the column's value; ValueError when it cannot.
+    """
+
+    column: str
+    option: str
+    prefix: bool = False
+    parse: Callable[[str], Any] = str
+
+
+TENANT = SearchField("tenant_id", "tenant", parse=whole_number)
+
+
 @dataclass(frozen=True)
 class JobTableSpec:
     """One kind's table: its columns and which of them the worker writes.
@@ -46,6 +74,7 @@ class JobTableSpec:
       result: the values ``complete`` writes, from the handler's result.
       finished: the column ``complete`` and ``fail`` stamp, if the table has one.
       listed: columns the ops tools show in lists of jobs (beside id, status, times, error).
+      search: columns the ops tools find jobs by (beside id and status).
     """
 
     columns: Callable[[], list[Column]]
@@ -54,6 +83,7 @@ class JobTableSpec:
     result: Callable[[Any], dict[str, Any]]
     finished: str | None = None
     listed: tuple[str, ...] = ("tenant_id",)
+    search: tuple[SearchField, ...] = (TENANT,)
 
     def define(self, metadata: MetaData, name: str) -> Table:
         return Table(name, metadata, *self.columns())
@@ -101,11 +131,12 @@ def _video_output(output: VideoOutput) -> dict[str, Any]:
 
 #: ``video_video`` (setting VIDEO_TABLE)
 VIDEO_TABLE = JobTableSpec(_video_columns, started="processing_started_at", error="error_reason",
-                           result=_video_output)
+                           result=_video_output,
+                           search=(TENANT, SearchField("file_key", "file-key-prefix", prefix=True)))
 #: ``ai_aijob`` (setting AI_JOB_TABLE)
 AI_JOB_TABLE = JobTableSpec(_ai_job_columns, started="started_at", error="error_message",
                             result=lambda result: {"result": result}, finished="finished_at",
-                            listed=("tenant_id", "job_type"))
+                            listed=("tenant_id", "job_type"), search=(TENANT, SearchField("job_type", "job-type")))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
+from adapters.db.job_queries import BadFilter
 from kinds import KindDeclaration
 from ops.web.common import get_ops
 from ops.web.problems import attempt
@@ -29,15 +30,22 @@ def index(kind: str):
     page = request.args.get("page", 1, type=int)
     if not 1 <= page <= MAX_PAGE:
         abort(400, f"The page number must be from 1 to {MAX_PAGE}.")
-    rows, problem = (None, None) if unknown_status else attempt(
-        "The database", ops.jobs.recent, kind, status, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
-    )
+    options = ["id", *(field.option for field in declaration.table.search)]
+    filters = {option: text.strip() for option in options if (text := request.args.get(option, "")).strip()}
+    rows, problem, bad_filter = None, None, None
+    if not unknown_status:
+        try:
+            rows, problem = attempt("The database", ops.jobs.recent, kind, status, limit=PAGE_SIZE + 1,
+                                    offset=(page - 1) * PAGE_SIZE, filters=filters)
+        except BadFilter as error:
+            bad_filter = str(error)
     rows = rows or []
     return render_template(
         "jobs.html", kind=kind, title=declaration.title, statuses=statuses, status=status,
         unknown_status=unknown_status, page=page, rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
         problem=problem, reason=declaration.table.error, listed=declaration.table.listed,
-    )
+        search=declaration.table.search, filters=filters, bad_filter=bad_filter,
+    ), 400 if bad_filter else 200
 
 
 # path: AI job ids are the API's strings, and may hold a slash.
