@@ -33,8 +33,10 @@ from adapters.metrics.middleware import JobMetrics
 from adapters.metrics.progress import ObservedProgress
 from adapters.metrics.prometheus import METRICS, counted
 from adapters.redis import RedisLock, RedisProgress
-from adapters.redis.broker_admin import DeadLetterReasons
+from adapters.metrics.queues import QueueDepths
+from adapters.redis.broker_admin import DeadLetterReasons, RedisQueueAdmin
 from adapters.redis.presence import WorkerRegistry
+from adapters.sqs.admin import SqsQueueAdmin
 from adapters.sqs.broker import LegacySQSBroker
 from adapters.sqs.codec import LegacyRoute
 from adapters.storage import S3Storage
@@ -47,7 +49,9 @@ from adapters.worker.retries import CappedRetries
 from adapters.worker.signals import CoalesceTermSignals
 from adapters.worker.stop_receiving import StopReceiving
 from adapters.worker.tracking import JobTracking
+from adapters.worker.waits import DueTimes
 from domain.handlers.flow import JobHandler
+from domain.operations import QueueAdmin
 from domain.ports import Engine
 from kinds import KindDeclaration
 from settings import Settings, load_settings
@@ -144,6 +148,17 @@ class Container:
             if unavailable:
                 log.error("%s; its jobs are retried until a worker that can run it takes them", unavailable)
 
+    @cached_property
+    def queue_admin(self) -> QueueAdmin | None:
+        """The job queues' depths and dead letters on the broker (None on the stub broker)."""
+        s = self.settings
+        if s.broker == "sqs":
+            sqs = boto3.client("sqs", region_name=s.aws_region, endpoint_url=s.sqs_endpoint_url, config=BOTO_CONFIG)
+            return SqsQueueAdmin(sqs, {kind.queue_name(s): kind.dead_letter_queue_name(s) for kind in self.kinds.values()})
+        if s.broker == "redis":
+            return RedisQueueAdmin(self.redis, [kind.queue_name(s) for kind in self.kinds.values()])
+        return None
+
     def repository(self, kind: str) -> SqlJobRepository:
         return SqlJobRepository(self.database, self.tables.kinds[kind])
 
@@ -206,6 +221,7 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
     sqs = settings.broker == "sqs"
     middleware: list[dramatiq.Middleware] = [
         CoalesceTermSignals(),
+        DueTimes(),
         TimeLimit(time_limit=int((settings.ffmpeg_timeout_seconds + 600) * 1000)),
         ShutdownNotifications(notify_shutdown=True),
         GiveUp(container.give_up_callbacks()),
@@ -265,7 +281,11 @@ def observe(broker: dramatiq.Broker, settings: Settings, container: Container, *
 
 
 def serve_metrics() -> int:
-    """The process the dramatiq command forks to serve /metrics (see ServedPrometheus)."""
+    """The process the dramatiq command forks to serve /metrics (see ServedPrometheus), with the
+    job queues' depths read from the broker at each scrape."""
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level, secret_values(settings))
-    return serve(settings.metrics_host, settings.metrics_port)
+    container = Container(settings)
+    admin = container.queue_admin
+    collectors = [QueueDepths(admin.stats)] if admin is not None else []
+    return serve(settings.metrics_host, settings.metrics_port, collectors)

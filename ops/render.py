@@ -55,9 +55,28 @@ def status(data: dict) -> str:
 
 def queues(items: list[dict]) -> str:
     return table(
-        ["queue", "visible", "in flight", "delayed", "dead-letter queue", "dead letters"],
-        [[q["name"], q["visible"], q["in_flight"], q["delayed"], q["dead_letter_queue"], q["dead_letters"]] for q in items],
+        ["queue", "visible", "in flight", "delayed", "waited (last / longest, 5 min)", "dead-letter queue",
+         "dead letters"],
+        [[q["name"], q["visible"], q["in_flight"], q["delayed"], waited(q.get("waits")), q["dead_letter_queue"],
+          q["dead_letters"]] for q in items],
     )
+
+
+def seconds(value: float) -> str:
+    """A duration for people: 0.4 s, 12 s, 3 min 5 s, 2 h 1 min."""
+    if value < 10:
+        return f"{value:.1f} s"
+    if value < 120:
+        return f"{value:.0f} s"
+    if value < 7200:
+        return f"{int(value // 60)} min {int(value % 60)} s"
+    return f"{int(value // 3600)} h {int(value % 3600 // 60)} min"
+
+
+def waited(waits: dict | None) -> str:
+    if not waits:
+        return "-"
+    return f"{seconds(waits['last'])} / {seconds(waits['max'])}"
 
 
 def workers(items: list[dict]) -> str:

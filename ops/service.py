@@ -137,6 +137,20 @@ class Ops:
     def workers(self) -> list[WorkerRecord]:
         return self.worker_registry.workers()
 
+    @staticmethod
+    def queue_waits(workers: Sequence[WorkerRecord]) -> dict[str, dict[str, float]]:
+        """How long messages waited before a worker started them, per queue, over the running workers
+        (each reports its last 5 minutes): the most recent wait, the longest, and how many started."""
+        waits: dict[str, dict[str, float]] = {}
+        for record in workers:
+            for queue, seen in record.waits.items():
+                total = waits.setdefault(queue, {"last": 0.0, "last_at": 0.0, "max": 0.0, "count": 0})
+                if seen["last_at"] >= total["last_at"]:
+                    total["last"], total["last_at"] = seen["last"], seen["last_at"]
+                total["max"] = max(total["max"], seen["max"])
+                total["count"] += seen["count"]
+        return waits
+
     def queue_of(self, name: str) -> str:
         """The job queue an operator names: its full name, or its kind's name ("video", "ai")."""
         if name in self.kinds:
@@ -232,11 +246,13 @@ class Ops:
 
     def status(self) -> dict[str, Any]:
         """Everything the `status` command and the dashboard's front page show."""
+        workers = self.workers()
+        waits = self.queue_waits(workers)
         return {
             "broker": self.settings.broker,
-            "queues": [stats.as_dict() for stats in self.queues.stats()],
+            "queues": [stats.as_dict() | {"waits": waits.get(stats.name)} for stats in self.queues.stats()],
             "jobs": self.jobs.counts(),
-            "workers": [record.as_dict() for record in self.workers()],
+            "workers": [record.as_dict() for record in workers],
         }
 
 

@@ -10,12 +10,17 @@ processes (through ``prometheus_middleware``) and that forked process
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import dramatiq
+
+log = logging.getLogger(__name__)
 
 DRAMATIQ_MODULE = "dramatiq.middleware.prometheus"
 
@@ -42,10 +47,34 @@ def prometheus_middleware(host: str, port: int, *, fork: Callable[[], int]) -> t
     return ServedPrometheus(fork), prometheus.DB_PATH
 
 
-def serve(host: str, port: int) -> int:
-    """Run Dramatiq's exposition server on host:port (blocks; the fork's body)."""
+def serve(host: str, port: int, collectors: Sequence[Any] = ()) -> int:
+    """Serve /metrics on host:port (blocks; the fork's body): what Dramatiq's own exposition server
+    serves (every worker process's multiprocess files, summed), plus ``collectors``, read per scrape."""
     point_dramatiq_at(host, port)
     from dramatiq.middleware import prometheus
 
-    # Dramatiq's own server (pinned: dramatiq<2.3), so /metrics is exactly what its docs describe.
-    return prometheus._run_exposition_server()
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = prometheus.DB_PATH
+            import prometheus_client as prom
+            from prometheus_client import multiprocess
+
+            registry = prom.CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            for collector in collectors:
+                registry.register(collector)
+            output = prom.generate_latest(registry)
+            self.send_response(200)
+            self.send_header("content-type", prom.CONTENT_TYPE_LATEST)
+            self.end_headers()
+            self.wfile.write(output)
+
+        def log_message(self, fmt: str, *args: Any) -> None:
+            log.debug(fmt, *args)
+
+    server = HTTPServer((host, port), Metrics)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
+    return 0

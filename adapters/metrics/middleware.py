@@ -15,6 +15,7 @@ from adapters.metrics.prometheus import Metrics
 from adapters.worker.context import current_job
 from adapters.worker.labels import BUSY, REJECTED, JobLabels, dead_letter_category, identify, job_outcome
 from adapters.worker.reasons import dead_letter_reason
+from adapters.worker.waits import queue_wait
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,11 @@ class JobMetrics(Middleware):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.multiproc_dir
         remove_dead_files(Path(self.multiproc_dir))
         self.metrics.start()
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
+        waited = queue_wait(message)
+        if waited is not None:
+            self.metrics.queue_wait(message.queue_name, waited)
 
     def after_process_message(
         self, broker: dramatiq.Broker, message: dramatiq.MessageProxy, *, result=None, exception=None

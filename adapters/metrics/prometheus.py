@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 JOB_SECONDS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
 STEP_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+WAIT_SECONDS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
 
 
 def _never_raises(method: Callable[..., None]) -> Callable[..., None]:
@@ -75,6 +76,11 @@ class Metrics:
         self.lock_extensions = prom.Counter(
             "media_worker_lock_extensions", "Job locks a heartbeat extended.", registry=registry
         )
+        self.queue_wait_seconds = prom.Histogram(
+            "media_worker_queue_wait_seconds",
+            "Time a message waited in its queue, from when it could first run to when a worker started it.",
+            ["queue"], buckets=WAIT_SECONDS, registry=registry,
+        )
         self.locks_lost = prom.Counter(
             "media_worker_locks_lost", "Job locks found expired or taken over when a heartbeat tried to extend them.",
             registry=registry,
@@ -90,6 +96,10 @@ class Metrics:
     @_never_raises
     def step(self, job_type: str, step: str, seconds: float) -> None:
         self.step_seconds.labels(job_type, step).observe(seconds)
+
+    @_never_raises
+    def queue_wait(self, queue: str, seconds: float) -> None:
+        self.queue_wait_seconds.labels(queue).observe(seconds)
 
     @_never_raises
     def dead_letter(self, queue: str, reason: str) -> None:

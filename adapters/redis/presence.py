@@ -2,7 +2,7 @@
 
 Keys (not part of the contract with the API; only this project reads them):
   ``ops:workers``          sorted set of worker ids, scored by their last beat (epoch seconds)
-  ``ops:worker:{id}``      hash: host, pid, queues, in_flight (JSON), started_at, last_beat, state
+  ``ops:worker:{id}``      hash: host, pid, queues, in_flight (JSON), waits (JSON), started_at, last_beat, state
 
 A worker whose last beat is older than ``gone_after`` seconds, or which said
 it stopped, is shown as gone; entries older than ``forget_after`` are removed.
@@ -35,7 +35,7 @@ class WorkerRecord:
     started_at: str
     last_beat: float
     state: str  # "running", "stopped", or "gone" (stopped beating)
-    extra: dict = field(default_factory=dict)
+    waits: dict = field(default_factory=dict)  # queue -> {last, last_at, max, count} of the last minutes
 
     @property
     def last_beat_iso(self) -> str:
@@ -51,6 +51,7 @@ class WorkerRecord:
             "started_at": self.started_at,
             "last_beat": self.last_beat_iso,
             "state": self.state,
+            "waits": self.waits,
         }
 
 
@@ -73,7 +74,8 @@ class WorkerRegistry:
         self.clock = clock
 
     def beat(
-        self, worker_id: str, *, host: str, pid: int, queues: list[str], in_flight: list[dict], started_at: str
+        self, worker_id: str, *, host: str, pid: int, queues: list[str], in_flight: list[dict], started_at: str,
+        waits: dict[str, dict] | None = None,
     ) -> None:
         """Record that ``worker_id`` is alive and what it is doing, in one round trip."""
         now = self.clock()
@@ -86,6 +88,7 @@ class WorkerRegistry:
                 "pid": str(pid),
                 "queues": ",".join(queues),
                 "in_flight": json.dumps(in_flight),
+                "waits": json.dumps(waits or {}),
                 "started_at": started_at,
                 "last_beat": repr(now),
                 "state": "running",
@@ -130,6 +133,7 @@ class WorkerRegistry:
                     started_at=fields.get("started_at", ""),
                     last_beat=last_beat,
                     state=state,
+                    waits=_waits(fields.get("waits")) if state == "running" else {},
                 )
             )
         records.sort(key=lambda record: (record.state != "running", -record.last_beat))
@@ -154,3 +158,18 @@ def _jobs(text: str | None) -> tuple[dict, ...]:
     if not isinstance(items, list):
         return ()
     return tuple(item for item in items if isinstance(item, dict) and isinstance(item.get("job"), str))
+
+
+def _waits(text: str | None) -> dict[str, dict]:
+    """The queue waits of a beat: queue -> numbers; {} for anything else."""
+    try:
+        waits = json.loads(text or "{}")
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(waits, dict):
+        return {}
+    numbers = ("last", "last_at", "max", "count")
+    return {queue: {name: value[name] for name in numbers}
+            for queue, value in waits.items()
+            if isinstance(value, dict) and all(isinstance(value.get(name), (int, float))
+                                               and not isinstance(value.get(name), bool) for name in numbers)}

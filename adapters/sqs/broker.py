@@ -18,7 +18,7 @@ from dramatiq_sqs.broker import (
 from adapters.sqs.codec import BodyCodec, LegacyRoute
 from adapters.sqs.consumer import LegacySQSConsumer
 from adapters.sqs.dead_letter import DeadLetterQueue
-from adapters.worker.options import RECEIVE_COUNT, RETURN_TO_QUEUE
+from adapters.worker.options import RECEIVE_COUNT, RETURN_TO_QUEUE, SENT_AT
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class LegacySQSBroker(SQSBroker):
         if delay and delay > MAX_DELAY_SECONDS * 1000:
             log.info("delay of %d ms capped at SQS's %d s", delay, MAX_DELAY_SECONDS)
             delay = MAX_DELAY_SECONDS * 1000
-        for transient in (RECEIVE_COUNT, RETURN_TO_QUEUE):
+        for transient in (RECEIVE_COUNT, RETURN_TO_QUEUE, SENT_AT):
             message.options.pop(transient, None)  # facts of one delivery, not of the next
         return super().enqueue(message, delay=delay)
 

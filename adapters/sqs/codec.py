@@ -20,7 +20,7 @@ import dramatiq
 from pydantic import BaseModel
 
 from adapters.messages import parse_body
-from adapters.worker.options import LEGACY_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE
+from adapters.worker.options import LEGACY_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE, SENT_AT
 from domain.errors import InvalidMessage
 
 
@@ -62,12 +62,22 @@ class BodyCodec:
         self.route = route
         self.known_actors = known_actors
 
-    def decode(self, body: str, sqs_message_id: str, receive_count: int) -> dramatiq.Message:
+    def decode(self, body: str, sqs_message_id: str, receive_count: int, sent_ms: int | None = None) -> dramatiq.Message:
+        """The Dramatiq message of one delivery (flagged with a reason when it must not run).
+
+        Parameters:
+          body: the SQS body, as it arrived.
+          sqs_message_id: its SQS MessageId (the message's id).
+          receive_count: SQS's ApproximateReceiveCount of this delivery.
+          sent_ms: SQS's SentTimestamp, if known (how long it waited is measured from it).
+        """
         try:
             message = self._decode(body, sqs_message_id)
         except InvalidMessage as error:
             message = self._rejected(body, sqs_message_id, error.reason)
         message.options[RECEIVE_COUNT] = receive_count
+        if sent_ms is not None:
+            message.options[SENT_AT] = sent_ms
         return message
 
     def _decode(self, body: str, sqs_message_id: str) -> dramatiq.Message:
@@ -95,7 +105,8 @@ class BodyCodec:
             )
         if not isinstance(message.kwargs, dict) or not isinstance(message.options, dict):
             raise InvalidMessage("invalid message: a Dramatiq message with malformed kwargs or options")
-        message.options.pop(RETURN_TO_QUEUE, None)  # only this worker decides that, never a sender
+        for own in (RETURN_TO_QUEUE, SENT_AT):
+            message.options.pop(own, None)  # only this worker decides these, never a sender
         return message
 
     def _rejected(self, body: str, sqs_message_id: str, reason: str) -> dramatiq.Message:

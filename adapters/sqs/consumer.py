@@ -87,11 +87,14 @@ class LegacySQSConsumer(SQSConsumer):
             MaxNumberOfMessages=self.prefetch,
             WaitTimeSeconds=self.wait_time_seconds,
             VisibilityTimeout=self.visibility_timeout,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
         )
         for sqs_message in received:
-            receive_count = int((sqs_message.attributes or {}).get("ApproximateReceiveCount", 1))
-            decoded = self.codec.decode(sqs_message.body, sqs_message.message_id, receive_count)
+            attributes = sqs_message.attributes or {}
+            receive_count = int(attributes.get("ApproximateReceiveCount", 1))
+            sent = str(attributes.get("SentTimestamp", ""))
+            decoded = self.codec.decode(sqs_message.body, sqs_message.message_id, receive_count,
+                                        int(sent) if sent.isascii() and sent.isdigit() else None)
             proxy = _SQSMessage(sqs_message, decoded)
             with self._guard:
                 self._in_flight[sqs_message.receipt_handle] = proxy

@@ -8,6 +8,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -15,6 +16,9 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from adapters.worker.context import current_job
+from adapters.worker.waits import queue_wait
+
+WAIT_WINDOW_SECONDS = 300  # waits reported are those of the messages started in the last 5 minutes
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +27,17 @@ class PresenceStore(Protocol):
     """Where worker presence is written (``adapters.redis.presence.WorkerRegistry``)."""
 
     def beat(self, worker_id: str, *, host: str, pid: int, queues: list[str], in_flight: list[dict],
-             started_at: str) -> None: ...
+             started_at: str, waits: dict[str, dict]) -> None: ...
 
     def stopped(self, worker_id: str) -> None: ...
 
 
 class Presence(Middleware):
     """Records this worker process in Redis: host, pid, queues, in-flight jobs.
+
+    It also says how long the messages it started waited in their queues
+    (per queue: the last wait, and the longest and the count of the last 5
+    minutes), which the ops tools show beside the queues' depths.
 
     A thread of its own writes at boot, every ``interval_seconds``, and soon
     after a job starts or ends (at most one write per ``min_gap_seconds``, so
@@ -62,6 +70,7 @@ class Presence(Middleware):
         self.queues: list[str] = []
         self.started_at = ""
         self._in_flight: dict[str, dict] = {}
+        self._waits: dict[str, deque[tuple[float, float]]] = {}
         self._guard = threading.Lock()
         self._changed = threading.Event()
         self._stopping = threading.Event()
@@ -87,7 +96,10 @@ class Presence(Middleware):
             log.warning("could not record the worker's stop in Redis", exc_info=True)
 
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        waited = queue_wait(message)
         with self._guard:
+            if waited is not None:
+                self._waits.setdefault(message.queue_name, deque(maxlen=1000)).append((time.time(), waited))
             self._in_flight[message.message_id] = {
                 "message_id": message.message_id,
                 "actor": message.actor_name,
@@ -107,6 +119,20 @@ class Presence(Middleware):
         with self._guard:
             return [dict(job) for job in self._in_flight.values()]
 
+    def waits(self) -> dict[str, dict]:
+        """Per queue: ``last`` wait (seconds) and when (``last_at``), ``max`` and ``count`` of the window."""
+        horizon = time.time() - WAIT_WINDOW_SECONDS
+        summary = {}
+        with self._guard:
+            for queue, recent in self._waits.items():
+                while recent and recent[0][0] < horizon:
+                    recent.popleft()
+                if recent:
+                    at, last = recent[-1]
+                    summary[queue] = {"last": round(last, 3), "last_at": round(at, 3),
+                                      "max": round(max(wait for _, wait in recent), 3), "count": len(recent)}
+        return summary
+
     def beat(self) -> None:
         """Write this worker's presence now."""
         try:
@@ -117,6 +143,7 @@ class Presence(Middleware):
                 queues=self.queues,
                 in_flight=self.in_flight(),
                 started_at=self.started_at,
+                waits=self.waits(),
             )
         except Exception:
             # Presence is for people watching; Redis trouble must not stop jobs.

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Request, abort, current_app, render_template, request
 
-from ops.render import shorten
+from ops.render import shorten, waited
 from ops.service import Ops, OpsError
 
 
@@ -106,6 +106,6 @@ def size(count: int) -> str:
 
 
 def register_filters(app: Flask) -> None:
-    app.jinja_env.filters.update(shorten=shorten, when=when, ago=ago, pretty=pretty, size=size)
+    app.jinja_env.filters.update(shorten=shorten, when=when, ago=ago, pretty=pretty, size=size, waited=waited)
     # Every page's navigation lists the deployment's kinds of job.
     app.context_processor(lambda: {"job_kinds": get_ops().kinds})

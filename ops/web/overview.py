@@ -22,6 +22,7 @@ def index():
     queues, queue_problem = attempt("SQS", lambda: ops.queues.stats())
     counts, counts_problem = attempt("The database", ops.jobs.counts)
     workers, workers_problem = attempt("Redis", ops.workers)
+    waits = ops.queue_waits(workers or [])
     return render_template(
         "overview.html",
         broker=ops.settings.broker,
@@ -31,5 +32,6 @@ def index():
         counts_problem=counts_problem,
         workers=workers or [],
         workers_problem=workers_problem,
+        waits=waits,
         kinds={kind.queue_name(ops.settings): name for name, kind in ops.kinds.items()},
     )

@@ -90,6 +90,16 @@ def test_metrics_endpoint_serves_dramatiq_and_job_metrics(private_stack, start_w
     assert value(samples, "media_worker_locks_lost_total") == 0
     assert value(samples, "media_worker_dead_letters_total", queue=stack.video_queue, reason="invalid_message") == 1
     assert any((tmp_path / "prometheus").glob("counter_*.db"))
+    # How long each message waited, from SQS's SentTimestamp (every run, the rejected one included) ...
+    waits = value(samples, "media_worker_queue_wait_seconds_count", queue=stack.video_queue)
+    assert waits == value(samples, "dramatiq_messages_total", **video)
+    assert 0 < value(samples, "media_worker_queue_wait_seconds_sum", queue=stack.video_queue) < 600
+    # ... and the queues' depths, read from SQS when scraped (the dead letter is there).
+    assert value(samples, "media_worker_queue_depths_up") == 1
+    for queue in (stack.video_queue, stack.ai_queue):
+        assert (queue, "visible") in {(dict(labels)["queue"], dict(labels)["state"])
+                                      for name, labels in samples if name == "media_worker_queue_messages"}
+    assert value(samples, "media_worker_queue_messages", queue=stack.video_queue, state="dead_letters") == 1
 
 
 def test_json_logs_carry_job_fields_and_no_database_password(private_stack, start_worker, sample_video):

@@ -38,6 +38,8 @@ def test_a_worker_shows_its_jobs_then_stops_cleanly_and_a_killed_one_is_gone(pri
     )
     assert busy[0].in_flight[0]["job"] == f"video {video_id}"
     assert busy[0].in_flight[0]["actor"] == "process_video"
+    waits = busy[0].waits[stack.video_queue]  # how long its message waited, from SQS's SentTimestamp
+    assert waits["count"] == 1 and 0 <= waits["last"] == waits["max"] < 60
     stack.wait_status(video_id, "READY")
     stack.wait_for(lambda: not any(r.in_flight for r in records_for(registry, stack.video_queue)), 10, "idle")
 

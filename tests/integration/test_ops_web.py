@@ -373,3 +373,24 @@ def test_without_ops_secret_key_a_random_key_is_used_and_a_warning_says_to_set_i
     token = first.confirm_token(f"{base}/delete/confirm?id={letter}")
     assert "Deleted 1 dead letter" in first.post(f"{base}/delete", {"id": letter, "csrf_token": token},
                                                  follow_redirects=True).text
+
+
+def test_the_overview_shows_how_long_messages_waited_as_the_workers_report(site):
+    client = redis_lib.Redis.from_url(REDIS_URL)
+    registry = WorkerRegistry(client, gone_after=60)
+    queue = site.stack.video_queue
+    worker_ids = [unique("waits-") for _ in range(2)]
+    try:
+        registry.beat(worker_ids[0], host="a", pid=1, queues=[queue], in_flight=[], started_at="t0",
+                      waits={queue: {"last": 3.0, "last_at": time.time() - 30, "max": 40.0, "count": 5}})
+        registry.beat(worker_ids[1], host="b", pid=2, queues=[queue], in_flight=[], started_at="t0",
+                      waits={queue: {"last": 1.5, "last_at": time.time(), "max": 12.0, "count": 2}})
+        overview = site.get("/").text
+        assert re.search(rf'data-queue-wait="{queue}">1.5 s / 40 s<', overview)
+        assert re.search(rf'data-queue-wait="{site.stack.ai_queue}">-<', overview)
+        status = site.ops.status()
+        (entry,) = [q for q in status["queues"] if q["name"] == queue]
+        assert entry["waits"]["count"] == 7 and entry["waits"]["max"] == 40.0
+    finally:
+        client.delete(*(PREFIX + worker_id for worker_id in worker_ids))
+        client.zrem(INDEX, *worker_ids)

@@ -251,6 +251,8 @@ WORKER_CALLS = [
     *(sqs(op, q) for q in ("video-jobs", "ai-jobs") for op in (
         "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "SendMessage")),
     sqs("SendMessage", "video-jobs-dlq"), sqs("SendMessage", "ai-jobs-dlq"),
+    # The metrics server reads the queues' depths (METRICS_PORT).
+    *(sqs("GetQueueAttributes", q) for q in ("video-jobs", "ai-jobs", "video-jobs-dlq", "ai-jobs-dlq")),
     s3("HeadObject", "uploads/7/1/source.mp4"), s3("GetObject", "uploads/7/1/source.mp4"),
     s3("HeadObject", "uploads/7/2/missing.mp4"),
     *(s3(op, "videos/7/1/hls/720p/segment_000.ts") for op in (
