@@ -202,7 +202,7 @@ def load_job_kinds(settings: Settings) -> dict[str, KindDeclaration]:
     try:
         job_kinds = kinds.load_kinds(settings.extra_kind_modules)
         kinds.check_queues(job_kinds, settings)
-    except (ImportError, AttributeError, ValueError) as error:
+    except ValueError as error:
         message = str(error).removeprefix("invalid configuration: ")
         print(f"invalid configuration: {message}", file=sys.stderr)
         raise SystemExit(2) from None

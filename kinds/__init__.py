@@ -22,7 +22,12 @@ def load_kinds(extra_modules: Iterable[str] = ()) -> dict[str, KindDeclaration]:
     """The built-in kinds plus the ``KINDS`` of each module named; a name or actor may be declared once."""
     declarations = list(BUILTIN)
     for module in extra_modules:
-        declarations += list(importlib.import_module(module).KINDS)
+        try:
+            declarations += list(importlib.import_module(module).KINDS)
+        except ImportError as error:
+            raise ValueError(f"JOB_KIND_MODULES: cannot import {module!r} ({error})") from None
+        except AttributeError:
+            raise ValueError(f"JOB_KIND_MODULES: module {module!r} declares no KINDS") from None
     kinds: dict[str, KindDeclaration] = {}
     actors: set[str] = set()
     for declaration in declarations:

@@ -147,3 +147,21 @@ def test_secrets_are_masked_in_error_lines_and_output(cli_stack):
     for args in (["jobs", "video"], ["jobs", "video", "--json"]):
         printed = ops(cli_stack, *args, env=env)
         assert printed.returncode == 0 and secret not in printed.stdout and "password *** wrong" in printed.stdout
+
+
+@pytest.mark.parametrize(("variable", "value"), [("DATABASE_URL", "postgresql://x@[::1/db"),
+                                                 ("REDIS_URL", "redis://127.0.0.1:6379/abc"),
+                                                 ("JOB_KIND_MODULES", "no_such_module"),
+                                                 ("JOB_KIND_MODULES", "json")])
+def test_the_dashboard_with_a_bad_setting_stops_at_start_with_one_line(cli_stack, variable, value):
+    """What gunicorn's `ops.web:create_app()` does: no page is ever served from a bad configuration."""
+    import subprocess
+    import sys
+
+    from tests.services import ROOT
+
+    result = subprocess.run([sys.executable, "-c", "from ops.web import create_app; create_app()"], cwd=ROOT,
+                            env=cli_stack.env(**{variable: value, "OPS_ADMIN_PASSWORD": "pw-long-enough"}),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"invalid configuration: {variable}: ")
