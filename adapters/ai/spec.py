@@ -12,8 +12,12 @@ from pydantic import BaseModel
 
 #: report(fraction in 0..1, message): progress from inside an engine.
 Report = Callable[[float, str], None]
-#: run(source file or None, validated payload as a dict, report) -> result dict.
-EngineFunction = Callable[[Path | None, dict[str, Any], Report], dict[str, Any]]
+#: run(source file or None, validated payload as a dict, report) -> result dict. Engines that
+#: declare ``output_files`` also get ``outputs=`` (the folder to write them in), and engines the
+#: worker configures get ``options=`` (a dict of their settings), both as keywords.
+EngineFunction = Callable[..., dict[str, Any]]
+#: measure(source file, validated payload) -> how long the source plays, in seconds.
+MeasureFunction = Callable[[Path, dict[str, Any]], float]
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,13 @@ class EngineSpec:
         the child process, never in the worker.
       timeout_seconds: wall-clock limit of one run (past it: killed, retried).
       memory_mb: address-space limit of the child process.
+      output_files: names of the files the engine may write into its outputs
+        folder; the worker uploads those it finds to ``ai/{tenant}/{job_id}/``.
+      measure: ``module:function`` (a MeasureFunction) run in a child of its
+        own before the engine, for engines whose run time grows with the
+        source's length; None: the time limit is ``timeout_seconds``.
+      timeout_for: the run's time limit from the measured seconds (only with
+        ``measure``).
     """
 
     job_type: str
@@ -37,12 +48,15 @@ class EngineSpec:
     entry: str
     timeout_seconds: float = 600
     memory_mb: int = 1024
+    output_files: tuple[str, ...] = ()
+    measure: str | None = None
+    timeout_for: Callable[[float], float] | None = None
 
     @property
     def takes_file(self) -> bool:
         return "file_key" in self.payload.model_fields
 
 
-def load_function(entry: str) -> EngineFunction:
+def load_function(entry: str) -> Callable[..., Any]:
     module, _, name = entry.partition(":")
     return getattr(importlib.import_module(module), name)

@@ -62,6 +62,14 @@ class _SqlRepository:
         with self._connection() as connection:
             return connection.execute(statement.values(updated_at=utcnow(), **values)).rowcount == 1
 
+    def _is_processing_under(self, job_id: Any, processing: str, fence_column: str, fence: datetime) -> bool:
+        table = self.table
+        statement = select(table.c.id).where(
+            table.c.id == job_id, table.c.status == processing, table.c[fence_column] == fence
+        )
+        with self._connection() as connection:
+            return connection.execute(statement).first() is not None
+
     def _status(self, job_id: Any) -> str | None:
         with self._connection() as connection:
             return connection.execute(select(self.table.c.status).where(self.table.c.id == job_id)).scalar()
@@ -88,14 +96,7 @@ class SqlVideoRepository(_SqlRepository):
         return now if changed else None
 
     def attempt_is_current(self, video_id: int, fence: datetime) -> bool:
-        table = self.table
-        statement = select(table.c.id).where(
-            table.c.id == video_id,
-            table.c.status == VideoStatus.PROCESSING.value,
-            table.c.processing_started_at == fence,
-        )
-        with self._connection() as connection:
-            return connection.execute(statement).first() is not None
+        return self._is_processing_under(video_id, VideoStatus.PROCESSING.value, "processing_started_at", fence)
 
     def complete_video(self, video_id: int, output: VideoOutput, *, fence: datetime) -> bool:
         return self._update(
@@ -130,6 +131,9 @@ class SqlAIJobRepository(_SqlRepository):
             status=AIJobStatus.PROCESSING.value, started_at=now, finished_at=None, error_message=None,
         )
         return now if changed else None
+
+    def attempt_is_current(self, job_id: str, fence: datetime) -> bool:
+        return self._is_processing_under(job_id, AIJobStatus.PROCESSING.value, "started_at", fence)
 
     def complete_job(self, job_id: str, result: dict[str, Any], *, fence: datetime) -> bool:
         return self._update(

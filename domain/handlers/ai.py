@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from domain.entities import AIJobRequest
@@ -18,9 +19,14 @@ class UnknownJobType(PermanentError):
 
 
 class Engine(Protocol):
-    """An AI engine: runs one job's payload and returns its JSON result."""
+    """An AI engine: runs one job's payload and returns its JSON result.
 
-    def run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]: ...
+    ``is_current()`` tells whether this attempt still owns the job; an engine
+    that writes files checks it just before writing and raises
+    AttemptSuperseded when it is false.
+    """
+
+    def run(self, request: AIJobRequest, progress: Progress, is_current: Callable[[], bool]) -> dict[str, Any]: ...
 
 
 class ProcessAIJobHandler:
@@ -44,17 +50,19 @@ class ProcessAIJobHandler:
 
     def handle(self, request: AIJobRequest) -> Outcome:
         progress = Progress(self.progress, request.lock_key, AI_STEPS)
-        return run_job(self._row(request.job_id), self.lock, progress, lambda _fence: self._run(request, progress), "saving")
+        return run_job(
+            self._row(request.job_id), self.lock, progress, lambda fence: self._run(request, progress, fence), "saving"
+        )
 
     def give_up(self, job_id: str, reason: str) -> bool:
         """Fail the row after the last retry (or a rejected message); True if it changed."""
         return give_up_job(self._row(job_id), self.lock, Progress(self.progress, f"ai:{job_id}", AI_STEPS), reason)
 
-    def _run(self, request: AIJobRequest, progress: Progress) -> dict[str, Any]:
+    def _run(self, request: AIJobRequest, progress: Progress, fence: datetime) -> dict[str, Any]:
         engine = self.engines.get(request.job_type)
         if engine is None:
             raise UnknownJobType(f"no engine is registered for job_type {request.job_type!r}")
-        return engine.run(request, progress)
+        return engine.run(request, progress, lambda: self.jobs.attempt_is_current(request.job_id, fence))
 
     def _row(self, job_id: str) -> JobRow[dict[str, Any]]:
         jobs = self.jobs

@@ -32,7 +32,7 @@ class CountingConnection(redis_lib.Connection):
 
 
 class NoOp:
-    def run(self, request, progress):
+    def run(self, request, progress, is_current):
         return {}
 
 

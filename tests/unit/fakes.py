@@ -164,6 +164,10 @@ class FakeAIJobRepository:
         self.writes.append(("mark_processing", job_id))
         return self._clock
 
+    def attempt_is_current(self, job_id, fence):
+        row = self.rows.get(job_id)
+        return row is not None and row.status is AIJobStatus.PROCESSING and row.started_at == fence
+
     def complete_job(self, job_id, result, *, fence):
         row = self.rows.get(job_id)
         if row is None or row.status not in AI_COMPLETE_FROM or row.started_at != fence:
