@@ -143,7 +143,8 @@ class Container:
         workdir = Path(self.settings.work_dir) if self.settings.work_dir else None
         return {
             job_type: SandboxedEngine(
-                spec, self.storage, workdir=workdir, allowed_prefixes=self.settings.source_prefixes
+                spec, self.storage, workdir=workdir, allowed_prefixes=self.settings.source_prefixes,
+                options=self.settings.engine_options.get(job_type),
             )
             for job_type, spec in build_registry(self.settings.extra_engine_modules).items()
         }

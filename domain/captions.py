@@ -22,11 +22,13 @@ CJK_LANGUAGES = frozenset({"ko", "ja", "zh", "yue"})
 
 @dataclass(frozen=True)
 class TimedWord:
-    """A word and when it is spoken; ``text`` keeps the recognizer's leading space."""
+    """A word and when it is spoken; ``text`` keeps the recognizer's leading space,
+    ``probability`` is the recognizer's confidence in it (None: not known)."""
 
     start: float
     end: float
     text: str
+    probability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,21 +62,16 @@ def build_cues(segments: Iterable[TimedSegment], max_chars: int) -> list[Cue]:
       segments: the transcript in time order.
       max_chars: characters per line (see ``line_limit``).
 
-    A segment starts a new cue; inside it a cue ends where the next word
-    would not fit in two lines, would keep it on screen past 7 s, or follows
-    a pause. Cues never overlap and always last a moment.
+    A segment starts a new cue. Within it, the words are split into the
+    fewest cues that keep the limits (and never run across a pause), and
+    among those the split with even cues that end at punctuation where
+    possible, so no cue is left holding a lonely last word. Cues never
+    overlap and always last a moment.
     """
     cues: list[Cue] = []
     for segment in segments:
-        words = [w for w in (segment.words or _spread(segment)) if w.text.strip()]
-        group: list[TimedWord] = []
-        for word in _fitting(words, max_chars):
-            if group and not _fits(group, word, max_chars):
-                cues.append(_cue(group, max_chars))
-                group = []
-            group.append(word)
-        if group:
-            cues.append(_cue(group, max_chars))
+        words = list(_fitting([w for w in (segment.words or _spread(segment)) if w.text.strip()], max_chars))
+        cues += [_cue(words[start:end], max_chars) for start, end in _split(words, max_chars)]
     return _untangled(cues)
 
 
@@ -96,12 +93,40 @@ def to_srt(cues: Sequence[Cue]) -> str:
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
-def _fits(group: list[TimedWord], word: TimedWord, max_chars: int) -> bool:
-    if word.start - group[-1].end >= PAUSE_SECONDS:
-        return False
-    if word.end - group[0].start > MAX_CUE_SECONDS:
-        return False
-    return _layout([*group, word], max_chars) is not None
+# A cue holds at most 2 x 42 characters: no more words than that are ever tried together.
+_MAX_WORDS_PER_CUE = 2 * LATIN_LINE_CHARS // 2 + 1
+_ENDS_CLAUSE = tuple(".,!?;:。、，！？")
+
+
+def _split(words: list[TimedWord], max_chars: int) -> list[tuple[int, int]]:
+    """(start, end) word ranges of the best cues for one segment (dynamic programming)."""
+    best: list[tuple[float, int]] = [(0.0, 0)] + [(float("inf"), 0)] * len(words)
+    for end in range(1, len(words) + 1):
+        for start in range(end - 1, max(end - _MAX_WORDS_PER_CUE, 0) - 1, -1):
+            if start < end - 1 and (
+                words[start + 1].start - words[start].end >= PAUSE_SECONDS
+                or words[end - 1].end - words[start].start > MAX_CUE_SECONDS
+            ):
+                break  # adding earlier words only makes it longer or spans the pause
+            lines = _layout(words[start:end], max_chars)
+            if lines is None:
+                break
+            cost = best[start][0] + _cost(lines, words[end - 1], end == len(words), max_chars)
+            if cost < best[end][0]:
+                best[end] = (cost, start)
+    ranges, end = [], len(words)
+    while end > 0:
+        start = best[end][1]
+        ranges.append((start, end))
+        end = start
+    return ranges[::-1]
+
+
+def _cost(lines: list[str], last: TimedWord, final: bool, max_chars: int) -> float:
+    """Every cue costs 10 (fewest cues first); a part-empty cue a little more;
+    a cue ending mid-clause a little more unless it ends the segment."""
+    slack = 1 - sum(map(len, lines)) / (2 * max_chars)
+    return 10 + slack * slack + (0 if final or last.text.rstrip().endswith(_ENDS_CLAUSE) else 0.5)
 
 
 def _cue(group: list[TimedWord], max_chars: int) -> Cue:

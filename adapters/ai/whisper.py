@@ -1,0 +1,102 @@
+"""faster-whisper over a source's audio, one window at a time.
+
+Imported only inside the engine sandbox: CTranslate2 and ONNX Runtime never
+load in the worker itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from adapters.ai.audio import SAMPLE_RATE, audio_windows
+from adapters.ai.spec import Report
+from adapters.ai.whisper_weights import PinnedModel, verified_files
+from domain.captions import TimedSegment, TimedWord
+from domain.errors import InvalidMessage
+
+BEAM_SIZE = 5
+# For choosing where a window ends: short pauses count, no padding around speech.
+_CUT_VAD = VadOptions(min_silence_duration_ms=100, speech_pad_ms=0)
+
+
+class Transcriber:
+    """A verified Whisper model, loaded once per job.
+
+    Parameters:
+      pinned: the model and the sha256 of its files (refused on a mismatch).
+      cpu_threads: CTranslate2's threads (setting TRANSCRIBE_CPU_THREADS).
+    """
+
+    def __init__(self, pinned: PinnedModel, *, cpu_threads: int) -> None:
+        self.model_name = pinned.name
+        self.model = WhisperModel(
+            f"whisper-{pinned.name}", device="cpu", compute_type="int8", cpu_threads=cpu_threads,
+            files=verified_files(pinned),
+        )
+        self.language: str | None = None
+
+    def transcribe(
+        self, ffmpeg: str, source: Path, lang: str | None, *, duration: float, report: Report,
+        window_seconds: float, cut_search_seconds: float,
+    ) -> list[TimedSegment]:
+        """The source's speech as timed segments with words.
+
+        Parameters:
+          ffmpeg: the ffmpeg executable.
+          source: the local source file (measured first).
+          lang: the spoken language (ISO 639-1) or None to detect it on the
+            first window with speech; ``self.language`` holds it afterwards.
+          duration: the source's length, for progress.
+          report: progress by seconds of audio done.
+          window_seconds: audio per window; cut_search_seconds: where at its
+            end a window may be cut (at the longest pause there).
+        """
+        if lang is not None and lang not in self.model.supported_languages:
+            raise InvalidMessage(f"payload.lang: {lang!r} is not a language the Whisper model knows")
+        self.language = lang
+        search = int(cut_search_seconds * SAMPLE_RATE)
+        segments: list[TimedSegment] = []
+        for offset, samples in audio_windows(
+            ffmpeg, source, window_seconds=window_seconds, cut_at=lambda window: quiet_cut(window, search)
+        ):
+            pieces, info = self.model.transcribe(
+                samples, language=self.language, beam_size=BEAM_SIZE, vad_filter=True, word_timestamps=True
+            )
+            found = 0
+            for piece in pieces:
+                segments.append(_shifted(piece, offset))
+                found += 1
+                _progress(report, offset + piece.end, duration)
+            if self.language is None and found:
+                self.language = info.language
+            _progress(report, offset + len(samples) / SAMPLE_RATE, duration)
+        return segments
+
+
+def quiet_cut(window: np.ndarray, search: int) -> int:
+    """Where to end ``window``: the middle of the longest pause in its last
+    ``search`` samples; its very end when there is no pause (or no speech)."""
+    base = max(len(window) - search, 0)
+    speech = get_speech_timestamps(window[base:], _CUT_VAD)
+    if not speech:
+        return len(window)
+    edges = [0, *[bound for chunk in speech for bound in (chunk["start"], chunk["end"])], len(window) - base]
+    gaps = [(edges[i + 1] - edges[i], (edges[i] + edges[i + 1]) // 2) for i in range(0, len(edges), 2)]
+    length, middle = max(gaps)
+    return base + middle if length > 0 else len(window)
+
+
+def _shifted(piece, offset: float) -> TimedSegment:
+    words = tuple(
+        TimedWord(round(offset + w.start, 3), round(offset + w.end, 3), w.word, round(float(w.probability), 4))
+        for w in piece.words or ()
+    )
+    return TimedSegment(round(offset + piece.start, 3), round(offset + piece.end, 3), piece.text.strip(), words)
+
+
+def _progress(report: Report, done: float, duration: float) -> None:
+    report(min(done / duration, 1.0) if duration > 0 else 0.0, f"{done:.0f} s of {duration:.0f} s of audio")
