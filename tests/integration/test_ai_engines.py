@@ -106,6 +106,22 @@ def test_an_engine_allocating_without_end_hits_its_memory_limit():
         run(TEST_ENGINES["test_hog"], {}, {})
 
 
+def test_an_engine_hands_back_only_its_declared_plain_files():
+    storage = FakeStorage()
+    request = AIJobRequest(JOB, "test_files", {}, None)
+    result = SandboxedEngine(TEST_ENGINES["test_files"], storage).run(request, Progress(FakeProgress(), "k", AI_STEPS))
+    assert result == {"written": 1}
+    assert storage.objects == {f"ai/shared/{JOB}/notes.txt": b"written by the engine"}
+
+
+def test_the_time_limit_follows_the_measured_source():
+    spec = TEST_ENGINES["test_measured"]
+    with pytest.raises(ProcessingTimeout, match="ran longer than 1 s"):
+        run(spec, {"a": b"x"}, {"file_key": "a", "seconds": 0, "sleep": 3})
+    result, _ = run(spec, {"a": b"x"}, {"file_key": "a", "seconds": 5, "sleep": 1.5})
+    assert result == {"slept": 1.5}
+
+
 def test_registry_refuses_a_job_type_twice():
     with pytest.raises(ValueError, match="registered twice"):
         build_registry(["tests.ai_engines", "tests.ai_engines"])
