@@ -41,13 +41,12 @@ def ffmpeg(*args: str) -> None:
 
 
 def as_lecture_video(speech: Path, path: Path, *, lead_seconds: float = 0.0) -> Path:
-    """A small MP4 lecture: a test picture with ``speech`` as its AAC sound,
-    starting ``lead_seconds`` into the video after silence."""
-    delay = int(lead_seconds * 1000)
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10", "-i", str(speech),
-           "-filter_complex", f"[1:a]adelay={delay}:all=1,apad=pad_dur=0.5[a]", "-map", "0:v", "-map", "[a]",
-           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
-           "-shortest", str(path))
+    """A small MP4 lecture: a test picture with ``speech`` as its AAC sound track,
+    whose first sample is ``lead_seconds`` after the first frame (the track
+    starts late, as in a recording whose sound was switched on late)."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10", "-itsoffset", str(lead_seconds), "-i", str(speech),
+           "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-b:a", "64k", "-shortest", str(path))
     return path
 
 
