@@ -52,7 +52,7 @@ def as_lecture_video(speech: Path, path: Path, *, lead_seconds: float = 0.0) -> 
 
 def with_noise(speech: Path, path: Path, *, noise_db: float) -> Path:
     """``speech`` with pink noise mixed in at ``noise_db`` dBFS (WAV)."""
-    ffmpeg("-i", str(speech), "-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=1:sample_rate=22050",
+    ffmpeg("-i", str(speech), "-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=1:sample_rate=22050:seed=7",
            "-filter_complex", f"[1:a]volume={noise_db}dB[n];[0:a][n]amix=inputs=2:duration=first:normalize=0",
            str(path))
     return path
