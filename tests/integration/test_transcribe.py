@@ -30,8 +30,9 @@ PREFIX = f"ai/7/{JOB}"
 LEAD_SECONDS = 2.0
 
 
-def run(path: Path, payload: dict | None = None, is_current=lambda: True):
-    storage, sink = FakeStorage({"uploads/7/lecture": path.read_bytes()}), FakeProgress()
+def run(path: Path, payload: dict | None = None, is_current=lambda: True, storage: FakeStorage | None = None):
+    storage, sink = storage or FakeStorage(), FakeProgress()
+    storage.objects["uploads/7/lecture"] = path.read_bytes()
     request = AIJobRequest(JOB, "transcribe", {"file_key": "uploads/7/lecture", **(payload or {})}, 7)
     result = SandboxedEngine(SPEC, storage).run(request, Progress(sink, f"ai:{JOB}", AI_STEPS), is_current)
     return result, storage.objects, sink.reports
@@ -136,8 +137,10 @@ def test_a_corrupt_weight_file_is_refused_before_loading(speech, tmp_path, monke
 
 
 def test_a_superseded_attempt_uploads_nothing(tmp_path):
+    storage = FakeStorage()
     with pytest.raises(AttemptSuperseded):
-        _, objects, _ = run(silence(tmp_path / "quiet.ogg", seconds=2), is_current=lambda: False)
+        run(silence(tmp_path / "quiet.ogg", seconds=2), is_current=lambda: False, storage=storage)
+    assert list(storage.objects) == ["uploads/7/lecture"]
 
 
 def test_time_limit_grows_with_the_source():
