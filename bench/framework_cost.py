@@ -39,7 +39,7 @@ THREADS = 4
 
 
 class NoOp:
-    def run(self, request, progress):
+    def run(self, request, progress, is_current):
         return {}
 
 
