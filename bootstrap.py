@@ -139,7 +139,9 @@ class Container:
     def engines(self) -> dict[str, Engine]:
         if self._engines is not None:
             return dict(self._engines)
-        return {job_type: SandboxedEngine(spec) for job_type, spec in self.engine_specs.items()}
+        options = self.settings.engine_options
+        return {job_type: SandboxedEngine(spec, options=options.get(job_type))
+                for job_type, spec in self.engine_specs.items()}
 
     def report_unavailable_engines(self) -> None:
         """One ERROR line per engine this worker cannot run; its jobs stay retried (another worker may)."""

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     ai_engine_modules: str = Field("", pattern=MODULE_LIST)
     # Job kinds: modules whose KINDS are declared beside video and ai (see kinds/)
     job_kind_modules: str = Field("", pattern=MODULE_LIST)
+    # The transcribe engine: the pinned Whisper model (adapters/ai/whisper_weights.py) and its CPU threads
+    transcribe_model: Literal["base"] = "base"
+    transcribe_cpu_threads: int = Field(2, ge=1, le=64)
 
     # Local runs and tests only: production tables belong to Django's migrations.
     create_tables: bool = False
@@ -203,6 +206,17 @@ class Settings(BaseSettings):
     @property
     def extra_kind_modules(self) -> list[str]:
         return [name for name in self.job_kind_modules.split(",") if name]
+
+    @property
+    def engine_options(self) -> dict[str, dict]:
+        """Settings handed to the engines that take them, by job_type."""
+        return {
+            "transcribe": {
+                "model": self.transcribe_model,
+                "cpu_threads": self.transcribe_cpu_threads,
+                "ffmpeg": self.ffmpeg_binary,
+            },
+        }
 
     @property
     def ladder(self) -> list[Rendition]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from domain.statuses import AIJobStatus, VideoStatus
@@ -80,6 +81,14 @@ class Rendition:
     height: int
     video_kbps: int
     audio_kbps: int = 128
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """What an AI engine hands back: its JSON result, and files for the job's output prefix."""
+
+    result: dict[str, Any]
+    files: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from domain.entities import AIJobRequest, MediaInfo, Rendition
+from domain.entities import AIJobRequest, EngineOutput, MediaInfo, Rendition
 
 if TYPE_CHECKING:
     from domain.progress import Progress
@@ -85,7 +85,7 @@ class MediaProcessor(Protocol):
 
 
 class Engine(Protocol):
-    """An AI engine: turns one job's payload (and its input file) into a JSON result."""
+    """An AI engine: turns one job's payload (and its input file) into a JSON result and files."""
 
     def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload as the engine takes it. Raises InvalidMessage naming the field
@@ -96,6 +96,10 @@ class Engine(Protocol):
         """The object the engine reads (the payload's ``file_key``), or None."""
         ...
 
-    def run(self, request: AIJobRequest, source: Path | None, progress: Progress) -> dict[str, Any]:
-        """Run the engine on ``request`` (its payload prepared) and the downloaded ``source``."""
+    def run(self, request: AIJobRequest, source: Path | None, workdir: Path, progress: Progress) -> EngineOutput:
+        """Run the engine on ``request`` (its payload prepared) and the downloaded ``source``.
+
+        ``workdir`` is the job's private folder (removed after the job): the
+        files the engine hands back lie in it, and are uploaded by the handler.
+        """
         ...

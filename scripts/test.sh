@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Chromium and its driver for the browser tests: installed when run as root
 # with apt-get, else named at once (a first run fails in seconds, not minutes).
 scripts/debian-packages.sh "the tests" \
-    tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng fonts-nanum chromium chromium-driver
+    tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng fonts-nanum chromium chromium-driver espeak-ng
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q -e '.[dev]'
 .venv/bin/lint-imports

@@ -1,8 +1,10 @@
 """The engine sandbox's child process: ``python -m adapters.ai.child``.
 
-Reads one JSON request on stdin ({"entry", "source", "payload", "memory_mb"}),
-limits its own address space, runs the engine and writes JSON lines to its
-original stdout: {"progress": f, "message": m} any number of times, then one
+Reads one JSON request on stdin ({"entry", "source", "payload", "memory_mb"},
+and optionally "outputs": a folder for the engine's files, "options": the
+engine's settings, "measure": true to run a MeasureFunction instead of an
+engine), limits its own address space, runs the function and writes JSON
+lines to its original stdout: {"progress": f, "message": m} any number of times, then one
 {"result": {...}} or {"error": {"kind": ..., "reason": ...}}. Anything the
 engine or its libraries print goes to stderr instead, so it cannot corrupt
 the protocol.
@@ -32,10 +34,16 @@ def main() -> int:
     limit = int(request["memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        run = load_function(request["entry"])
+        function = load_function(request["entry"])
         source = Path(request["source"]) if request.get("source") else None
-        result = run(source, request["payload"], lambda fraction, text: emit({"progress": fraction, "message": text}))
-        emit({"result": result})
+        if request.get("measure"):
+            emit({"result": function(source, request["payload"])})
+        else:
+            extras = {"outputs": Path(request["outputs"])} if request.get("outputs") else {}
+            if request.get("options"):
+                extras["options"] = request["options"]
+            report = lambda fraction, text: emit({"progress": fraction, "message": text})  # noqa: E731
+            emit({"result": function(source, request["payload"], report, **extras)})
     except MemoryError:
         emit({"error": {"kind": "memory", "reason": ""}})
     except PermanentError as error:

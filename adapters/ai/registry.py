@@ -11,11 +11,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 
-from adapters.ai.engines import ocr
+from adapters.ai.engines import ocr, transcribe
 from adapters.ai.spec import EngineSpec
 
 BUILTIN: tuple[EngineSpec, ...] = (
     ocr.SPEC,
+    transcribe.SPEC,
 )
 
 

@@ -7,7 +7,9 @@ process only; the worker turns it into an error for that one job.
 from __future__ import annotations
 
 import json
+import math
 import signal
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,13 @@ from adapters.ai.spec import EngineSpec
 from adapters.child_process import run_child
 from adapters.messages import explain
 from domain import errors
-from domain.entities import AIJobRequest
+from domain.entities import AIJobRequest, EngineOutput
 from domain.errors import LimitExceeded, PermanentError, ProcessingTimeout, TransientError
 from domain.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# Measuring a source reads its header only; a minute is generous.
+MEASURE_TIMEOUT_SECONDS = 60.0
 
 
 class EngineCrashed(TransientError):
@@ -37,13 +41,15 @@ class SandboxedEngine:
     """The Engine port for one registered engine, run per job in ``python -m adapters.ai.child``.
 
     Parameters:
-      spec: the engine's registry entry (schemas, entry point, limits).
+      spec: the engine's registry entry (schemas, entry point, limits, output files).
       python: the interpreter for the child (this one by default).
+      options: the engine's settings, handed to its run function as ``options``.
     """
 
-    def __init__(self, spec: EngineSpec, *, python: str = sys.executable) -> None:
+    def __init__(self, spec: EngineSpec, *, python: str = sys.executable, options: dict[str, Any] | None = None) -> None:
         self.spec = spec
         self.python = python
+        self.options = dict(options or {})
 
     def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
         prepared = self.spec.validate_payload(payload)
@@ -55,18 +61,43 @@ class SandboxedEngine:
     def input_key(self, payload: dict[str, Any]) -> str | None:
         return payload.get("file_key") if self.spec.takes_file else None
 
-    def run(self, request: AIJobRequest, source: Path | None, progress: Progress) -> dict[str, Any]:
-        result = self._run_child(source, request.payload, progress)
+    def run(self, request: AIJobRequest, source: Path | None, workdir: Path, progress: Progress) -> EngineOutput:
+        """Measure the source when the engine's time limit depends on it, run the engine, and hand back
+        the result and the declared files it wrote (plain files only: never a link it made)."""
+        spec = self.spec
+        timeout = spec.timeout_seconds
+        if source is not None and spec.measure is not None:
+            timeout = self._time_limit(source, request.payload)
+        outputs = None
+        if spec.output_files:
+            outputs = workdir / "outputs"
+            outputs.mkdir()
+        child = {"entry": spec.entry, "source": str(source) if source else None, "payload": request.payload,
+                 "memory_mb": spec.memory_mb, "outputs": str(outputs) if outputs else None, "options": self.options}
+        result = self._validated_result(self._child(child, timeout, progress, ""))
+        files = () if outputs is None else tuple(
+            outputs / name for name in spec.output_files if _regular_file(outputs / name)
+        )
+        return EngineOutput(result, files)
+
+    def _validated_result(self, result: Any) -> dict[str, Any]:
         try:
             return self.spec.result.model_validate(result).model_dump(mode="json")
         except ValidationError as error:
             subject = f"the {self.spec.job_type} engine returned a malformed result"
             raise PermanentError(explain(error, subject=subject, within="result")) from None
 
-    def _run_child(self, source: Path | None, payload: dict[str, Any], progress: Progress) -> Any:
+    def _time_limit(self, source: Path, payload: dict[str, Any]) -> float:
         spec = self.spec
-        request = {"entry": spec.entry, "source": str(source) if source else None, "payload": payload,
-                   "memory_mb": spec.memory_mb}
+        request = {"entry": spec.measure, "source": str(source), "payload": payload,
+                   "memory_mb": spec.memory_mb, "measure": True}
+        seconds = self._child(request, MEASURE_TIMEOUT_SECONDS, None, "measuring its source")
+        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+            raise EngineCrashed(f"the {spec.job_type} engine measured its source as {seconds!r} s")
+        return spec.timeout_for(float(seconds)) if spec.timeout_for else spec.timeout_seconds
+
+    def _child(self, request: dict[str, Any], timeout: float, progress: Progress | None, doing: str) -> Any:
+        """One child process for ``request``; its result, or the error it reported."""
         outcome: dict[str, Any] = {}
 
         def on_line(line: str) -> None:
@@ -74,14 +105,16 @@ class SandboxedEngine:
                 return
             message = json.loads(line)
             if "progress" in message:
-                progress.step("running", float(message["progress"]), str(message.get("message", "")))
+                if progress is not None:
+                    progress.step("running", float(message["progress"]), str(message.get("message", "")))
             else:
                 outcome.update(message)
 
+        while_doing = f" {doing}" if doing else ""
         returncode, stderr = run_child(
             [self.python, "-m", "adapters.ai.child"],
-            timeout_seconds=spec.timeout_seconds,
-            timed_out=ProcessingTimeout(f"the {spec.job_type} engine ran longer than {spec.timeout_seconds:g} s"),
+            timeout_seconds=timeout,
+            timed_out=ProcessingTimeout(f"the {self.spec.job_type} engine ran longer than {timeout:g} s{while_doing}"),
             on_line=on_line,
             stdin=json.dumps(request).encode(),
             cwd=ROOT,
@@ -106,6 +139,14 @@ class SandboxedEngine:
             cls = known if isinstance(known, type) and issubclass(known, base) else base
             return cls(reason)
         return EngineCrashed(f"the {name} engine failed: {reason}")
+
+
+def _regular_file(path: Path) -> bool:
+    """True for a plain file; a link the engine made (to anything outside) is never uploaded."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _signal_name(number: int) -> str:

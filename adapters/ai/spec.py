@@ -15,8 +15,12 @@ from domain.errors import InvalidMessage
 
 #: report(fraction in 0..1, message): progress from inside an engine.
 Report = Callable[[float, str], None]
-#: run(source file or None, validated payload as a dict, report) -> result dict.
-EngineFunction = Callable[[Path | None, dict[str, Any], Report], dict[str, Any]]
+#: run(source file or None, validated payload as a dict, report) -> result dict. Engines that
+#: declare ``output_files`` also get ``outputs=`` (the folder to write them in), and engines the
+#: worker configures get ``options=`` (a dict of their settings), both as keywords.
+EngineFunction = Callable[..., dict[str, Any]]
+#: measure(source file, validated payload) -> how long the source plays, in seconds.
+MeasureFunction = Callable[[Path, dict[str, Any]], float]
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,15 @@ class EngineSpec:
       prerequisites: returns what this machine lacks to run the engine (each
         a short phrase saying how to install it); empty when it can run. Called
         in the worker at start and before each job, so it must be quick.
+      output_files: names of the files the engine may write into its outputs
+        folder; the worker uploads those it finds to the job's output prefix
+        (``ai/{tenant}/{job_id}/``). The folder lies in the job's private
+        temporary folder, removed after the job whatever happens, so an engine
+        may keep scratch files there too (undeclared names are never uploaded).
+      measure: ``module:function`` (a MeasureFunction) run in a child of its
+        own before the engine, for engines whose run time grows with the
+        source's length; None: the time limit is ``timeout_seconds``.
+      timeout_for: the run's time limit from the measured seconds (only with ``measure``).
     """
 
     job_type: str
@@ -44,6 +57,9 @@ class EngineSpec:
     timeout_seconds: float = 600
     memory_mb: int = 1024
     prerequisites: Callable[[], list[str]] = field(default=lambda: [])
+    output_files: tuple[str, ...] = ()
+    measure: str | None = None
+    timeout_for: Callable[[float], float] | None = None
 
     def unavailable(self) -> str | None:
         """Why this worker cannot run the engine, or None when it can."""
@@ -63,6 +79,6 @@ class EngineSpec:
             raise InvalidMessage(explain(error, subject=subject, within="payload")) from None
 
 
-def load_function(entry: str) -> EngineFunction:
+def load_function(entry: str) -> Callable[..., Any]:
     module, _, name = entry.partition(":")
     return getattr(importlib.import_module(module), name)

@@ -22,6 +22,8 @@ CONTENT_TYPES = {
     ".jpeg": "image/jpeg",
     ".png": "image/png",
     ".json": "application/json",
+    ".vtt": "text/vtt",
+    ".srt": "application/x-subrip",
 }
 MISSING = {"404", "NoSuchKey", "NotFound"}
 

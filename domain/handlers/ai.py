@@ -23,15 +23,18 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
     The work, under the job's lock (see JobHandler): the engine prepares the
     payload (a payload that breaks its schema is a permanent failure naming
     the field), the input file it names is checked against the allowed
-    prefixes and downloaded (``downloading``), the engine runs (``running``);
-    ``complete`` writes its result.
+    prefixes and downloaded (``downloading``), the engine runs (``running``),
+    the files it hands back are uploaded to the job's output prefix
+    (``saving``, only while this attempt still owns the job: a stalled
+    attempt whose lock expired writes nothing), and ``complete`` writes its
+    result. Under the lock and the fence, duplicate deliveries upload once.
 
     Parameters:
       jobs: the repository of AI job rows.
       lock: the per-job lock; taken before any repository call.
       progress: where live progress is written.
       engines: job_type -> the engine that runs it.
-      storage: where input files are downloaded from.
+      storage: where input files are downloaded from and output files uploaded to.
       allowed_prefixes: where input files may be read from (empty: anywhere in the bucket).
       workdir: parent of the per-job temporary directory (None: the system's).
     """
@@ -69,4 +72,12 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
                 source = Path(tmp) / "input"
                 self.storage.download(key, source)
             progress.step("running")
-            return engine.run(prepared, source, progress)
+            output = engine.run(prepared, source, Path(tmp), progress)
+            if output.files:
+                self.ensure_current(request.job_id, fence)
+                prefix = self.kind.output_prefix(request.tenant_id, request.job_id)
+                progress.step("saving")
+                for done, path in enumerate(output.files, start=1):
+                    self.storage.upload(path, f"{prefix}/{path.name}")
+                    progress.step("saving", done / (len(output.files) + 1))
+            return output.result

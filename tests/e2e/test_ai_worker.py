@@ -11,6 +11,7 @@ from tests.conftest import insert_ai_job
 from tests.e2e.stack import TransitionLog
 from tests.e2e.test_video_worker import assert_dead_lettered
 from tests.ocr_samples import PAGES, character_error_rate, expected, write_image, write_multipage
+from tests.speech_samples import have_espeak, speak
 
 pytestmark = pytest.mark.e2e
 
@@ -132,3 +133,27 @@ def test_a_worker_without_tesseract_says_so_at_start_and_its_ocr_jobs_say_why_th
     assert progress["step"] in ("queued", "downloading", "running")  # CONTRACT section 3's steps
     assert "apt-get install tesseract-ocr" in progress["message"]
     assert stack.ai_job(job_id)["status"] == "PROCESSING"  # retried as a transient error, not failed
+
+
+@pytest.mark.skipif(not have_espeak(), reason="espeak-ng is not installed (apt-get install espeak-ng)")
+def test_transcribe_body_twice_writes_the_captions_once(private_stack, start_worker, tmp_path):
+    stack = private_stack
+    stack.s3.put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
+    stack.upload(speak(tmp_path / "hello.wav", "Hello everyone, and welcome to the lecture."), "uploads/7/hello.wav")
+    job_id, body = new_job(stack, "transcribe", {"file_key": "uploads/7/hello.wav", "lang": "en", "video_id": 42})
+    with TransitionLog(stack.engine, stack.tables["ai"].name) as log:
+        stack.send(stack.ai_queue, body)
+        stack.send(stack.ai_queue, body)
+        start_worker(threads=2)
+        start_worker(threads=2)
+        row = wait_final(stack, job_id, timeout=180)
+        assert row["status"] == "DONE", row["error_message"]
+        stack.wait_for(lambda: stack.depth(stack.ai_queue) == 0, 90, "both copies to be acked")
+        assert [change for change in log.read(job_id) if change[1] == "DONE"] == [("PROCESSING", "DONE")]
+    result = row["result"]
+    assert "welcome" in result["text"].lower() and result["lang"] == "en"
+    assert result["video_attached"] is False and "not yet added to the video" in result["video_note"]
+    versions = stack.s3.list_object_versions(Bucket=stack.bucket, Prefix=f"ai/7/{job_id}/")["Versions"]
+    assert sorted(v["Key"].rsplit("/", 1)[1] for v in versions) == ["captions.srt", "captions.vtt", "transcript.json"]
+    vtt = stack.s3.get_object(Bucket=stack.bucket, Key=f"ai/7/{job_id}/captions.vtt")
+    assert vtt["ContentType"] == "text/vtt" and b"elcome" in vtt["Body"].read()

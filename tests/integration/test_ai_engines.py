@@ -11,25 +11,18 @@ import pytest
 from adapters.ai.engines.ocr import SPEC as OCR
 from adapters.ai.registry import build_registry
 from adapters.ai.sandbox import EngineCrashed, EngineUnavailable, SandboxedEngine
-from domain.entities import AIJob, AIJobRequest
-from domain.handlers.ai import ProcessAIJobHandler
-from domain.statuses import AIJobStatus
+from tests.engine_runs import JOB, run_engine
 from domain.errors import InvalidMessage, LimitExceeded, ProcessingTimeout, SourceNotFound, TransientError, UnsupportedMedia
 from tests.ocr_samples import PAGES, character_error_rate, expected, write_image, write_multipage
-from tests.unit.fakes import FakeAIJobRepository, FakeLock, FakeProgress, FakeStorage
+from tests.unit.fakes import FakeStorage
 
-JOB = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
 TEST_ENGINES = build_registry(["tests.ai_engines"])
 
 
 def run(spec, objects, payload):
     """One job of ``spec``'s engine, sandboxed, through the AI handler (its input downloaded from ``objects``)."""
-    sink = FakeProgress()
-    jobs = FakeAIJobRepository(AIJob(id=JOB, job_type=spec.job_type, status=AIJobStatus.PENDING))
-    handler = ProcessAIJobHandler(jobs=jobs, lock=FakeLock(), progress=sink, storage=FakeStorage(objects),
-                                  engines={spec.job_type: SandboxedEngine(spec)})
-    handler.handle(AIJobRequest(JOB, spec.job_type, payload))
-    return jobs.rows[JOB].result, sink.reports
+    result, _, reports, _ = run_engine(SandboxedEngine(spec), spec.job_type, payload, storage=FakeStorage(objects))
+    return result, reports
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF"])
@@ -110,6 +103,20 @@ def test_a_hanging_engine_is_killed_at_its_limit():
 def test_an_engine_allocating_without_end_hits_its_memory_limit():
     with pytest.raises(LimitExceeded, match="ran out of its 300 MB memory limit"):
         run(TEST_ENGINES["test_hog"], {}, {})
+
+
+def test_an_engine_hands_back_only_its_declared_plain_files():
+    result, objects, _, _ = run_engine(SandboxedEngine(TEST_ENGINES["test_files"]), "test_files", {}, tenant=None)
+    assert result == {"written": 1}
+    assert objects == {f"ai/shared/{JOB}/notes.txt": b"written by the engine"}
+
+
+def test_the_time_limit_follows_the_measured_source():
+    spec = TEST_ENGINES["test_measured"]
+    with pytest.raises(ProcessingTimeout, match="ran longer than 1 s"):
+        run(spec, {"a": b"x"}, {"file_key": "a", "seconds": 0, "sleep": 3})
+    result, _ = run(spec, {"a": b"x"}, {"file_key": "a", "seconds": 5, "sleep": 1.5})
+    assert result == {"slept": 1.5}
 
 
 def test_registry_refuses_a_job_type_twice():

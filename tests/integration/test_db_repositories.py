@@ -123,8 +123,11 @@ def test_ai_lifecycle(db):
     engine, tables = db
     insert_ai_job(engine, tables["ai"], JOB_ID, "ocr", {"file_key": "a.png"})
     repo = SqlJobRepository(engine, tables.kinds["ai"])
+    stale = repo.mark_processing(JOB_ID)
     fence = repo.mark_processing(JOB_ID)
+    assert repo.attempt_is_current(JOB_ID, fence) is True and repo.attempt_is_current(JOB_ID, stale) is False
     assert repo.complete(JOB_ID, {"text": "안녕 hello"}, fence=fence)
+    assert repo.attempt_is_current(JOB_ID, fence) is False  # DONE: no attempt owns it any more
     saved = row(engine, tables["ai"], JOB_ID)
     assert saved["status"] == "DONE" and saved["result"] == {"text": "안녕 hello"} and saved["finished_at"]
     assert repo.mark_processing(JOB_ID) is None and repo.status_of(JOB_ID) is AIJobStatus.DONE

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from domain.entities import MediaInfo, Video, VideoOutput
+from domain.entities import EngineOutput, MediaInfo, Video, VideoOutput
 from domain.errors import SourceNotFound
 from domain.statuses import (
     AI_COMPLETE_FROM,
@@ -191,11 +191,13 @@ class FakeEngine:
     Parameters:
       run: (request, source path or None, progress) -> result.
       takes_file: whether the payload's ``file_key`` names an input to download.
+      files: name -> content of the files it hands back (written into the job's folder).
     """
 
-    def __init__(self, run, *, takes_file: bool = False) -> None:
+    def __init__(self, run, *, takes_file: bool = False, files: dict[str, bytes] | None = None) -> None:
         self._run = run
         self.takes_file = takes_file
+        self.files = dict(files or {})
 
     def prepare(self, payload):
         return dict(payload)
@@ -203,5 +205,8 @@ class FakeEngine:
     def input_key(self, payload):
         return payload.get("file_key") if self.takes_file else None
 
-    def run(self, request, source, progress):
-        return self._run(request, source, progress)
+    def run(self, request, source, workdir, progress):
+        result = self._run(request, source, progress)
+        for name, content in self.files.items():
+            (workdir / name).write_bytes(content)
+        return EngineOutput(result, tuple(workdir / name for name in self.files))

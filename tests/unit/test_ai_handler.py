@@ -82,3 +82,24 @@ def test_the_input_file_is_checked_and_downloaded_before_the_engine_runs():
         with pytest.raises(error):
             handler.handle(AIJobRequest(JOB_ID, "echo", {"text": "x", "file_key": key}, 7))
         assert repo.rows[JOB_ID].status is AIJobStatus.FAILED
+
+
+@pytest.mark.parametrize("taken_over", [False, True])
+def test_files_are_uploaded_only_while_the_attempt_still_owns_the_job(taken_over):
+    def run(request, source, progress):
+        if taken_over:  # the lock expired while it was stalled, and a newer attempt started
+            repo.mark_processing(request.job_id)
+        return {"text": "written"}
+
+    engines = {"echo": FakeEngine(run, files={"captions.vtt": b"WEBVTT\n"})}
+    handler, repo, lock, progress = build(engines=engines)
+    outcome = handler.handle(REQUEST)
+    storage = handler.storage
+    if taken_over:
+        assert outcome is Outcome.SUPERSEDED and storage.objects == {}
+        assert ("complete", JOB_ID) not in repo.writes
+    else:
+        assert outcome is Outcome.COMPLETED and repo.rows[JOB_ID].result == {"text": "written"}
+        assert storage.objects == {f"ai/7/{JOB_ID}/captions.vtt": b"WEBVTT\n"}
+        assert [r[1] for r in progress.reports] == ["running", "saving", "saving", "done"]
+    assert lock.held == set()

@@ -55,6 +55,8 @@ def test_every_contract_name_is_read(clean_env, monkeypatch):
         ("HLS_LADDER", "720p:721:1:1", "HLS_LADDER: rung '720p' needs an even height"),
         ("VIDEO_TABLE", "video; drop", "VIDEO_TABLE: String should match pattern"),
         ("LOCK_TTL_SECONDS", "600", "LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS"),
+        ("TRANSCRIBE_MODEL", "large-v3", "TRANSCRIBE_MODEL: Input should be 'base'"),
+        ("TRANSCRIBE_CPU_THREADS", "0", "TRANSCRIBE_CPU_THREADS: Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_values_name_the_variable(clean_env, monkeypatch, name, value, expected):

@@ -1,0 +1,170 @@
+"""The ``transcribe`` engine: captions for a lecture, offline, with Whisper.
+
+Input: a video or audio file. Output (CONTRACT section 4a): ``captions.vtt``,
+``captions.srt`` and ``transcript.json`` (segments with word timings) for the
+worker to upload, and a result with the text, the language, the duration and
+the segments. faster-whisper (CTranslate2, int8 on the CPU) runs the pinned
+model of ``adapters.ai.whisper_weights``; Silero voice-activity detection skips
+silence; the audio is decoded and transcribed a window at a time, so memory
+stays flat for a lecture of any length. Runs inside the engine sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from adapters.ai.spec import EngineSpec, Report
+from adapters.messages import SafeKey
+from domain.captions import TimedSegment, build_cues, line_limit, to_srt, to_webvtt
+from domain.errors import InvalidMessage, TransientError
+
+MAX_SOURCE_SECONDS = 4 * 3600
+# The result column holds at most this much JSON; the files hold everything.
+MAX_RESULT_BYTES = 1_000_000
+# Audio per window: the VAD runs on a whole window at once, so this bounds memory
+# (measured: 5-minute windows peaked at 0.9 GB resident, 2-minute ones with the heap trimmed at 0.5 GB).
+WINDOW_SECONDS = 120.0
+# A window ends at the longest pause within its last CUT_SEARCH_SECONDS.
+CUT_SEARCH_SECONDS = 30.0
+OUTPUT_FILES = ("captions.vtt", "captions.srt", "transcript.json")
+NOT_ATTACHED = "captions are not yet added to the video's player by this worker; they are in the job's files"
+NO_VIDEO = "the payload names no video_id"
+
+
+class TranscribePayload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    file_key: SafeKey
+    lang: str | None = Field(None, pattern=r"^[a-z]{2,3}$", description="e.g. ko, en; absent: detected")
+    video_id: int | None = Field(None, gt=0)
+
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _primary_subtag(cls, value: Any) -> Any:
+        # "ko-KR", "en_US", "EN" all name the language Whisper knows as "ko" / "en".
+        if isinstance(value, str):
+            return value.strip().lower().replace("_", "-").split("-")[0] or None
+        return value
+
+
+class Segment(BaseModel):
+    start: float
+    end: float
+    text: str
+
+
+class TranscribeResult(BaseModel):
+    text: str
+    lang: str | None
+    duration_seconds: float
+    segments: list[Segment]
+    segments_truncated: bool
+    video_attached: bool
+    video_note: str | None
+
+
+def time_limit(seconds: float) -> float:
+    """The run's wall-clock limit for a source of ``seconds``: model loading plus
+    0.75 s per second of audio, 2.5 times the speed measured on a busy 2-core machine."""
+    return 120.0 + 0.75 * seconds
+
+
+def measure(source: Path, payload: dict[str, Any]) -> float:
+    from adapters.ai.audio import measure_audio
+
+    return measure_audio(source, max_seconds=MAX_SOURCE_SECONDS).duration_seconds
+
+
+def run(source: Path | None, payload: dict[str, Any], report: Report, *, outputs: Path,
+        options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Transcribe ``source``; write the three files into ``outputs``; return the result.
+
+    ``options`` (from settings): ``model`` (a name of whisper_weights.MODELS),
+    ``cpu_threads``, ``ffmpeg`` (FFMPEG_BINARY or None).
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"  # belt and braces: every file comes from memory below
+    from adapters.ai.audio import measure_audio
+    from adapters.ai.whisper import Transcriber
+    from adapters.ai.whisper_weights import MODELS
+    from adapters.media.binary import find_ffmpeg
+
+    options = options or {}
+    request = TranscribePayload.model_validate(payload)
+    if source is None:
+        raise InvalidMessage("the transcribe job has no input file")
+    duration = measure_audio(source, max_seconds=MAX_SOURCE_SECONDS).duration_seconds
+    model = options.get("model", "base")
+    if model not in MODELS:
+        raise TransientError(f"no Whisper model named {model!r} is pinned on this worker")
+    # The model's checked copy goes beside the outputs: the worker uploads only the
+    # declared files and removes the whole job folder afterwards, whatever happens.
+    transcriber = Transcriber(MODELS[model], cpu_threads=int(options.get("cpu_threads", 2)), scratch=outputs)
+    report(0.0, "model loaded")
+    segments = transcriber.transcribe(
+        find_ffmpeg(options.get("ffmpeg")), source, request.lang, duration=duration, report=report,
+        window_seconds=WINDOW_SECONDS, cut_search_seconds=CUT_SEARCH_SECONDS,
+    )
+    lang = transcriber.language or request.lang
+    write_outputs(outputs, segments, lang, duration, transcriber.model_name)
+    note = NOT_ATTACHED if request.video_id is not None else NO_VIDEO
+    return result_of(segments, lang, duration, note)
+
+
+def write_outputs(outputs: Path, segments: list[TimedSegment], lang: str | None, duration: float, model: str) -> None:
+    """captions.vtt, captions.srt and transcript.json of ``segments`` in ``outputs``."""
+    cues = build_cues(segments, line_limit(lang, "".join(s.text for s in segments[:20])))
+    (outputs / "captions.vtt").write_text(to_webvtt(cues), encoding="utf-8")
+    (outputs / "captions.srt").write_text(to_srt(cues), encoding="utf-8")
+    transcript = {
+        "lang": lang,
+        "duration_seconds": round(duration, 3),
+        "model": f"whisper-{model}",
+        "segments": [
+            {"start": s.start, "end": s.end, "text": s.text,
+             "words": [{"start": w.start, "end": w.end, "word": w.text, "probability": w.probability}
+                       for w in s.words]}
+            for s in segments
+        ],
+    }
+    with open(outputs / "transcript.json", "w", encoding="utf-8") as handle:
+        json.dump(transcript, handle, ensure_ascii=False)
+
+
+def result_of(segments: list[TimedSegment], lang: str | None, duration: float, note: str) -> dict[str, Any]:
+    """The result row: every segment while the whole stays under MAX_RESULT_BYTES."""
+    result: dict[str, Any] = {
+        "text": " ".join(s.text for s in segments).strip(),
+        "lang": lang,
+        "duration_seconds": round(duration, 3),
+        "segments": [],
+        "segments_truncated": False,
+        "video_attached": False,
+        "video_note": note,
+    }
+    size = len(json.dumps(result, ensure_ascii=False).encode())
+    for segment in segments:
+        item = {"start": segment.start, "end": segment.end, "text": segment.text}
+        size += len(json.dumps(item, ensure_ascii=False).encode()) + 2  # ", " between items
+        if size > MAX_RESULT_BYTES:
+            result["segments_truncated"] = True
+            break
+        result["segments"].append(item)
+    return result
+
+
+SPEC = EngineSpec(
+    job_type="transcribe",
+    payload=TranscribePayload,
+    result=TranscribeResult,
+    entry="adapters.ai.engines.transcribe:run",
+    timeout_seconds=time_limit(MAX_SOURCE_SECONDS),
+    memory_mb=3072,
+    output_files=OUTPUT_FILES,
+    measure="adapters.ai.engines.transcribe:measure",
+    timeout_for=time_limit,
+)

@@ -1,0 +1,88 @@
+"""Transcription speed and memory: real-time factor and the engine process's peak RSS.
+
+Lectures of 1, 10 and 30 minutes (espeak-ng reading the accuracy bench's
+passages over and over, with pauses, as AAC in an M4A) each go through the
+real engine in its sandbox, in a fresh interpreter so that peak figures do
+not carry over. Printed per length: the wall time, the real-time factor
+(wall time / audio length; the goal is <= 0.3: a 10-minute lecture in 3
+minutes) and the peak RSS of the largest process below the job (the engine's
+child), with its ratio to the 1-minute figure (flat memory: about 1.0).
+
+    .venv/bin/python bench/transcribe_speed.py [--minutes 1,10,30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.transcribe_accuracy import PASSAGES  # noqa: E402
+from tests.speech_samples import ffmpeg, speak  # noqa: E402
+
+
+def make_lecture(folder: Path, minutes: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"bench-lecture-{minutes}min.m4a"
+    if path.exists():
+        return path
+    parts = [speak(folder / f"p{i}.wav", text) for i, text in enumerate(PASSAGES)]
+    inputs = [arg for part in parts for arg in ("-i", str(part))]
+    pauses = "".join(f"[{i}:a]apad=pad_dur=1.5[a{i}];" for i in range(len(parts)))
+    chain = "".join(f"[a{i}]" for i in range(len(parts)))
+    ffmpeg(*inputs, "-filter_complex", f"{pauses}{chain}concat=n={len(parts)}:v=0:a=1[out]", "-map", "[out]",
+           str(folder / "round.wav"))
+    ffmpeg("-stream_loop", "-1", "-i", str(folder / "round.wav"), "-t", str(minutes * 60),
+           "-c:a", "aac", "-b:a", "64k", str(path))
+    return path
+
+
+def one(path: Path) -> None:
+    """Run one job on ``path`` and print its figures as JSON (in a fresh interpreter)."""
+    from adapters.ai.engines.transcribe import SPEC
+    from adapters.ai.sandbox import SandboxedEngine
+    from tests.engine_runs import run_engine
+    from tests.unit.fakes import FakeStorage
+
+    storage = FakeStorage({"lecture": path.read_bytes()})
+    began = time.perf_counter()
+    result, *_ = run_engine(SandboxedEngine(SPEC), "transcribe", {"file_key": "lecture", "lang": "en"},
+                            storage=storage)
+    elapsed = time.perf_counter() - began
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "audio": result["duration_seconds"], "peak_mb": peak_mb,
+                      "words": len(result["text"].split())}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", default="1,10,30")
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        one(args.one)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        lectures = {int(m): make_lecture(Path(tmp), int(m)) for m in args.minutes.split(",")}
+    base_peak = None
+    for minutes, path in lectures.items():
+        load = os.getloadavg()[0]
+        out = subprocess.run([sys.executable, __file__, "--one", str(path)], check=True, capture_output=True, text=True)
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        base_peak = base_peak or figures["peak_mb"]
+        rtf = figures["seconds"] / figures["audio"]
+        print(f"{minutes:3d} min lecture: {figures['seconds']:7.1f} s, RTF {rtf:.3f}, "
+              f"engine peak RSS {figures['peak_mb']:.0f} MB ({figures['peak_mb'] / base_peak:.2f} x the first), "
+              f"{figures['words']} words; load average {load:.2f} at start, {os.getloadavg()[0]:.2f} at end")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
