@@ -87,5 +87,5 @@ def test_the_test_command_names_missing_debian_packages_at_once(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "missing Debian packages for the tests: sudo apt-get install tesseract-ocr tesseract-ocr-kor "
-        "tesseract-ocr-eng fonts-nanum chromium chromium-driver"
+        "tesseract-ocr-eng fonts-nanum chromium chromium-driver espeak-ng"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import json
 import re
 import shutil
@@ -21,7 +22,8 @@ from tests.speech_samples import ENGLISH, KOREAN, as_lecture_video, ffmpeg, have
 from tests.engine_runs import run_engine
 from tests.unit.fakes import FakeStorage
 
-pytestmark = pytest.mark.skipif(not have_espeak(), reason="espeak-ng is not installed (apt-get install espeak-ng)")
+pytestmark = pytest.mark.skipif(not have_espeak() and os.environ.get("CI") != "true",  # in CI a missing espeak-ng fails
+                                reason="espeak-ng is not installed (apt-get install espeak-ng)")
 
 JOB = "0d9c6a56-2f4e-4f8e-9c55-6f1b2a0c7e11"
 PREFIX = f"ai/7/{JOB}"
