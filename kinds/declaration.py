@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from adapters.db.tables import JobTableSpec, whole_number
+from adapters.db.tables import JobTableSpec
 from adapters.messages import validate_body
 from domain.handlers.flow import JobHandler
 from domain.kinds import JobKind

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.db.tables import VIDEO_TABLE
+from adapters.db.tables import VIDEO_TABLE, whole_number
 from adapters.messages import VideoJobBody
 from domain.handlers.video import ProcessVideoJobHandler, VideoLimits
 from domain.kinds import VIDEO as RULES
-from kinds.declaration import EnqueueField, KindDeclaration, Services, Setting, whole_number
+from kinds.declaration import EnqueueField, KindDeclaration, Services, Setting
 
 
 def handler(services: Services) -> ProcessVideoJobHandler:

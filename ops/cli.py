@@ -28,7 +28,7 @@ from adapters.logs.setup import configure_logging
 from adapters.sqs.admin import MAX_BROWSE, QueueMissing
 from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from kinds import KindDeclaration
-from kinds.declaration import whole_number
+from adapters.db.tables import whole_number
 from ops import render
 from ops.service import Ops, OpsError, operator
 

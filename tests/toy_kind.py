@@ -23,7 +23,7 @@ from domain.handlers.flow import JobHandler
 from domain.kinds import JobKind
 from domain.progress import Progress
 from kinds import EnqueueField, KindDeclaration, Services, Setting
-from kinds.declaration import whole_number
+from adapters.db.tables import whole_number
 
 
 class DocumentStatus(str, Enum):
