@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -154,12 +155,12 @@ class Container:
     def queue_admin(self) -> QueueAdmin | None:
         """The job queues' depths and dead letters on the broker (None on the stub broker)."""
         s = self.settings
-        if s.broker == "sqs":
-            sqs = boto3.client("sqs", region_name=s.aws_region, endpoint_url=s.sqs_endpoint_url, config=BOTO_CONFIG)
-            return SqsQueueAdmin(sqs, {kind.queue_name(s): kind.dead_letter_queue_name(s) for kind in self.kinds.values()})
-        if s.broker == "redis":
-            return RedisQueueAdmin(self.redis, [kind.queue_name(s) for kind in self.kinds.values()])
-        return None
+        return build_queue_admin(
+            s, self.kinds,
+            sqs=lambda: boto3.client("sqs", region_name=s.aws_region, endpoint_url=s.sqs_endpoint_url,
+                                     config=BOTO_CONFIG),
+            redis_client=lambda: self.redis,
+        )
 
     def repository(self, kind: str) -> SqlJobRepository:
         return SqlJobRepository(self.database, self.tables.kinds[kind])
@@ -209,6 +210,23 @@ def load_job_kinds(settings: Settings) -> dict[str, KindDeclaration]:
         print(f"invalid configuration: {message}", file=sys.stderr)
         raise SystemExit(2) from None
     return job_kinds
+
+
+def build_queue_admin(settings: Settings, job_kinds: dict[str, KindDeclaration], *, sqs: Callable[[], Any],
+                      redis_client: Callable[[], redis.Redis]) -> QueueAdmin | None:
+    """The kinds' queues as operators see them, on the broker BROKER names (None for the stub broker).
+
+    Parameters:
+      settings: the deployment's settings.
+      job_kinds: the kinds of job, whose queues and dead-letter queues it covers.
+      sqs, redis_client: make the client the broker needs (only that one is made).
+    """
+    if settings.broker == "sqs":
+        return SqsQueueAdmin(sqs(), {kind.queue_name(settings): kind.dead_letter_queue_name(settings)
+                                     for kind in job_kinds.values()})
+    if settings.broker == "redis":
+        return RedisQueueAdmin(redis_client(), [kind.queue_name(settings) for kind in job_kinds.values()])
+    return None
 
 
 def salvage_id_from(kwargs: dict[str, Any], body: str, field: str, kind: type) -> Any:

@@ -25,12 +25,11 @@ from adapters.ai.spec import EngineSpec
 from adapters.db import Tables, create_engine_from_url
 from adapters.db.job_queries import JobQueries
 from adapters.logs.redact import Redactor, secret_values
-from adapters.redis.broker_admin import RedisQueueAdmin
 from adapters.redis.presence import WorkerRecord, WorkerRegistry
 from adapters.redis.progress import RedisProgress
-from adapters.sqs.admin import MAX_BROWSE, SqsQueueAdmin
+from adapters.sqs.admin import MAX_BROWSE
 from adapters.sqs.publisher import LegacyPublisher, legacy_body
-from bootstrap import load_job_kinds
+from bootstrap import build_queue_admin, load_job_kinds
 from domain.errors import PermanentError
 from domain.operations import DeadLetter, QueueAdmin, Tally
 from kinds import KindDeclaration
@@ -118,13 +117,10 @@ class Ops:
     # --- views -------------------------------------------------------------
     @cached_property
     def queues(self) -> QueueAdmin:
-        s = self.settings
-        if s.broker == "sqs":
-            return SqsQueueAdmin(self.sqs, {kind.queue_name(s): kind.dead_letter_queue_name(s)
-                                            for kind in self.kinds.values()})
-        if s.broker == "redis":
-            return RedisQueueAdmin(self.redis, [kind.queue_name(s) for kind in self.kinds.values()])
-        raise OpsError("BROKER=stub has no queues to inspect; use sqs or redis")
+        admin = build_queue_admin(self.settings, self.kinds, sqs=lambda: self.sqs, redis_client=lambda: self.redis)
+        if admin is None:
+            raise OpsError("BROKER=stub has no queues to inspect; use sqs or redis")
+        return admin
 
     @cached_property
     def jobs(self) -> JobQueries:
