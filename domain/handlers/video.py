@@ -111,9 +111,15 @@ class ProcessVideoJobHandler:
 
             progress.step("transcoding")
             ladder = plan_ladder(info.height, limits.ladder)
-            hls_dir = work / "hls"
+            # out/ mirrors the video's prefix: hls/, storyboard.vtt, storyboard/.
+            out = work / "out"
             master = self.media.transcode_hls(
-                source, hls_dir, info, ladder, lambda fraction: progress.step("transcoding", fraction)
+                source,
+                out / "hls",
+                info,
+                ladder,
+                lambda fraction: progress.step("transcoding", fraction),
+                storyboard_dir=out,
             )
 
             progress.step("thumbnail")
@@ -126,14 +132,14 @@ class ProcessVideoJobHandler:
                 raise AttemptSuperseded(f"video {job.video_id}")
             progress.step("uploading")
             prefix = job.output_prefix
-            files = sorted(p for p in hls_dir.rglob("*") if p.is_file())
+            files = sorted(p for p in out.rglob("*") if p.is_file())
             for done, path in enumerate(files, start=1):
-                self.storage.upload(path, f"{prefix}/hls/{path.relative_to(hls_dir).as_posix()}")
+                self.storage.upload(path, f"{prefix}/{path.relative_to(out).as_posix()}")
                 progress.step("uploading", done / (len(files) + 1))
             thumbnail_key = f"{prefix}/thumbnail.jpg"
             self.storage.upload(thumb, thumbnail_key)
             return VideoOutput(
-                hls_path=f"{prefix}/hls/{master.relative_to(hls_dir).as_posix()}",
+                hls_path=f"{prefix}/{master.relative_to(out).as_posix()}",
                 thumbnail_key=thumbnail_key,
                 duration_seconds=info.duration_seconds,
             )
