@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import subprocess
 from collections.abc import Sequence
@@ -102,6 +103,23 @@ def speech_like(gain: float, *, clip: bool = False, seconds: float = 60, sample_
     if clip:
         expression = f"clip({expression},-1,1)"
     return f"aevalsrc=exprs='{expression}':s={sample_rate}:d={seconds}"
+
+
+def measure_loudness(media: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of the first audio track, by ffmpeg's ``ebur128``.
+
+    Parameters:
+      media: a file, or an HLS playlist (read with ffmpeg's hls demuxer).
+    """
+    result = subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", str(media), "-map", "0:a:0",
+         "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    summary = result.stderr[result.stderr.rindex("Summary:"):]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf)", summary).group(1)
+    return integrated, float(peak)
 
 
 def write_hls_playlist(path: Path, *segments: Path) -> Path:

@@ -17,7 +17,7 @@ from adapters.media.ladder import (
     check_names,
     ladder_command,
 )
-from adapters.media.loudness import analysis_command, normalisation_filter, parse_summary
+from adapters.media.loudness import Loudness, analysis_command, normalisation_filter, parse_summary
 from adapters.media.master import rewrite_master
 from adapters.media.probe import probe_media
 from adapters.media.runner import run_ffmpeg
@@ -146,30 +146,34 @@ class FfmpegMediaProcessor:
         return master
 
     def _audio(self, source: Path, info: MediaInfo, ladder: Sequence[Rendition]) -> AudioEncoding:
+        sample_rate = output_sample_rate(info.audio_sample_rate)
         filters = ""
         if self.loudness_target_lufs is not None:
-            log_tail = run_ffmpeg(
-                analysis_command(self.ffmpeg, source),
-                action="measure the loudness of the source",
-                timeout_seconds=self.timeout_seconds,
-            )
             try:
-                measured = parse_summary(log_tail)
+                measured = self._loudness(source)
+                filters = normalisation_filter(
+                    measured, self.loudness_target_lufs, sample_rate=sample_rate,
+                    measure=lambda tried: self._loudness(source, tried),
+                )  # fmt: skip
             except ValueError:
                 # No audio frame was decoded: there is nothing to normalise,
                 # and the encode will say what is wrong with the audio, if anything.
                 log.warning("no loudness measurement of the source's audio; its level is left as it is")
             else:
-                filters = normalisation_filter(measured, self.loudness_target_lufs)
                 log.info(
-                    "audio measured at %.1f LUFS, true peak %.1f dBTP; %s",
-                    measured.integrated_lufs,
-                    measured.true_peak_dbtp,
-                    f"normalised to {self.loudness_target_lufs:g} LUFS" if filters else "left as it is (silence)",
-                )
-        return AudioEncoding(
-            kbps=shared_audio_kbps(ladder), sample_rate=output_sample_rate(info.audio_sample_rate), filters=filters
+                    "audio measured at %.1f LUFS (range %.1f LU), true peak %.1f dBTP; filter: %s",
+                    measured.integrated_lufs, measured.range_lu, measured.true_peak_dbtp, filters or "none",
+                )  # fmt: skip
+        return AudioEncoding(kbps=shared_audio_kbps(ladder), sample_rate=sample_rate, filters=filters)
+
+    def _loudness(self, source: Path, filters: str = "") -> Loudness:
+        """Measure the source's audio through ``filters``; ValueError when ffmpeg measured nothing."""
+        log_tail = run_ffmpeg(
+            analysis_command(self.ffmpeg, source, filters),
+            action="measure the loudness of the source",
+            timeout_seconds=self.timeout_seconds,
         )
+        return parse_summary(log_tail)
 
     def _storyboard(self, tiles_dir: Path, storyboard_dir: Path, info: MediaInfo, interval: int) -> None:
         tiles = sorted(tiles_dir.glob("tile_*.png"))

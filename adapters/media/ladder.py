@@ -214,8 +214,13 @@ def _split(branches: int) -> str:
 
 
 def _scalers(ladder: Sequence[Rendition]) -> list[str]:
-    # scale=-2:H keeps the aspect ratio with an even width (4:2:0 needs it).
-    return [f"[s{index}]scale=-2:{rendition.height},format=yuv420p[v{index}]" for index, rendition in enumerate(ladder)]
+    # scale=-2:H keeps the aspect ratio with an even width (4:2:0 needs it);
+    # full-range sources (MJPEG, some phones) are brought to the limited range
+    # that players assume when they ignore the range flag.
+    return [
+        f"[s{index}]scale=-2:{rendition.height}:out_range=limited,format=yuv420p[v{index}]"
+        for index, rendition in enumerate(ladder)
+    ]
 
 
 def _tile_chain(branch: int, tiles: TileOutput) -> str:

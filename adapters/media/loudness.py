@@ -1,20 +1,28 @@
-"""Loudness: measuring the source's audio and the filter that brings it to the target.
+"""Loudness: measuring the source's audio and choosing the filter that brings it to the target.
 
-Two passes, the first one cheap: ``analysis_command`` decodes only the audio
-(the video packets are read and dropped, never decoded) through ffmpeg's
-EBU R128 meter; ``normalisation_filter`` then gives the ladder's single
-ffmpeg run a ``loudnorm`` in linear mode with those measurements - one
-constant gain, exact to a tenth of a LU. Only when that gain would push the
-true peak over the ceiling does ``loudnorm`` fall back to its dynamic mode,
-which limits peaks (within about half a LU of the target on our sources).
-A single dynamic pass, tried first, came out 1.0 to 1.2 LU too loud on
-speech with pauses, outside the +/-1 LU goal.
+Every measurement is an audio-only ffmpeg pass (``analysis_command``): the
+video packets are read and dropped, never decoded, and ffmpeg's EBU R128
+meter runs at about 400x real time. The ladder's single ffmpeg run then
+applies what ``normalisation_filter`` chose:
+
+* a constant gain when the true peak stays under the ceiling with it - the
+  usual case for speech, exact to a tenth of a LU;
+* otherwise the gain followed by a lookahead limiter at 4x the sample rate
+  (true peaks), with the gain corrected from a measurement of the limited
+  audio - at most ``MAX_CORRECTIONS`` more audio-only passes.
+
+Measured on speech-like sources before choosing this (docs/BENCHMARKS.md):
+a single ``loudnorm`` pass in its dynamic mode came out 1.0 to 1.2 LU too
+loud on speech with pauses, and ``loudnorm``'s two-pass linear mode falls
+back to that dynamic mode when peaks block the gain, which left a quiet
+voice with loud clicks 9 to 10 LU under the target.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +33,13 @@ ABSOLUTE_GATE_LUFS = -70.0
 # A source this much quieter than the target is near-silence or room noise;
 # raising it further would make hiss the loudest thing in the lecture.
 MAX_GAIN_DB = 30.0
-# The ceiling given to loudnorm: 1 dB under the -1 dBTP goal, because the
-# AAC encode raises true peaks a little.
+# The true-peak ceiling before the encode: 1 dB under the -1 dBTP goal,
+# because the AAC encode raises true peaks (by 0.1 to 0.8 dB on our sources).
 TRUE_PEAK_CEILING_DBTP = -2.0
-# loudnorm keeps a constant gain only while the source's loudness range is
-# within this; speech is far below it. 20 is the highest every supported
-# ffmpeg accepts.
-LOUDNESS_RANGE_LU = 20.0
+# Within this of the target, a limited result is taken as it is.
+TOLERANCE_LU = 0.5
+MAX_CORRECTIONS = 4
+OVERSAMPLING = 4
 
 _NUMBER = r"(-?(?:\d+(?:\.\d+)?|inf))"
 
@@ -42,31 +50,33 @@ class Loudness:
 
     Parameters:
       integrated_lufs: the integrated (programme) loudness.
-      threshold_lufs: the relative gate of the integrated measurement.
       range_lu: the loudness range (LRA).
       true_peak_dbtp: the highest true peak over all channels (-inf for silence).
     """
 
     integrated_lufs: float
-    threshold_lufs: float
     range_lu: float
     true_peak_dbtp: float
 
 
-def analysis_command(ffmpeg: str, source: Path) -> list[str]:
+def analysis_command(ffmpeg: str, source: Path, filters: str = "") -> list[str]:
     """The ffmpeg command that measures the loudness of the source's first audio track, as stereo.
 
     Parameters:
       ffmpeg: the executable.
       source: the local source file.
+      filters: audio filters applied before measuring (a gain and limiter
+        being tried), "" for none.
 
     The measurement is in the summary ffmpeg logs at the end (``parse_summary``).
     """
+    chain = ",".join(step for step in ("aformat=channel_layouts=stereo", filters,
+                                       "ebur128=peak=true:framelog=quiet") if step)
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
         *input_args(source),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
-        "-af", "aformat=channel_layouts=stereo,ebur128=peak=true:framelog=quiet",
+        "-af", chain,
         "-f", "null", "-",
     ]  # fmt: skip
 
@@ -83,46 +93,56 @@ def parse_summary(log: str) -> Loudness:
     if start < 0:
         raise ValueError("ffmpeg logged no loudness summary")
     text = log[start:]
-    integrated = re.search(r"Integrated loudness:\s+I:\s+" + _NUMBER + r" LUFS\s+Threshold:\s+" + _NUMBER, text)
+    integrated = re.search(r"Integrated loudness:\s+I:\s+" + _NUMBER + " LUFS", text)
     loudness_range = re.search(r"Loudness range:\s+LRA:\s+" + _NUMBER + " LU", text)
     peak = re.search(r"True peak:\s+Peak:\s+" + _NUMBER, text)
     if not (integrated and loudness_range and peak):
         raise ValueError("ffmpeg's loudness summary is incomplete")
     return Loudness(
         integrated_lufs=float(integrated.group(1)),
-        threshold_lufs=float(integrated.group(2)),
         range_lu=float(loudness_range.group(1)),
         true_peak_dbtp=float(peak.group(1)),
     )
 
 
-def normalisation_filter(measured: Loudness, target_lufs: float) -> str:
+def normalisation_filter(
+    measured: Loudness, target_lufs: float, *, sample_rate: int, measure: Callable[[str], Loudness]
+) -> str:
     """The audio filter that brings a track measured as ``measured`` to ``target_lufs``; "" to leave it.
 
     Parameters:
-      measured: the analysis of the same track (as stereo).
+      measured: the analysis of the track (as stereo), without filters.
       target_lufs: the integrated loudness wanted.
+      sample_rate: the rate the filter works at (the limiter oversamples it).
+      measure: measures the track through a filter (``analysis_command``
+        with that filter); called only when peaks block a constant gain.
 
-    Silence is left alone, and the gain is capped at MAX_GAIN_DB. loudnorm
-    runs at 192 kHz when it falls back to its dynamic mode: the caller
-    resamples after it.
+    Silence is left alone, and the gain is capped at MAX_GAIN_DB.
     """
     if not math.isfinite(measured.integrated_lufs) or measured.integrated_lufs <= ABSOLUTE_GATE_LUFS:
         return ""
     target = min(target_lufs, measured.integrated_lufs + MAX_GAIN_DB)
-    peak = measured.true_peak_dbtp if math.isfinite(measured.true_peak_dbtp) else -99.0
-    options = {
-        "I": target,
-        "TP": TRUE_PEAK_CEILING_DBTP,
-        "LRA": LOUDNESS_RANGE_LU,
-        "measured_I": min(measured.integrated_lufs, 0.0),
-        "measured_TP": min(max(peak, -99.0), 99.0),
-        "measured_LRA": min(max(measured.range_lu, 0.0), 99.0),
-        "measured_thresh": min(max(measured.threshold_lufs, -99.0), 0.0),
-        "linear": "true",
-    }
-    return "loudnorm=" + ":".join(f"{key}={_format(value)}" for key, value in options.items())
+    gain = target - measured.integrated_lufs
+    if measured.true_peak_dbtp + gain <= TRUE_PEAK_CEILING_DBTP:
+        return _volume(gain)
+    for _ in range(MAX_CORRECTIONS):
+        reached = measure(_limited(gain, sample_rate)).integrated_lufs
+        corrected = min(gain + target - reached, MAX_GAIN_DB)
+        if abs(reached - target) <= TOLERANCE_LU or corrected == gain:
+            break
+        gain = corrected
+    return _limited(gain, sample_rate)
 
 
-def _format(value: float | str) -> str:
-    return value if isinstance(value, str) else f"{value:.2f}"
+def _volume(gain_db: float) -> str:
+    return f"volume={gain_db:.2f}dB"
+
+
+def _limited(gain_db: float, sample_rate: int) -> str:
+    # alimiter limits sample peaks; at 4x the rate those are the true peaks.
+    # level=false: no make-up gain of its own.
+    ceiling = 10 ** (TRUE_PEAK_CEILING_DBTP / 20)
+    return (
+        f"{_volume(gain_db)},aresample={sample_rate * OVERSAMPLING},"
+        f"alimiter=limit={ceiling:.4f}:level=false,aresample={sample_rate}"
+    )

@@ -190,7 +190,7 @@ SUMMARY = """[Parsed_ebur128_1 @ 0x55d5c] Summary:
 
 def test_the_last_summary_is_parsed():
     measured = parse_summary("Summary:\n  Integrated loudness:\n    I: -99.0 LUFS\n" + SUMMARY)
-    assert measured == Loudness(integrated_lufs=-24.7, threshold_lufs=-35.1, range_lu=5.0, true_peak_dbtp=-13.7)
+    assert measured == Loudness(integrated_lufs=-24.7, range_lu=5.0, true_peak_dbtp=-13.7)
     silent = parse_summary(SUMMARY.replace("-24.7", "-70.0").replace("-13.7", "-inf"))
     assert silent.integrated_lufs == -70 and silent.true_peak_dbtp == -math.inf
     for broken in ("", "no summary here", SUMMARY.split("True peak")[0]):
@@ -198,22 +198,53 @@ def test_the_last_summary_is_parsed():
             parse_summary(broken)
 
 
-def options(text: str) -> dict[str, str]:
-    assert text.startswith("loudnorm=")
-    return dict(item.split("=", 1) for item in text.removeprefix("loudnorm=").split(":"))
+class Meter:
+    """Stands in for an audio-only pass: the loudness a tried gain reaches through the limiter."""
+
+    def __init__(self, reached) -> None:
+        self.reached, self.tried = reached, []
+
+    def __call__(self, filters: str) -> Loudness:
+        gain = float(re.match(r"volume=(-?[\d.]+)dB,", filters).group(1))
+        self.tried.append(gain)
+        return Loudness(self.reached(gain), 3.0, -2.0)
 
 
-def test_normalisation_is_linear_loudnorm_with_the_measurements():
-    chosen = options(normalisation_filter(Loudness(-24.7, -35.1, 5.0, -13.7), -16))
-    assert chosen == {"I": "-16.00", "TP": "-2.00", "LRA": "20.00", "measured_I": "-24.70", "measured_TP": "-13.70",
-                      "measured_LRA": "5.00", "measured_thresh": "-35.10", "linear": "true"}
+def never(filters: str) -> Loudness:
+    raise AssertionError("a constant gain needs no other pass")
+
+
+def test_a_constant_gain_when_the_peaks_allow_it():
+    assert normalisation_filter(Loudness(-24.7, 5.0, -13.7), -16, sample_rate=48000, measure=never) == \
+        "volume=8.70dB"
+    assert normalisation_filter(Loudness(-4.7, 5.0, 2.9), -16, sample_rate=48000, measure=never) == \
+        "volume=-11.30dB"  # clipping-loud: turned down
+
+
+def test_peaks_over_the_ceiling_get_a_limiter_and_the_gain_is_corrected_until_on_target():
+    # Each dB of gain brings 0.6 LU after limiting (the limiter eats the rest).
+    meter = Meter(lambda gain: -21.1 + 0.6 * gain - 3)
+    chosen = normalisation_filter(Loudness(-21.1, 3.0, -3.2), -16, sample_rate=44100, measure=meter)
+    assert chosen.startswith(f"volume={meter.tried[-1]:.2f}dB,aresample=176400,alimiter=limit=0.7943:level=false,")
+    assert chosen.endswith(",aresample=44100")
+    assert meter.tried[0] == pytest.approx(5.1) and len(meter.tried) <= 4
+    assert abs(-21.1 + 0.6 * meter.tried[-1] - 3 + 16) <= 0.5
+
+
+def test_corrections_stop_at_the_gain_cap_and_after_four_passes():
+    capped = Meter(lambda gain: -40.0)  # the limiter takes everything: more gain never helps
+    chosen = normalisation_filter(Loudness(-35.0, 3.0, -1.0), -16, sample_rate=48000, measure=capped)
+    assert capped.tried == [19.0, 30.0] and chosen.startswith("volume=30.00dB,")
+    stubborn = Meter(lambda gain: -21.0 + 0.01 * gain)
+    normalisation_filter(Loudness(-21.0, 3.0, -1.0), -16, sample_rate=48000, measure=stubborn)
+    assert len(stubborn.tried) == 4
 
 
 def test_silence_is_left_alone_and_near_silence_is_raised_at_most_30_db():
-    assert normalisation_filter(Loudness(-70.0, -80.0, 0.0, -math.inf), -16) == ""
-    assert normalisation_filter(Loudness(-math.inf, -math.inf, 0.0, -math.inf), -16) == ""
-    assert options(normalisation_filter(Loudness(-60.0, -70.0, 3.0, -48.0), -16))["I"] == "-30.00"
-    assert options(normalisation_filter(Loudness(-40.0, -50.0, 3.0, -30.0), -16))["I"] == "-16.00"
+    assert normalisation_filter(Loudness(-70.0, 0.0, -math.inf), -16, sample_rate=48000, measure=never) == ""
+    assert normalisation_filter(Loudness(-math.inf, 0.0, -math.inf), -16, sample_rate=48000, measure=never) == ""
+    assert normalisation_filter(Loudness(-60.0, 3.0, -48.0), -16, sample_rate=48000, measure=never) == \
+        "volume=30.00dB"
 
 
 def test_sample_rate_is_kept_unless_players_may_not_take_it():
