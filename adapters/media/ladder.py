@@ -13,6 +13,7 @@ benchmarks' baseline.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,9 +27,16 @@ from domain.media import AUDIO_FOLDER, RESERVED_RENDITION_NAMES
 MASTER_PLAYLIST = "master.m3u8"
 VARIANT_PLAYLIST = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.ts"
-# VBV buffer as a multiple of the rung's maximum rate: about two segments'
-# worth of smoothing at most, so a 6 s segment's peak stays near the cap.
+# VBV buffer as a multiple of the rung's maximum rate: a 6 s segment's peak
+# stays within a third of the cap.
 BUFFER_FACTOR = 2
+# VIDEO_CRF is the rate factor of a 1080p rendition; each halving of the
+# height lowers it by this much, because a player scales a small rendition
+# up and every artefact with it. Measured on the lecture and screen sources
+# (docs/BENCHMARKS.md): one CRF for all rungs kept 1080p within 2 VMAF points
+# of the fixed ladder but lost 4 to 6 points at 720p and 360p.
+CRF_REFERENCE_HEIGHT = 1080
+CRF_STEP_PER_HALVING = 4
 
 # A rendition name becomes a folder and a token of -var_stream_map, where
 # spaces, commas and colons are separators and % starts a pattern.
@@ -40,9 +48,10 @@ class VideoEncoding:
     """How every rendition's video is encoded.
 
     Parameters:
-      crf: libx264's constant rate factor (lower: better and bigger); each
-        rendition spends what its content needs at this quality, up to its
-        rung's rate.
+      crf: libx264's constant rate factor of a 1080p rendition (lower:
+        better and bigger); smaller renditions get a lower one (see
+        ``rendition_crf``). Each spends what its content needs at that
+        quality, up to its rung's rate.
       preset: the libx264 preset (speed against size).
       segment_seconds: the HLS segment length; a keyframe is forced at every
         multiple of it so every rendition cuts its segments at the same instants.
@@ -145,10 +154,13 @@ def ladder_command(
     if audio:
         args += ["-map", "[aout]"]
     args += _x264(video)
-    args += ["-crf:v", str(video.crf)]
     for index, rendition in enumerate(ladder):
         cap = rendition.video_kbps
-        args += [f"-maxrate:v:{index}", f"{cap}k", f"-bufsize:v:{index}", f"{cap * BUFFER_FACTOR}k"]
+        args += [
+            f"-crf:v:{index}", f"{rendition_crf(video.crf, rendition.height):g}",
+            f"-maxrate:v:{index}", f"{cap}k",
+            f"-bufsize:v:{index}", f"{cap * BUFFER_FACTOR}k",
+        ]  # fmt: skip
     if audio:
         args += ["-c:a", "aac", "-b:a", f"{audio.kbps}k"]
     args += _hls_output(video.segment_seconds, _shared_audio_map(ladder, has_audio=audio is not None))
@@ -158,6 +170,20 @@ def ladder_command(
             "-f", "image2", tiles.pattern,
         ]  # fmt: skip
     return args
+
+
+def rendition_crf(crf: int, height: int) -> int:
+    """The rate factor of a rendition ``height`` pixels high when a 1080p one gets ``crf``.
+
+    Parameters:
+      crf: VIDEO_CRF.
+      height: the rendition's height.
+
+    CRF_STEP_PER_HALVING lower per halving of the height (360p: 6 lower),
+    higher above 1080p; within libx264's 0-51.
+    """
+    offset = CRF_STEP_PER_HALVING * math.log2(height / CRF_REFERENCE_HEIGHT)
+    return min(max(round(crf + offset), 0), 51)
 
 
 def fixed_rate_ladder_command(
@@ -226,9 +252,10 @@ def _scalers(ladder: Sequence[Rendition]) -> list[str]:
 def _tile_chain(branch: int, tiles: TileOutput) -> str:
     # fps keeps (or repeats) one frame per interval on a grid starting at 0,
     # each from the middle of its interval; only those few frames are scaled.
+    # eof_action=pass: a video shorter than half an interval still gets its tile.
     # The height follows the displayed aspect ratio (non-square pixels too).
     return (
-        f"[s{branch}]fps=fps=1000/{tiles.interval_ms}:start_time=0:round=near,"
+        f"[s{branch}]fps=fps=1000/{tiles.interval_ms}:start_time=0:round=near:eof_action=pass,"
         f"scale={tiles.width}:'max(2,trunc(ow/dar/2)*2)',setsar=1,format=rgb24[tiles]"
     )
 

@@ -6,6 +6,8 @@ storyboard) and the outputs are checked as a player would see them.
 
 from __future__ import annotations
 
+import math
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,3 +141,52 @@ def test_the_fixed_rate_ladder_of_the_benchmarks_baseline_still_encodes(media, t
     run_ffmpeg(args, action="transcode the source", timeout_seconds=60, cwd=out)
     with av.open(str(out / "240p" / "seg_00000.ts")) as container:
         assert {stream.type for stream in container.streams} == {"video", "audio"}  # audio in every rendition
+
+
+def test_a_ten_minute_video_gets_a_hundred_tiles_on_one_sheet(media, tmp_path):
+    # One frame a second keeps this quick; the tiles still follow the video's timeline.
+    source = make_media(tmp_path / "long.mkv", seconds=601, width=192, height=108, fps=1, audio=None)
+    info = media.probe(source)
+    master = media.transcode_hls(source, tmp_path / "out" / "hls", info, plan_ladder(info.height, RUNGS),
+                                 lambda _: None, storyboard_dir=tmp_path / "out")
+    assert master.is_file()
+    lines = (tmp_path / "out" / "storyboard.vtt").read_text().splitlines()
+    timings = [line for line in lines if " --> " in line]
+    assert len(timings) == 100
+    assert timings[0] == "00:00:00.000 --> 00:00:06.010" and timings[-1] == "00:09:54.990 --> 00:10:01.000"
+    assert lines[-1] == "storyboard/sprite_000.jpg#xywh=1440,810,160,90"
+    with av.open(str(tmp_path / "out" / "storyboard" / "sprite_000.jpg")) as sprite:
+        sheet = next(sprite.decode(video=0))
+        assert (sheet.width, sheet.height) == (1600, 900)
+    assert not (tmp_path / "out" / "storyboard" / "sprite_001.jpg").exists()
+
+
+def test_each_tile_shows_its_own_interval(media, tmp_path):
+    # Red for 5 s, then green, then blue: tile k must have interval k's colour.
+    source = tmp_path / "colours.mp4"
+    colours = [f"color=c={name}:s=320x180:r=25:d=5" for name in ("red", "lime", "blue")]
+    inputs = [arg for colour in colours for arg in ("-f", "lavfi", "-i", colour)]
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", *inputs, "-filter_complex",
+                    "[0:v][1:v][2:v]concat=n=3:v=1:a=0", *X264, str(source)], check=True, timeout=60)
+    info = media.probe(source)
+    media.transcode_hls(source, tmp_path / "out" / "hls", info, plan_ladder(info.height, RUNGS), lambda _: None,
+                        storyboard_dir=tmp_path / "out")
+    with av.open(str(tmp_path / "out" / "storyboard" / "sprite_000.jpg")) as sprite:
+        sheet = next(sprite.decode(video=0)).to_image()
+    assert sheet.size == (480, 90)
+    pixels = [sheet.getpixel((80 + 160 * tile, 45)) for tile in range(3)]
+    strongest = [max(range(3), key=lambda channel: pixel[channel]) for pixel in pixels]
+    assert strongest == [0, 1, 2], pixels  # red, green, blue
+
+
+@pytest.mark.parametrize("seconds", [0.6, 2.0, 7.4])
+def test_short_videos_get_a_tile_for_every_cue(media, tmp_path, seconds):
+    source = make_media(tmp_path / "short.mp4", seconds=seconds, audio=None)
+    info = media.probe(source)
+    media.transcode_hls(source, tmp_path / "out" / "hls", info, plan_ladder(info.height, RUNGS), lambda _: None,
+                        storyboard_dir=tmp_path / "out")
+    vtt = (tmp_path / "out" / "storyboard.vtt").read_text()
+    fragments = re.findall(r"#xywh=(\d+),0,160,120", vtt)
+    assert fragments == [str(160 * tile) for tile in range(math.ceil(seconds / 5))]
+    with av.open(str(tmp_path / "out" / "storyboard" / "sprite_000.jpg")) as sprite:
+        assert next(sprite.decode(video=0)).width == 160 * len(fragments)

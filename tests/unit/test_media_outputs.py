@@ -10,7 +10,14 @@ import pytest
 from PIL import Image
 
 from adapters.media.audio import output_sample_rate, shared_audio_kbps
-from adapters.media.ladder import AudioEncoding, TileOutput, VideoEncoding, fixed_rate_ladder_command, ladder_command
+from adapters.media.ladder import (
+    AudioEncoding,
+    TileOutput,
+    VideoEncoding,
+    fixed_rate_ladder_command,
+    ladder_command,
+    rendition_crf,
+)
 from adapters.media.loudness import Loudness, normalisation_filter, parse_summary
 from adapters.media.master import playlist_rate, rewrite_master
 from adapters.media.storyboard import interval_ms, write_storyboard
@@ -263,7 +270,8 @@ def value_after(args: list[str], flag: str) -> str:
 def test_capped_crf_makes_each_rung_rate_its_maximum():
     args = ladder_command("ffmpeg", Path("/in.mp4"), LADDER, video=VideoEncoding(crf=21),
                           audio=AudioEncoding(kbps=128, sample_rate=44100, filters="loudnorm=I=-16"))
-    assert value_after(args, "-crf:v") == "21" and "-b:v:0" not in args
+    # 21 at 1080p: 4 lower per halving of the height.
+    assert value_after(args, "-crf:v:0") == "15" and value_after(args, "-crf:v:1") == "19" and "-b:v:0" not in args
     assert value_after(args, "-maxrate:v:0") == "800k" and value_after(args, "-bufsize:v:0") == "1600k"
     assert value_after(args, "-maxrate:v:1") == "2800k" and value_after(args, "-bufsize:v:1") == "5600k"
     graph = value_after(args, "-filter_complex")
@@ -288,8 +296,14 @@ def test_the_fixed_rate_ladder_stays_buildable_for_the_baseline():
     args = fixed_rate_ladder_command("ffmpeg", Path("/in.mp4"), LADDER, has_audio=True, segment_seconds=6,
                                      preset="veryfast", threads=0)
     assert value_after(args, "-b:v:1") == "2800k" and value_after(args, "-maxrate:v:1") == "2996k"
-    assert "-crf:v" not in args and value_after(args, "-b:a:0") == "96k"
+    assert "-crf:v:0" not in args and value_after(args, "-b:a:0") == "96k"
     assert value_after(args, "-var_stream_map") == "v:0,a:0,name:360p v:1,a:1,name:720p"
+
+
+@pytest.mark.parametrize("height,crf", [(1080, 22), (720, 20), (540, 18), (360, 16), (240, 13), (2160, 26), (2, 0)])
+def test_smaller_renditions_get_a_lower_rate_factor(height, crf):
+    assert rendition_crf(22, height) == crf
+    assert rendition_crf(50, 4320) == 51
 
 
 @pytest.mark.parametrize("name", ["audio", "subs"])
