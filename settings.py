@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     hls_segment_seconds: int = Field(6, ge=1, le=60)
     # name:height:max video kbps:audio kbps per rung; the audio is encoded once, at the highest audio kbps
     hls_ladder: str = "360p:360:800:96,720p:720:2800:128,1080p:1080:5000:128"
-    # libx264 constant rate factor of every rung, each capped at its rung's rate (lower: sharper, bigger)
-    video_crf: int = Field(23, ge=0, le=51)
+    # libx264 constant rate factor at 1080p (3 lower per halving of the height), each rung capped at its rate
+    video_crf: int = Field(19, ge=0, le=51)
     # Integrated loudness the audio is normalised to (EBU R128); empty: the audio's level is left as it is
     loudness_target_lufs: float | None = Field(-16.0, ge=-70, le=-5)
     max_source_bytes: int = Field(5 * 1024**3, gt=0)

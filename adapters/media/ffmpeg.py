@@ -54,7 +54,8 @@ class FfmpegMediaProcessor:
         grid so segments really are this long.
       preset: the libx264 preset (speed against size).
       threads: encoder threads per ffmpeg run, 0 for ffmpeg's automatic choice.
-      crf: libx264's constant rate factor for every rendition, each capped
+      crf: libx264's constant rate factor of a 1080p rendition (smaller ones
+        get a lower one, see ``ladder.rendition_crf``), each rendition capped
         at its rung's rate.
       loudness_target_lufs: the integrated loudness the audio is brought to;
         None leaves the audio's level as it is.
@@ -68,7 +69,7 @@ class FfmpegMediaProcessor:
         segment_seconds: int = 6,
         preset: str = "veryfast",
         threads: int = 0,
-        crf: int = 23,
+        crf: int = 19,
         loudness_target_lufs: float | None = -16.0,
     ) -> None:
         if timeout_seconds <= 0:

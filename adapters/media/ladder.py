@@ -33,10 +33,11 @@ BUFFER_FACTOR = 2
 # VIDEO_CRF is the rate factor of a 1080p rendition; each halving of the
 # height lowers it by this much, because a player scales a small rendition
 # up and every artefact with it. Measured on the lecture and screen sources
-# (docs/BENCHMARKS.md): one CRF for all rungs kept 1080p within 2 VMAF points
-# of the fixed ladder but lost 4 to 6 points at 720p and 360p.
+# (docs/BENCHMARKS.md): CRF 23 on every rung cost 2.2 VMAF points at 1080p
+# but 3 to 6 at 720p and 360p against the fixed ladder; 19/17/14 keeps all
+# within 2 points.
 CRF_REFERENCE_HEIGHT = 1080
-CRF_STEP_PER_HALVING = 4
+CRF_STEP_PER_HALVING = 3
 
 # A rendition name becomes a folder and a token of -var_stream_map, where
 # spaces, commas and colons are separators and % starts a pattern.
@@ -58,7 +59,7 @@ class VideoEncoding:
       threads: encoder threads, 0 for ffmpeg's automatic choice.
     """
 
-    crf: int = 23
+    crf: int = 19
     preset: str = "veryfast"
     segment_seconds: int = 6
     threads: int = 0
@@ -179,8 +180,8 @@ def rendition_crf(crf: int, height: int) -> int:
       crf: VIDEO_CRF.
       height: the rendition's height.
 
-    CRF_STEP_PER_HALVING lower per halving of the height (360p: 6 lower),
-    higher above 1080p; within libx264's 0-51.
+    CRF_STEP_PER_HALVING lower per halving of the height (720p: 2 lower,
+    360p: 5 lower), higher above 1080p; within libx264's 0-51.
     """
     offset = CRF_STEP_PER_HALVING * math.log2(height / CRF_REFERENCE_HEIGHT)
     return min(max(round(crf + offset), 0), 51)

@@ -270,8 +270,8 @@ def value_after(args: list[str], flag: str) -> str:
 def test_capped_crf_makes_each_rung_rate_its_maximum():
     args = ladder_command("ffmpeg", Path("/in.mp4"), LADDER, video=VideoEncoding(crf=21),
                           audio=AudioEncoding(kbps=128, sample_rate=44100, filters="loudnorm=I=-16"))
-    # 21 at 1080p: 4 lower per halving of the height.
-    assert value_after(args, "-crf:v:0") == "15" and value_after(args, "-crf:v:1") == "19" and "-b:v:0" not in args
+    # 21 at 1080p: 3 lower per halving of the height.
+    assert value_after(args, "-crf:v:0") == "16" and value_after(args, "-crf:v:1") == "19" and "-b:v:0" not in args
     assert value_after(args, "-maxrate:v:0") == "800k" and value_after(args, "-bufsize:v:0") == "1600k"
     assert value_after(args, "-maxrate:v:1") == "2800k" and value_after(args, "-bufsize:v:1") == "5600k"
     graph = value_after(args, "-filter_complex")
@@ -287,7 +287,7 @@ def test_storyboard_tiles_come_from_the_same_run():
                           tiles=TileOutput(interval_ms=5000, width=160, pattern="t/tile_%05d.png"))
     graph = value_after(args, "-filter_complex")
     assert graph.startswith("[0:V:0]split=3[s0][s1][s2];")
-    assert re.search(r"\[s2\]fps=fps=1000/5000:start_time=0:round=near,scale=160:", graph)
+    assert re.search(r"\[s2\]fps=fps=1000/5000:start_time=0:round=near:eof_action=pass,scale=160:", graph)
     assert args[-3:] == ["-f", "image2", "t/tile_%05d.png"] and args.count("-i") == 1
     assert value_after(args, "-var_stream_map") == "v:0,name:360p v:1,name:720p"  # silent: no audio group
 
@@ -300,9 +300,9 @@ def test_the_fixed_rate_ladder_stays_buildable_for_the_baseline():
     assert value_after(args, "-var_stream_map") == "v:0,a:0,name:360p v:1,a:1,name:720p"
 
 
-@pytest.mark.parametrize("height,crf", [(1080, 22), (720, 20), (540, 18), (360, 16), (240, 13), (2160, 26), (2, 0)])
+@pytest.mark.parametrize("height,crf", [(1080, 19), (720, 17), (540, 16), (360, 14), (240, 12), (2160, 22), (2, 0)])
 def test_smaller_renditions_get_a_lower_rate_factor(height, crf):
-    assert rendition_crf(22, height) == crf
+    assert rendition_crf(19, height) == crf
     assert rendition_crf(50, 4320) == 51
 
 
@@ -316,7 +316,7 @@ def test_rendition_names_of_the_audio_and_captions_folders_are_refused(name):
 
 def test_settings_of_rate_control_and_loudness(monkeypatch):
     defaults = Settings(_env_file=None)
-    assert (defaults.video_crf, defaults.loudness_target_lufs) == (23, -16.0)
+    assert (defaults.video_crf, defaults.loudness_target_lufs) == (19, -16.0)
     assert Settings(_env_file=None, loudness_target_lufs="").loudness_target_lufs is None
     monkeypatch.setenv("LOUDNESS_TARGET_LUFS", "-23")
     monkeypatch.setenv("VIDEO_CRF", "20")
