@@ -112,7 +112,8 @@ def main() -> None:
                   f"{new_bytes / old_bytes:.3f} | {old_vmaf:.2f} | {new_vmaf:.2f} | {new_vmaf - old_vmaf:+.2f} |")
         audio = folder_bytes(new_dir / "audio")
         old_total, new_total = folder_bytes(old_dir), folder_bytes(new_dir)
-        storyboard = folder_bytes(work / name / "new" / "storyboard") + (work / name / "new" / "storyboard.vtt").stat().st_size
+        new_root = work / name / "new"
+        storyboard = folder_bytes(new_root / "storyboard") + (new_root / "storyboard.vtt").stat().st_size
         print(f"| {name} | shared audio | (in each rung) | {audio / 1e6:.2f} | | | | |")
         print(f"| {name} | **total** | {old_total / 1e6:.2f} | {new_total / 1e6:.2f} | "
               f"**{new_total / old_total:.3f}** | | | {GOALS[name]} |")
@@ -120,7 +121,8 @@ def main() -> None:
 
     print("\n## Loudness of the audio players get (ebur128; target "
           f"{DEFAULTS.loudness_target_lufs} LUFS +/- 1, true peak <= -1 dBTP)\n")
-    print("| source | source's audio | fixed ladder (360p) | capped CRF (audio/) | within 1 LU |\n|---|---|---|---|---|")
+    print("| source | source's audio | fixed ladder (360p) | capped CRF (audio/) | within 1 LU |")
+    print("|---|---|---|---|---|")
     for name in names:
         source_i, source_tp = loudness(sources[name])
         old_i, old_tp = loudness(work / name / "today" / LADDER[0].name / "index.m3u8")

@@ -209,7 +209,8 @@ def test_the_worker_output_plays_in_hls_js_switches_levels_and_scrubs(stack, wor
         # Scrubbing previews: the browser's own WebVTT parser reads the cues, every sprite loads.
         wait(lambda: events("storyboard-loaded") or events("storyboard-error"), 30, "the storyboard track")
         assert events("storyboard-loaded"), events("storyboard-error")
-        board = driver.execute_async_script("readStoryboard().then(arguments[0], e => arguments[0]({error: String(e)}))")
+        board = driver.execute_async_script(
+            "readStoryboard().then(arguments[0], e => arguments[0]({error: String(e)}))")
         assert "error" not in board, board
         cues = board["cues"]
         assert cues[0]["start"] == 0 and cues[-1]["end"] == pytest.approx(row["duration_seconds"], abs=0.002)

@@ -1,4 +1,4 @@
-"""Loudness of the audio learners hear: measured on the encoded AAC with ffmpeg's ebur128, whatever the microphone did."""
+"""Loudness of the audio learners hear, measured on the encoded AAC with ffmpeg's ebur128, whatever the mic did."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What uploads really are - phone rotation, odd sizes, VFR, 10-bit, other codecs, 5.1, 8 kHz mono - through the real ffmpeg.
+"""What uploads really are (phone rotation, odd sizes, VFR, 10-bit, other codecs, 5.1, 8 kHz mono), through ffmpeg.
 
 Every source goes through the whole transcode (ladder, shared audio, loudness,
 storyboard) and the outputs are checked as a player would see them.

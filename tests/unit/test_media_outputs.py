@@ -104,13 +104,14 @@ def test_extra_tiles_are_dropped_and_no_tile_is_an_error(tmp_path):
 
 # --- master playlist ----------------------------------------------------------
 
+# What ffmpeg 9's hls muxer writes with var_stream_map and agroup (bandwidths shortened).
 FFMPEG_MASTER = """#EXTM3U
 #EXT-X-VERSION:6
 #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio_2",DEFAULT=YES,CHANNELS="2",URI="audio/index.m3u8"
-#EXT-X-STREAM-INF:BANDWIDTH=900,AVERAGE-BANDWIDTH=800,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2",AUDIO="group_audio"
+#EXT-X-STREAM-INF:BANDWIDTH=900,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2",AUDIO="group_audio"
 360p/index.m3u8
 
-#EXT-X-STREAM-INF:BANDWIDTH=2900,AVERAGE-BANDWIDTH=2800,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="group_audio"
+#EXT-X-STREAM-INF:BANDWIDTH=2900,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="group_audio"
 720p/index.m3u8
 
 #EXT-X-STREAM-INF:BANDWIDTH=140,AVERAGE-BANDWIDTH=130,CODECS="mp4a.40.2",AUDIO="group_audio"
