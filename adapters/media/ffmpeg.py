@@ -140,7 +140,10 @@ class FfmpegMediaProcessor:
         master = out_dir / MASTER_PLAYLIST
         if not master.is_file():
             raise UnsupportedMedia("ffmpeg finished without writing an HLS playlist for the source")
-        rewrite_master(out_dir, ladder, has_audio=audio is not None)
+        try:
+            rewrite_master(out_dir, ladder, has_audio=audio is not None)
+        except ValueError as error:
+            raise UnsupportedMedia(f"ffmpeg's HLS output of the source is incomplete: {error}") from error
         if tiles is not None and storyboard_dir is not None:
             self._storyboard(out_dir / _TILES, storyboard_dir, info, tiles.interval_ms)
         progress.done()

@@ -355,3 +355,14 @@ def test_find_ffmpeg_defaults_to_an_executable():
     found = find_ffmpeg(None)
     assert os.path.isfile(found) and os.access(found, os.X_OK)
     assert find_ffmpeg(found) == found
+
+
+def test_an_incomplete_hls_output_is_a_clear_failure(clip, tmp_path):
+    # An ffmpeg that exits 0 with a master listing nothing (a build with a broken hls muxer).
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\nprintf '#EXTM3U\\n' > master.m3u8\n")
+    fake.chmod(0o755)
+    media = FfmpegMediaProcessor(str(fake), timeout_seconds=30)
+    info = MediaInfo(duration_seconds=3, width=640, height=360, has_audio=False)
+    with pytest.raises(UnsupportedMedia, match="HLS output of the source is incomplete: .*240p/index.m3u8"):
+        media.transcode_hls(clip, tmp_path / "hls", info, [RUNGS[0]], lambda _: None)
