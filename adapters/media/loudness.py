@@ -39,6 +39,8 @@ TRUE_PEAK_CEILING_DBTP = -2.0
 # Within this of the target, a limited result is taken as it is.
 TOLERANCE_LU = 0.5
 MAX_CORRECTIONS = 4
+# Below this many LU per dB of gain, more gain is mostly limited away.
+MIN_SLOPE = 0.2
 OVERSAMPLING = 4
 
 _NUMBER = r"(-?(?:\d+(?:\.\d+)?|inf))"
@@ -125,10 +127,20 @@ def normalisation_filter(
     gain = target - measured.integrated_lufs
     if measured.true_peak_dbtp + gain <= TRUE_PEAK_CEILING_DBTP:
         return _volume(gain)
+    tried: list[tuple[float, float]] = []
     for _ in range(MAX_CORRECTIONS):
         reached = measure(_limited(gain, sample_rate)).integrated_lufs
-        corrected = min(gain + target - reached, MAX_GAIN_DB)
-        if abs(reached - target) <= TOLERANCE_LU or corrected == gain:
+        tried.append((gain, reached))
+        if abs(reached - target) <= TOLERANCE_LU:
+            break
+        # The limiter eats part of each added dB: after two tries, step by
+        # the loudness a dB actually bought (a secant step).
+        slope = 1.0
+        if len(tried) >= 2 and tried[-1][0] != tried[-2][0]:
+            (gain_a, reached_a), (gain_b, reached_b) = tried[-2:]
+            slope = min(max((reached_b - reached_a) / (gain_b - gain_a), MIN_SLOPE), 1.0)
+        corrected = min(gain + (target - reached) / slope, MAX_GAIN_DB)
+        if corrected == gain:
             break
         gain = corrected
     return _limited(gain, sample_rate)
