@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -336,6 +338,31 @@ def test_interrupted_while_reading_progress_kills_ffmpeg(media, long_clip, tmp_p
 
     with pytest.raises(FakeShutdown):
         media.transcode_hls(long_clip, tmp_path / "hls", info, plan_ladder(info.height, RUNGS), interrupt)
+    assert ffmpeg_children() == []
+
+
+def test_a_sigterm_to_every_process_leaves_ffmpeg_to_the_worker():
+    # Heroku stops a dyno by signalling all its processes. ffmpeg must not end
+    # on that copy: it would exit 255 ("received signal 15"), read as a failed
+    # source, before the worker's Shutdown returns the message. The worker
+    # alone ends ffmpeg (here: the time limit kills it).
+    args = [ffmpeg_exe(), "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc2=d=600:s=160x120", "-f", "null", "-"]
+
+    def platform_stop() -> None:
+        deadline = time.monotonic() + 10
+        while not ffmpeg_children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        for pid in ffmpeg_children():
+            os.kill(pid, signal.SIGTERM)
+
+    stopper = threading.Thread(target=platform_stop)
+    stopper.start()
+    try:
+        with pytest.raises(ProcessingTimeout):
+            run_ffmpeg(args, action="transcode the source", timeout_seconds=2.5)
+    finally:
+        stopper.join()
     assert ffmpeg_children() == []
 
 
