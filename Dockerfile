@@ -19,6 +19,13 @@ COPY tasks ./tasks
 COPY ops ./ops
 RUN /opt/venv/bin/pip install --no-cache-dir .
 
+# hls.js for the dashboard's preview player, as package-lock.json pins it;
+# only its one file reaches the runtime image.
+FROM node:20-bookworm-slim AS player
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
 FROM python:3.11-slim-bookworm
 # Tesseract with Korean and English data for the OCR engine. ffmpeg is not
 # installed: the imageio-ffmpeg wheel ships its own binary. Versions are left
@@ -35,6 +42,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 # The Procfile is kept for reference; the code itself is installed in /opt/venv.
 WORKDIR /app
 COPY Procfile ./
+COPY --from=player /src/node_modules/hls.js/dist/hls.min.js node_modules/hls.js/dist/hls.min.js
 USER 10001:10001
 # No HEALTHCHECK: the worker serves nothing to probe (METRICS_PORT is optional),
 # and a dead worker ends the container, which the platform restarts.

@@ -130,6 +130,8 @@ class Container:
             timeout_seconds=s.ffmpeg_timeout_seconds,
             segment_seconds=s.hls_segment_seconds,
             preset=s.x264_preset,
+            crf=s.video_crf,
+            loudness_target_lufs=s.loudness_target_lufs,
         )
 
     @cached_property

@@ -21,6 +21,7 @@ from redis.connection import parse_url
 from sqlalchemy.engine import make_url
 
 from domain.entities import Rendition
+from domain.media import RESERVED_RENDITION_NAMES
 
 QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
 TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -69,7 +70,12 @@ class Settings(BaseSettings):
     ffmpeg_timeout_seconds: float = Field(3 * 3600, gt=0)
     x264_preset: str = "veryfast"
     hls_segment_seconds: int = Field(6, ge=1, le=60)
+    # name:height:max video kbps:audio kbps per rung; the audio is encoded once, at the highest audio kbps
     hls_ladder: str = "360p:360:800:96,720p:720:2800:128,1080p:1080:5000:128"
+    # libx264 constant rate factor at 1080p (3 lower per halving of the height), each rung capped at its rate
+    video_crf: int = Field(19, ge=0, le=51)
+    # Integrated loudness the audio is normalised to (EBU R128); empty: the audio's level is left as it is
+    loudness_target_lufs: float | None = Field(-16.0, ge=-70, le=-5)
     max_source_bytes: int = Field(5 * 1024**3, gt=0)
     max_duration_seconds: float = Field(4 * 3600, gt=0)
     max_source_height: int = Field(4320, gt=0)
@@ -155,6 +161,11 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
         return value
+
+    @field_validator("loudness_target_lufs", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("hls_ladder")
     @classmethod
@@ -243,6 +254,8 @@ def parse_ladder(text: str) -> list[Rendition]:
         if len(parts) != 4 or not all(p.isdigit() for p in parts[1:]) or not parts[0]:
             raise ValueError(f"rung {item.strip()!r} is not name:height:video_kbps:audio_kbps")
         height = int(parts[1])
+        if parts[0] in RESERVED_RENDITION_NAMES:
+            raise ValueError(f"rung name {parts[0]!r} is the HLS audio or captions folder; choose another")
         if height < 2 or height % 2:
             raise ValueError(f"rung {parts[0]!r} needs an even height of at least 2")
         rungs.append(Rendition(parts[0], height, int(parts[2]), int(parts[3])))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,14 +51,7 @@ def run_child(
     deadline = time.monotonic() + timeout_seconds
     proc: subprocess.Popen[bytes] | None = None
     try:
-        proc = subprocess.Popen(
-            list(args),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=None if env is None else dict(env),
-        )
+        proc = _start(args, stdin=stdin is not None, cwd=cwd, env=env)
         if stdin is not None and proc.stdin is not None:
             with proc.stdin:
                 proc.stdin.write(stdin)
@@ -70,6 +64,29 @@ def run_child(
         if proc is not None:
             _reap(proc)
     return returncode, stderr_tail.decode("utf-8", errors="replace")
+
+
+def _start(
+    args: Sequence[str], *, stdin: bool, cwd: Path | None, env: Mapping[str, str] | None
+) -> subprocess.Popen[bytes]:
+    # A platform stops a dyno by sending SIGTERM to every process in it
+    # (Heroku, honcho). A child that died of that copy would exit first and
+    # look like a failed job (ffmpeg exits 255, "received signal 15"), before
+    # the worker's own Shutdown arrives and returns the message. So the child
+    # starts with SIGTERM blocked (a signal mask survives exec; this thread's
+    # is restored at once): the worker alone ends it, by killing it.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return subprocess.Popen(
+            list(args),
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+        )
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _pump(proc: subprocess.Popen[bytes], deadline: float, lines: _Lines, timed_out: Exception) -> bytes:

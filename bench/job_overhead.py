@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, update  # noqa: E402
 
-from adapters.media.commands import hls_command  # noqa: E402
+from adapters.media.ladder import AudioEncoding, TileOutput, ladder_command  # noqa: E402
+from adapters.media.loudness import analysis_command, normalisation_filter, parse_summary  # noqa: E402
 from bench.common import interleaved, make_source, summary  # noqa: E402
 from bootstrap import Container  # noqa: E402
 from domain.entities import VideoJob  # noqa: E402
@@ -60,8 +61,17 @@ def main() -> None:
                                                      created_at=now, updated_at=now))
         handler = container.handler("video")
         media = container.media
-        bare = hls_command(media.ffmpeg, source, settings.ladder, has_audio=True, segment_seconds=6,
-                           preset=settings.x264_preset, threads=0)
+        # The ffmpeg work of the job, by hand: the loudness measurement, then
+        # the ladder with its shared audio and the storyboard's tiles.
+        def loudness(filters: str = ""):
+            args = analysis_command(media.ffmpeg, source, filters)
+            return parse_summary(subprocess.run(args, capture_output=True, text=True, check=True).stderr)
+
+        measure = analysis_command(media.ffmpeg, source)
+        gain = normalisation_filter(loudness(), settings.loudness_target_lufs, sample_rate=48000, measure=loudness)
+        audio = AudioEncoding(kbps=128, sample_rate=48000, filters=gain)
+        bare = ladder_command(media.ffmpeg, source, settings.ladder, video=media.video, audio=audio,
+                              tiles=TileOutput(interval_ms=5000, width=160, pattern="tiles/tile_%05d.png"))
 
         def whole_job() -> None:
             with container.database.begin() as connection:  # a fresh upload, as the API leaves it
@@ -71,7 +81,8 @@ def main() -> None:
         def bare_ffmpeg() -> None:
             out = work / "bare"
             shutil.rmtree(out, ignore_errors=True)
-            out.mkdir()
+            (out / "tiles").mkdir(parents=True)
+            subprocess.run(measure, check=True, capture_output=True)
             subprocess.run(bare, cwd=out, check=True, stdout=subprocess.DEVNULL)
 
         samples = interleaved(options.runs, whole_job=whole_job, bare_ffmpeg=bare_ffmpeg)

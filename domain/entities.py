@@ -71,6 +71,7 @@ class MediaInfo:
     height: int
     has_audio: bool
     format_name: str = ""
+    audio_sample_rate: int = 0  # Hz of the first audio stream; 0 when unknown or silent
 
 
 @dataclass(frozen=True)

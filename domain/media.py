@@ -8,6 +8,10 @@ from domain.entities import MediaInfo, Rendition
 from domain.errors import LimitExceeded, UnsafeKey
 
 MAX_KEY_LENGTH = 1024
+# Folders beside the renditions in hls/ (CONTRACT 4a), which no rendition may take.
+AUDIO_FOLDER = "audio"
+CAPTIONS_FOLDER = "subs"
+RESERVED_RENDITION_NAMES = frozenset({AUDIO_FOLDER, CAPTIONS_FOLDER})
 
 
 def check_object_key(key: str) -> str:

@@ -77,8 +77,12 @@ class MediaProcessor(Protocol):
         info: MediaInfo,
         ladder: Sequence[Rendition],
         on_progress: Callable[[float], None],
+        storyboard_dir: Path | None = None,
     ) -> Path:
-        """Write ``out_dir/master.m3u8`` and one folder per rendition; return the master path."""
+        """Write ``out_dir/master.m3u8`` and one folder per rendition; return the master path.
+
+        With ``storyboard_dir``, also ``storyboard_dir/storyboard.vtt`` and its sprites (CONTRACT 4a).
+        """
         ...
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None: ...

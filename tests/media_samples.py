@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import subprocess
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +42,84 @@ def make_video(path: Path, *, seconds: float, width: int, height: int, audio: bo
         args += ["-c:a", "aac", "-b:a", "64k", "-shortest"]
     subprocess.run([*args, str(path)], check=True, capture_output=True, timeout=120)
     return path
+
+
+X264 = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+AAC = ("-c:a", "aac", "-b:a", "64k")
+
+
+def make_media(
+    path: Path,
+    *,
+    seconds: float,
+    width: int = 320,
+    height: int = 240,
+    fps: int = 25,
+    video: Sequence[str] = X264,
+    audio: str | None = "sine=frequency=440:sample_rate=48000",
+    audio_codec: Sequence[str] = AAC,
+    extra: Sequence[str] = (),
+) -> Path:
+    """Write a test clip with any codecs and return its path.
+
+    Parameters:
+      path: the file to write; its extension picks the container.
+      seconds: the clip's length.
+      width: frame width in pixels.
+      height: frame height in pixels.
+      fps: frames per second.
+      video: the video encoder's arguments (codec, pixel format...).
+      audio: a lavfi audio source (``sine=...``, ``aevalsrc=...``, see
+        ``speech_like``), None for no audio.
+      audio_codec: the audio encoder's arguments (codec, channels, rate...).
+      extra: more output arguments, before the file name.
+    """
+    args = [ffmpeg_exe(), "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
+    args += ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-t", str(seconds), "-i", audio]
+    args += [*video]
+    if audio:
+        args += [*audio_codec, "-shortest"]
+    subprocess.run([*args, *extra, str(path)], check=True, capture_output=True, timeout=120)
+    return path
+
+
+def speech_like(gain: float, *, clip: bool = False, seconds: float = 60, sample_rate: int = 48000) -> str:
+    """A lavfi ``aevalsrc`` that sounds like a voice: a gliding harmonic tone in syllables and pauses.
+
+    Parameters:
+      gain: linear amplitude; 0.3 gives about -25 LUFS, 0.05 about -40, 8 with ``clip`` about -5.
+      clip: hard-clip at full scale (an over-driven microphone).
+      seconds: the length.
+      sample_rate: samples per second.
+    """
+    pitch = "(1+0.2*sin(2*PI*0.37*t))"
+    harmonics = "+".join(f"{weight}*sin({2 * k}*PI*140*t*{pitch})" for k, weight in
+                         ((1, 1), (2, 0.6), (3, 0.4), (5, 0.25)))
+    # Syllables at 3.7 Hz, words grouped by pauses about every 4 s.
+    envelope = "pow(max(0,sin(2*PI*3.7*t)),2)*gt(sin(2*PI*0.23*t)+0.4,0)"
+    expression = f"{gain}*{envelope}*({harmonics})/2.25"
+    if clip:
+        expression = f"clip({expression},-1,1)"
+    return f"aevalsrc=exprs='{expression}':s={sample_rate}:d={seconds}"
+
+
+def measure_loudness(media: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of the first audio track, by ffmpeg's ``ebur128``.
+
+    Parameters:
+      media: a file, or an HLS playlist (read with ffmpeg's hls demuxer).
+    """
+    result = subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", str(media), "-map", "0:a:0",
+         "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    summary = result.stderr[result.stderr.rindex("Summary:"):]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf)", summary).group(1)
+    return integrated, float(peak)
 
 
 def write_hls_playlist(path: Path, *segments: Path) -> Path:

@@ -61,6 +61,9 @@ def _describe(container: av.container.InputContainer) -> MediaInfo:
     if duration is None:
         raise UnsupportedMedia("the duration of the source could not be determined")
     has_audio = any(stream.codec_context is not None for stream in container.streams.audio)
+    # The transcode maps the first audio stream ("0:a:0"): its rate is the one kept.
+    first_audio = container.streams.audio[0] if container.streams.audio else None
+    sample_rate = first_audio.codec_context.sample_rate if first_audio and first_audio.codec_context else 0
     width, height, rotation = _first_frame_geometry(container, video)
     if width <= 0 or height <= 0:
         raise UnsupportedMedia("the video stream of the source has no frame size")
@@ -76,6 +79,7 @@ def _describe(container: av.container.InputContainer) -> MediaInfo:
         height=height,
         has_audio=has_audio,
         format_name=container.format.name,
+        audio_sample_rate=sample_rate or 0,
     )
 
 

@@ -29,8 +29,8 @@ def run_ffmpeg(
     timeout_seconds: float,
     cwd: Path | None = None,
     on_out_time: Callable[[float], None] | None = None,
-) -> None:
-    """Run ffmpeg to completion, or raise the domain error that describes why not.
+) -> str:
+    """Run ffmpeg to completion and return the tail of its stderr, or raise the domain error that says why not.
 
     Parameters:
       args: the full command line, executable first.
@@ -53,6 +53,7 @@ def run_ffmpeg(
     )
     if returncode != 0:
         raise _failure(returncode, stderr_tail, action)
+    return stderr_tail
 
 
 def _failure(returncode: int, text: str, action: str) -> Exception:

@@ -85,9 +85,15 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
 
             progress.step("transcoding")
             ladder = plan_ladder(info.height, limits.ladder)
-            hls_dir = work / "hls"
+            # out/ mirrors the video's prefix: hls/, storyboard.vtt, storyboard/.
+            out = work / "out"
             master = self.media.transcode_hls(
-                source, hls_dir, info, ladder, lambda fraction: progress.step("transcoding", fraction)
+                source,
+                out / "hls",
+                info,
+                ladder,
+                lambda fraction: progress.step("transcoding", fraction),
+                storyboard_dir=out,
             )
 
             progress.step("thumbnail")
@@ -99,14 +105,14 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
             self.ensure_current(job.video_id, fence)
             progress.step("uploading")
             prefix = self.kind.output_prefix(job.tenant_id, job.video_id)
-            files = sorted(p for p in hls_dir.rglob("*") if p.is_file())
+            files = sorted(p for p in out.rglob("*") if p.is_file())
             for done, path in enumerate(files, start=1):
-                self.storage.upload(path, f"{prefix}/hls/{path.relative_to(hls_dir).as_posix()}")
+                self.storage.upload(path, f"{prefix}/{path.relative_to(out).as_posix()}")
                 progress.step("uploading", done / (len(files) + 1))
             thumbnail_key = f"{prefix}/thumbnail.jpg"
             self.storage.upload(thumb, thumbnail_key)
             return VideoOutput(
-                hls_path=f"{prefix}/hls/{master.relative_to(hls_dir).as_posix()}",
+                hls_path=f"{prefix}/{master.relative_to(out).as_posix()}",
                 thumbnail_key=thumbnail_key,
                 duration_seconds=info.duration_seconds,
             )

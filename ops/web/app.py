@@ -16,7 +16,7 @@ from werkzeug.routing import RequestRedirect
 from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
 from ops.service import Ops
-from ops.web import actions, auth, dead_letters, jobs, overview, workers
+from ops.web import actions, auth, dead_letters, jobs, overview, preview, workers
 from ops.web.common import register_filters
 from ops.web.problems import UNREACHABLE, describe
 from settings import Settings
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, ops: Ops | None = None) -> Flas
     # Authentication runs before the CSRF check: strangers get 401, viewers 403, never 400.
     auth.init_app(app, settings)
     CSRFProtect(app)
-    for module in (overview, dead_letters, actions, jobs, workers):
+    for module in (overview, dead_letters, actions, jobs, workers, preview):
         app.register_blueprint(module.bp)
     register_filters(app)
     _error_pages(app)
@@ -143,8 +143,10 @@ def _headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     # same-origin, not no-referrer: Flask-WTF checks the Referer of POSTs made over HTTPS.
     response.headers["Referrer-Policy"] = "same-origin"
+    # blob: media and workers: hls.js feeds the preview's <video> through Media Source Extensions.
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; worker-src 'self' blob:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS

@@ -45,8 +45,11 @@ def test_video_becomes_ready_with_hls_ladder_thumbnail_and_progress(stack, worke
 
     master = stack.s3.get_object(Bucket=stack.bucket, Key=row["hls_path"])
     assert master["ContentType"] == "application/vnd.apple.mpegurl"
-    variants = [line for line in master["Body"].read().decode().splitlines() if line and not line.startswith("#")]
-    assert variants == ["240p/index.m3u8", "360p/index.m3u8"]  # 720p is above the 360p source
+    master_text = master["Body"].read().decode()
+    variants = [line for line in master_text.splitlines() if line and not line.startswith("#")]
+    # 720p is above the 360p source; the audio-only variant comes last.
+    assert variants == ["240p/index.m3u8", "360p/index.m3u8", "audio/index.m3u8"]
+    assert '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio"' in master_text and 'URI="audio/index.m3u8"' in master_text
     keys = object_keys(stack, prefix)
     assert not [k for k in keys if "/720p/" in k]
     for rendition, height in (("240p", 240), ("360p", 360)):
@@ -57,8 +60,18 @@ def test_video_becomes_ready_with_hls_ladder_thumbnail_and_progress(stack, worke
         with av.open(io.BytesIO(segment["Body"].read())) as container:
             video = container.streams.video[0]
             assert video.codec_context.name == "h264" and video.codec_context.height == height
-            assert container.streams.audio[0].codec_context.name == "aac"
+            assert not container.streams.audio  # the audio is encoded once, in hls/audio/
             assert next(container.decode(video=0)).height == height  # it plays
+    audio = [k for k in keys if k.startswith(f"{prefix}/hls/audio/") and k.endswith(".ts")]
+    with av.open(io.BytesIO(stack.s3.get_object(Bucket=stack.bucket, Key=audio[0])["Body"].read())) as container:
+        assert container.streams.audio[0].codec_context.name == "aac"
+    storyboard = stack.s3.get_object(Bucket=stack.bucket, Key=f"{prefix}/storyboard.vtt")
+    assert storyboard["ContentType"] == "text/vtt"
+    vtt = storyboard["Body"].read().decode()
+    assert vtt.startswith("WEBVTT") and "00:00:00.000 --> 00:00:03." in vtt
+    assert "storyboard/sprite_000.jpg#xywh=0,0,160,90" in vtt
+    sprite = stack.s3.get_object(Bucket=stack.bucket, Key=f"{prefix}/storyboard/sprite_000.jpg")
+    assert sprite["ContentType"] == "image/jpeg" and sprite["Body"].read()[:2] == b"\xff\xd8"
     thumb = stack.s3.get_object(Bucket=stack.bucket, Key=row["thumbnail_key"])
     assert thumb["ContentType"] == "image/jpeg" and thumb["Body"].read()[:2] == b"\xff\xd8"
 
@@ -78,6 +91,10 @@ def test_source_without_audio_below_the_lowest_rung(stack, worker, silent_video)
     assert row["hls_path"] == f"videos/shared/{video_id}/hls/master.m3u8"
     master = stack.s3.get_object(Bucket=stack.bucket, Key=row["hls_path"])["Body"].read().decode()
     assert [line for line in master.splitlines() if line.endswith(".m3u8")] == ["180p/index.m3u8"]
+    assert "TYPE=AUDIO" not in master and "mp4a" not in master  # no audio group, no audio-only variant
+    keys = object_keys(stack, f"videos/shared/{video_id}")
+    assert not [k for k in keys if "/hls/audio/" in k]
+    assert f"videos/shared/{video_id}/storyboard.vtt" in keys
 
 
 def test_ready_row_message_is_acked_without_reprocessing(stack, worker, sample_video):

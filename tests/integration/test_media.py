@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import av
 import pytest
 
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg
-from adapters.media.commands import hls_command
+from adapters.media.ladder import AudioEncoding, VideoEncoding, ladder_command
 from adapters.media.probe import NOT_ACCEPTED, NOT_DECODABLE
 from adapters.media.runner import run_ffmpeg
 from adapters.media.safety import open_options
@@ -81,9 +83,9 @@ def ffmpeg_children() -> list[int]:
 # --- ladders -----------------------------------------------------------------
 
 
-def test_ladder_stops_at_source_height_with_h264_and_aac(media, clip, tmp_path):
+def test_ladder_stops_at_source_height_with_h264_and_one_shared_aac(media, clip, tmp_path):
     info = media.probe(clip)
-    assert (info.width, info.height, info.has_audio) == (640, 360, True)
+    assert (info.width, info.height, info.has_audio, info.audio_sample_rate) == (640, 360, True, 48000)
     assert info.duration_seconds == pytest.approx(3, abs=0.1)
     ladder = plan_ladder(info.height, RUNGS)
     assert [r.name for r in ladder] == ["240p", "360p"]
@@ -92,27 +94,33 @@ def test_ladder_stops_at_source_height_with_h264_and_aac(media, clip, tmp_path):
 
     assert master == tmp_path / "hls" / "master.m3u8"
     entries = playlist_entries(master)
-    assert [uri for _, uri in entries] == ["240p/index.m3u8", "360p/index.m3u8"]
+    assert [uri for _, uri in entries] == ["240p/index.m3u8", "360p/index.m3u8", "audio/index.m3u8"]
     assert "RESOLUTION=426x240" in entries[0][0] and "RESOLUTION=640x360" in entries[1][0]
-    assert all("BANDWIDTH=" in attributes for attributes, _ in entries)
+    assert all('AUDIO="audio"' in attributes and "mp4a.40.2" in attributes for attributes, _ in entries[:2])
+    assert "RESOLUTION" not in entries[2][0] and 'CODECS="mp4a.40.2"' in entries[2][0]
+    assert '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio"' in master.read_text()
     for rendition in ladder:
         segments = sorted((tmp_path / "hls" / rendition.name).glob("seg_*.ts"))
         assert segments and segments[0].name == "seg_00000.ts"
         for segment in segments:
-            facts = stream_facts(segment)
-            assert facts["video"] == ("h264", rendition.height)
-            assert facts["audio"][0] == "aac"
+            assert stream_facts(segment) == {"video": ("h264", rendition.height)}  # the audio is not repeated
+    audio = sorted((tmp_path / "hls" / "audio").glob("seg_*.ts"))
+    assert audio and all(stream_facts(segment) == {"audio": ("aac", 0)} for segment in audio)
+    with av.open(str(audio[0])) as container:
+        stream = container.streams.audio[0]
+        assert (stream.codec_context.sample_rate, stream.codec_context.channels) == (48000, 2)
 
 
 def test_source_without_audio_has_no_audio_outputs(media, samples, tmp_path):
     source = make_video(samples / "silent.mp4", seconds=2, width=320, height=240, audio=False)
     info = media.probe(source)
-    assert info.has_audio is False
+    assert (info.has_audio, info.audio_sample_rate) == (False, 0)
 
     master = media.transcode_hls(source, tmp_path / "hls", info, plan_ladder(info.height, RUNGS), lambda _: None)
 
     assert [uri for _, uri in playlist_entries(master)] == ["240p/index.m3u8"]
-    assert "mp4a" not in master.read_text()
+    assert "mp4a" not in master.read_text() and "AUDIO" not in master.read_text()
+    assert not (tmp_path / "hls" / "audio").exists()
     for segment in (tmp_path / "hls" / "240p").glob("seg_*.ts"):
         assert set(stream_facts(segment)) == {"video"}
 
@@ -124,7 +132,7 @@ def test_source_below_lowest_rung_gets_one_rendition_at_its_height(media, sample
 
     master = media.transcode_hls(source, tmp_path / "hls", info, ladder, lambda _: None)
 
-    assert [uri for _, uri in playlist_entries(master)] == ["180p/index.m3u8"]
+    assert [uri for _, uri in playlist_entries(master)] == ["180p/index.m3u8", "audio/index.m3u8"]
     assert stream_facts(tmp_path / "hls" / "180p" / "seg_00000.ts")["video"] == ("h264", 180)
 
 
@@ -294,9 +302,8 @@ def test_whitelists_are_honoured_by_pyav_and_the_cli(media, clip, samples, tmp_p
 
     with pytest.raises(av.error.ArgumentError):
         av.open(str(playlist), container_options=open_options())
-    args = hls_command(
-        ffmpeg_exe(), playlist, [RUNGS[0]], has_audio=True, segment_seconds=2, preset="ultrafast", threads=1
-    )
+    args = ladder_command(ffmpeg_exe(), playlist, [RUNGS[0]], video=VideoEncoding(preset="ultrafast"),
+                          audio=AudioEncoding(kbps=64, sample_rate=48000))
     (tmp_path / "hls").mkdir()
     with pytest.raises(UnsupportedMedia) as error:
         run_ffmpeg(args, action="transcode the source", timeout_seconds=30, cwd=tmp_path / "hls")
@@ -334,6 +341,31 @@ def test_interrupted_while_reading_progress_kills_ffmpeg(media, long_clip, tmp_p
     assert ffmpeg_children() == []
 
 
+def test_a_sigterm_to_every_process_leaves_ffmpeg_to_the_worker():
+    # Heroku stops a dyno by signalling all its processes. ffmpeg must not end
+    # on that copy: it would exit 255 ("received signal 15"), read as a failed
+    # source, before the worker's Shutdown returns the message. The worker
+    # alone ends ffmpeg (here: the time limit kills it).
+    args = [ffmpeg_exe(), "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc2=d=600:s=160x120", "-f", "null", "-"]
+
+    def platform_stop() -> None:
+        deadline = time.monotonic() + 10
+        while not ffmpeg_children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        for pid in ffmpeg_children():
+            os.kill(pid, signal.SIGTERM)
+
+    stopper = threading.Thread(target=platform_stop)
+    stopper.start()
+    try:
+        with pytest.raises(ProcessingTimeout):
+            run_ffmpeg(args, action="transcode the source", timeout_seconds=2.5)
+    finally:
+        stopper.join()
+    assert ffmpeg_children() == []
+
+
 # --- find_ffmpeg -------------------------------------------------------------
 
 
@@ -350,3 +382,14 @@ def test_find_ffmpeg_defaults_to_an_executable():
     found = find_ffmpeg(None)
     assert os.path.isfile(found) and os.access(found, os.X_OK)
     assert find_ffmpeg(found) == found
+
+
+def test_an_incomplete_hls_output_is_a_clear_failure(clip, tmp_path):
+    # An ffmpeg that exits 0 with a master listing nothing (a build with a broken hls muxer).
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\nprintf '#EXTM3U\\n' > master.m3u8\n")
+    fake.chmod(0o755)
+    media = FfmpegMediaProcessor(str(fake), timeout_seconds=30)
+    info = MediaInfo(duration_seconds=3, width=640, height=360, has_audio=False)
+    with pytest.raises(UnsupportedMedia, match="HLS output of the source is incomplete: .*240p/index.m3u8"):
+        media.transcode_hls(clip, tmp_path / "hls", info, [RUNGS[0]], lambda _: None)

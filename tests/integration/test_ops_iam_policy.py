@@ -4,6 +4,7 @@ from the real Ops (dashboard and CLI share it) against moto's server, not listed
 from __future__ import annotations
 
 from adapters.sqs.dead_letter import dead_letter_attributes
+from ops.preview import open_output, output_key
 from ops.service import Ops
 from settings import Settings
 from tests.e2e.stack import Stack
@@ -48,10 +49,12 @@ def test_the_ops_policy_allows_every_call_of_status_dead_letters_enqueue_and_out
                        "payload": {"file_key": "uploads/7/p.png"}, "tenant_id": 7})
     assert [item["key"] for item in ops.outputs("video", {"id": 42, "tenant_id": 7})] == ["videos/7/42/hls/master.m3u8"]
     ops.outputs("ai", {"id": "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11", "tenant_id": None})
+    key = output_key(ops.output_prefix("video", {"id": 42, "tenant_id": 7}), "hls/master.m3u8")
+    assert open_output(ops.s3, stack.bucket, key).body.read() == b"#EXTM3U\n"  # the job page's preview
 
     operations = {call.operation for call in calls}
     assert {"GetQueueUrl", "GetQueueAttributes", "ReceiveMessage", "ChangeMessageVisibilityBatch", "DeleteMessage",
-            "SendMessage", "ListObjectsV2"} <= operations, operations
+            "SendMessage", "ListObjectsV2", "GetObject"} <= operations, operations
     policy = load_policy(
         OPS_POLICY, REGION="us-east-1", ACCOUNT_ID=MOTO_ACCOUNT, VIDEO_QUEUE=stack.video_queue,
         AI_QUEUE=stack.ai_queue, VIDEO_DLQ=stack.video_dlq, AI_DLQ=stack.ai_dlq, S3_BUCKET=stack.bucket,

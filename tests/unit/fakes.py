@@ -124,7 +124,7 @@ class FakeMedia:
         self._maybe_fail("probe")
         return self.info
 
-    def transcode_hls(self, source, out_dir, info, ladder, on_progress) -> Path:
+    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None) -> Path:
         self._maybe_fail("transcode")
         self.ladders.append(list(ladder))
         out_dir.mkdir(parents=True)
@@ -138,6 +138,10 @@ class FakeMedia:
             lines.append(f"{rendition.name}/index.m3u8")
         master = out_dir / "master.m3u8"
         master.write_text("\n".join(lines) + "\n")
+        if storyboard_dir is not None:
+            (storyboard_dir / "storyboard").mkdir(parents=True, exist_ok=True)
+            (storyboard_dir / "storyboard" / "sprite_000.jpg").write_bytes(b"\xff\xd8jpeg")
+            (storyboard_dir / "storyboard.vtt").write_text("WEBVTT\n")
         return master
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:

@@ -271,12 +271,13 @@ OPS_CALLS = [
       for op in ("ReceiveMessage", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "DeleteMessage")),
     sqs("SendMessage", "video-jobs"), sqs("SendMessage", "ai-jobs"),
     s3("ListObjectsV2", Prefix="videos/7/1/"), s3("ListObjectsV2", Prefix="ai/7/job-1/"),
+    s3("GetObject", "videos/7/1/hls/master.m3u8"),  # the job page's preview player
 ]
 NOT_FOR_OPS = [
     sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs"), sqs("DeleteMessage", "ai-jobs"),
     sqs("SendMessage", "video-jobs-dlq"), sqs("CreateQueue", "x"),
-    s3("ListObjectsV2", Prefix="uploads/"), s3("ListObjectsV2"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
-    s3("PutObject", "videos/7/1/thumbnail.jpg"),
+    s3("ListObjectsV2", Prefix="uploads/"), s3("ListObjectsV2"), s3("GetObject", "uploads/7/1/source.mp4"),
+    s3("GetObject", "ai/7/job-1/page-1.png"), s3("PutObject", "videos/7/1/thumbnail.jpg"),
 ]
 
 

@@ -38,6 +38,8 @@ def test_happy_path_writes_ready_row_outputs_and_monotonic_progress():
     assert row.duration_seconds == 10.0
     assert "videos/7/42/hls/720p/index.m3u8" in storage.objects
     assert "videos/7/42/hls/1080p/index.m3u8" not in storage.objects  # never above the source
+    # The storyboard lies beside hls/, at the names CONTRACT 4a gives.
+    assert {"videos/7/42/storyboard.vtt", "videos/7/42/storyboard/sprite_000.jpg"} <= set(storage.objects)
     assert repo.writes == [("mark_processing", 42), ("complete", 42)]
     assert lock.log == [("acquire", "video:42"), ("release", "video:42")]
     steps = [r[1] for r in progress.reports]

@@ -1,0 +1,65 @@
+// The job page's preview: plays the video's master playlist with hls.js (or the browser's own HLS, as
+// Safari has), lists its levels and audio, and lays out the storyboard's tiles. The <video> element's
+// data-state says where it is: loading, playing, failed or unsupported.
+(function () {
+  "use strict";
+  var video = document.getElementById("preview-video");
+  if (!video) { return; }
+  var facts = document.getElementById("preview-facts");
+
+  function say(text, state) {
+    facts.textContent = text;
+    if (state) { video.setAttribute("data-state", state); }
+  }
+
+  video.addEventListener("playing", function () { video.setAttribute("data-state", "playing"); });
+
+  var master = video.getAttribute("data-master");
+  if (window.Hls && window.Hls.isSupported()) {
+    var hls = new window.Hls();
+    hls.on(window.Hls.Events.MANIFEST_PARSED, function (_, data) {
+      var levels = data.levels.map(function (level) {
+        return level.height + "p (" + Math.round(level.bitrate / 1000) + " kb/s)";
+      });
+      say("hls.js " + window.Hls.version + ": " + levels.join(", ") +
+          (data.audioTracks && data.audioTracks.length ? "; shared audio track" : "; no audio"));
+      video.play().catch(function () { /* autoplay refused: the controls are there */ });
+    });
+    hls.on(window.Hls.Events.ERROR, function (_, data) {
+      if (data.fatal) { say("The player failed: " + data.details, "failed"); }
+    });
+    hls.loadSource(master);
+    hls.attachMedia(video);
+  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = master;
+    say("Playing with the browser's own HLS.");
+  } else {
+    say(window.Hls ? "This browser cannot play HLS." :
+        "hls.js is not installed on this server (run npm ci, see docs/DEPLOYMENT.md).", "unsupported");
+    return;
+  }
+
+  // Scrubbing previews: the browser's WebVTT parser reads the cues; each tile is a piece of a sprite sheet.
+  var track = document.createElement("track");
+  track.kind = "metadata";
+  track.src = video.getAttribute("data-storyboard");
+  track.addEventListener("load", function () {
+    var strip = document.getElementById("preview-storyboard");
+    var cues = track.track.cues;
+    for (var index = 0; index < cues.length; index += 1) {
+      var parts = cues[index].text.split("#xywh=");
+      var box = parts[1].split(",").map(Number);
+      var tile = document.createElement("div");
+      tile.className = "tile";
+      tile.style.width = box[2] + "px";
+      tile.style.height = box[3] + "px";
+      tile.style.backgroundImage = "url('" + new URL(parts[0], track.src).href + "')";
+      tile.style.backgroundPosition = "-" + box[0] + "px -" + box[1] + "px";
+      tile.title = cues[index].startTime.toFixed(0) + "-" + cues[index].endTime.toFixed(0) + " s";
+      strip.appendChild(tile);
+    }
+    strip.setAttribute("data-tiles", String(cues.length));
+  });
+  video.appendChild(track);
+  track.track.mode = "hidden";
+})();
