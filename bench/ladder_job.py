@@ -60,19 +60,19 @@ def compare_jobs(source: Path, *, runs: int, crf: int, redis_url: str = "redis:/
         container = Container(settings)
         container.s3.create_bucket(Bucket="bench")
         container.s3.upload_file(str(source), "bench", "uploads/1/1/source.mp4")
-        videos = container.tables.videos
+        videos = container.tables["video"]
         now = datetime.now(timezone.utc)
-        with container.engine.begin() as connection:
+        with container.database.begin() as connection:
             connection.execute(insert(videos).values(id=1, file_key="uploads/1/1/source.mp4", status="UPLOADED",
                                                      created_at=now, updated_at=now))
-        new_handler = container.video_handler
+        new_handler = container.handler("video")
         fixed = FixedLadderProcessor(container.media.ffmpeg, timeout_seconds=7200, preset=settings.x264_preset)
         old_handler = type(new_handler)(videos=new_handler.videos, lock=new_handler.lock,
                                         progress=new_handler.progress, storage=new_handler.storage, media=fixed,
                                         limits=new_handler.limits, workdir=new_handler.workdir)
 
         def job(handler) -> None:
-            with container.engine.begin() as connection:  # a fresh upload, as the API leaves it
+            with container.database.begin() as connection:  # a fresh upload, as the API leaves it
                 connection.execute(update(videos).values(status="UPLOADED"))
             handler.handle(VideoJob(video_id=1, file_key="uploads/1/1/source.mp4", tenant_id=1))
 

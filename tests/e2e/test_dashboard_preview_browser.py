@@ -46,9 +46,9 @@ def publish_ready_video(stack, tmp_path) -> int:
     prefix = f"videos/7/{video_id}"
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         stack.upload(path, f"{prefix}/{path.relative_to(out).as_posix()}")
-    insert_video(stack.engine, stack.tables.videos, video_id, f"uploads/7/{video_id}/source.mp4", status="READY")
+    insert_video(stack.engine, stack.tables["video"], video_id, f"uploads/7/{video_id}/source.mp4", status="READY")
     with stack.engine.begin() as connection:
-        connection.execute(update(stack.tables.videos).where(stack.tables.videos.c.id == video_id)
+        connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
                            .values(hls_path=f"{prefix}/hls/master.m3u8", duration_seconds=8.0))
     return video_id
 
@@ -62,7 +62,7 @@ def test_the_job_page_plays_a_ready_video_from_the_private_bucket(private_stack,
     settings = Settings(
         broker="sqs", aws_region="us-east-1", sqs_endpoint_url=stack.moto.url, s3_endpoint_url=stack.moto.url,
         s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue, database_url=POSTGRES_URL,
-        redis_url=REDIS_URL, video_table=stack.tables.videos.name, ai_job_table=stack.tables.ai_jobs.name,
+        redis_url=REDIS_URL, video_table=stack.tables["video"].name, ai_job_table=stack.tables["ai"].name,
         ops_admin_password=ADMIN[1], ops_secret_key="preview-test-secret",
     )
     ops = Ops(settings)
@@ -103,4 +103,4 @@ def test_the_job_page_plays_a_ready_video_from_the_private_bucket(private_stack,
         driver.quit()
         server.shutdown()
         thread.join(timeout=10)
-        ops.engine.dispose()
+        ops.database.dispose()

@@ -148,7 +148,7 @@ def test_the_worker_output_plays_in_hls_js_switches_levels_and_scrubs(stack, wor
                         audio=speech_like(0.3, seconds=SECONDS))
     key = f"uploads/7/{VIDEO_ID}/source.mp4"
     stack.upload(source, key)
-    insert_video(stack.engine, stack.tables.videos, VIDEO_ID, key)
+    insert_video(stack.engine, stack.tables["video"], VIDEO_ID, key)
     stack.send(stack.video_queue, video_body(VIDEO_ID, key, 7))
     row = stack.wait_status(VIDEO_ID, "READY", "FAILED", timeout=180)
     assert row["status"] == "READY", row["error_reason"]

@@ -22,10 +22,10 @@ def ready_video(site, *, tenant_id=7, status="READY") -> int:
     stack = site.stack
     video_id = next(video_ids)
     prefix = f"videos/{tenant_id if tenant_id is not None else 'shared'}/{video_id}"
-    insert_video(stack.engine, stack.tables.videos, video_id, f"uploads/{video_id}.mp4", status=status,
+    insert_video(stack.engine, stack.tables["video"], video_id, f"uploads/{video_id}.mp4", status=status,
                  tenant_id=tenant_id)
     with stack.engine.begin() as connection:
-        connection.execute(update(stack.tables.videos).where(stack.tables.videos.c.id == video_id)
+        connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
                            .values(hls_path=f"{prefix}/hls/master.m3u8"))
     objects = {"hls/master.m3u8": (MASTER, "application/vnd.apple.mpegurl"),
                "hls/360p/seg_00000.ts": (b"\x47" * 376, "video/mp2t"),
