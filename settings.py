@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # The transcribe engine: the pinned Whisper model (adapters/ai/whisper_weights.py) and its CPU threads
     transcribe_model: Literal["base"] = "base"
     transcribe_cpu_threads: int = Field(2, ge=1, le=64)
+    # A transcribe job whose video is not READY yet looks again this often (for at most 6 hours)
+    captions_wait_retry_seconds: float = Field(60, ge=1, le=900)
 
     # Local runs and tests only: production tables belong to Django's migrations.
     create_tables: bool = False

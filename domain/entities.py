@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,15 @@ class Rendition:
     height: int
     video_kbps: int
     audio_kbps: int = 128
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What another job's row says about it: its status, tenant and creation time."""
+
+    status: Enum
+    tenant_id: int | None
+    created_at: datetime | None
 
 
 @dataclass(frozen=True)

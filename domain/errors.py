@@ -56,5 +56,14 @@ class LockBusy(TransientError):
     """Another worker holds the job's lock right now: retry later."""
 
 
+class Waiting(TransientError):
+    """The job needs something that is not there yet (a video still being encoded): it is tried
+    again after ``retry_after_seconds`` without spending a retry."""
+
+    def __init__(self, reason: str, retry_after_seconds: float = 60) -> None:
+        super().__init__(reason)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ProcessingTimeout(TransientError):
     """A processing step ran past its time limit."""

@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from domain.entities import AIJobRequest, EngineOutput, MediaInfo, Rendition
+from domain.entities import AIJobRequest, EngineOutput, JobState, MediaInfo, Rendition
 
 if TYPE_CHECKING:
     from domain.progress import Progress
@@ -25,6 +25,10 @@ class JobRepository(Protocol):
     """
 
     def status_of(self, job_id: Any) -> Enum | None: ...
+
+    def state_of(self, job_id: Any) -> JobState | None:
+        """Status, tenant and creation time of a row (None: no such row)."""
+        ...
 
     def mark_processing(self, job_id: Any) -> datetime | None: ...
 
@@ -64,6 +68,14 @@ class ObjectStorage(Protocol):
         """Upload one file with the Content-Type its extension calls for."""
         ...
 
+    def read_text(self, key: str) -> str:
+        """A small text object (a playlist); raises SourceNotFound when there is none."""
+        ...
+
+    def write_text(self, key: str, text: str) -> None:
+        """Write a small text object in one put, with the Content-Type its name calls for."""
+        ...
+
 
 class MediaProcessor(Protocol):
     """ffmpeg, or anything that can probe, transcode to HLS and take a thumbnail."""
@@ -86,6 +98,10 @@ class MediaProcessor(Protocol):
         ...
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None: ...
+
+    def start_seconds(self, segment: Path) -> float:
+        """When a media segment's first frame is presented (its first timestamp), in seconds."""
+        ...
 
 
 class Engine(Protocol):

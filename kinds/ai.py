@@ -9,12 +9,19 @@ from adapters.messages import AIJobBody
 from domain.entities import AIJobRequest
 from domain.errors import UnknownJobType
 from domain.handlers.ai import ProcessAIJobHandler
+from domain.handlers.captions import CaptionsForVideo
+from domain.kinds import VIDEO
 from domain.kinds import AI as RULES
 from kinds.declaration import EnqueueField, KindDeclaration, Services, Setting, json_object
 
 
 def handler(services: Services) -> ProcessAIJobHandler:
     settings = services.settings
+    workdir = Path(settings.work_dir) if settings.work_dir else None
+    # The transcribe engine's captions go to the video its payload names: a step across kinds.
+    captions = CaptionsForVideo(videos=services.repository(VIDEO.name), lock=services.lock,
+                                storage=services.storage, media=services.media, workdir=workdir,
+                                wait_retry_seconds=settings.captions_wait_retry_seconds)
     return ProcessAIJobHandler(
         jobs=services.repository(RULES.name),
         lock=services.lock,
@@ -22,7 +29,8 @@ def handler(services: Services) -> ProcessAIJobHandler:
         engines=services.engines,
         storage=services.storage,
         allowed_prefixes=settings.source_prefixes,
-        workdir=Path(settings.work_dir) if settings.work_dir else None,
+        workdir=workdir,
+        follow_ups={"transcribe": captions},
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.db.tables import KindTable
+from domain.entities import JobState
 from domain.errors import TransientError
 
 
@@ -48,6 +49,13 @@ class SqlJobRepository:
         with self._connection() as connection:
             status = connection.execute(select(self.table.c.status).where(self.table.c.id == job_id)).scalar()
         return self.kind.statuses(status) if status else None
+
+    def state_of(self, job_id: Any) -> JobState | None:
+        columns = self.table.c
+        with self._connection() as connection:
+            row = connection.execute(select(columns.status, columns.tenant_id, columns.created_at)
+                                     .where(columns.id == job_id)).first()
+        return JobState(self.kind.statuses(row.status), row.tenant_id, row.created_at) if row else None
 
     def mark_processing(self, job_id: Any) -> datetime | None:
         now = utcnow()

@@ -8,7 +8,7 @@ from dramatiq.middleware import Shutdown
 
 from adapters.logs.redact import Redactor
 from adapters.worker.context import current_job
-from domain.errors import LockBusy
+from domain.errors import LockBusy, Waiting
 
 #: The fields a record may carry about its job, in the order text lines show them.
 JOB_FIELDS = ("job_type", "job_id", "attempt", "step", "outcome", "duration")
@@ -70,7 +70,7 @@ class ExpectedInterruptionsFilter(logging.Filter):
     - ``Shutdown``: a graceful stop interrupted the job; its message goes
       back to the queue (WARNING);
     - ``LockBusy``: a duplicate delivery found the job running elsewhere and
-      is tried again later (INFO).
+      is tried again later (INFO); ``Waiting`` likewise (a job waiting for its video).
 
     Any other exception keeps Dramatiq's ERROR and traceback.
     """
@@ -81,7 +81,7 @@ class ExpectedInterruptionsFilter(logging.Filter):
         error = record.exc_info[1]
         if isinstance(error, Shutdown):
             level, text = logging.WARNING, "job interrupted by the worker's shutdown; its message goes back to the queue"
-        elif isinstance(error, LockBusy):
+        elif isinstance(error, (LockBusy, Waiting)):
             level, text = logging.INFO, f"{error.reason}; the message is tried again later"
         else:
             return True

@@ -19,7 +19,7 @@ from adapters.media.ladder import (
 )
 from adapters.media.loudness import Loudness, analysis_command, normalisation_filter, parse_summary
 from adapters.media.master import rewrite_master
-from adapters.media.probe import probe_media
+from adapters.media.probe import probe_media, start_seconds
 from adapters.media.runner import run_ffmpeg
 from adapters.media.safety import sniff
 from adapters.media.storyboard import TILE_WIDTH, interval_ms, write_storyboard
@@ -185,6 +185,14 @@ class FfmpegMediaProcessor:
             raise UnsupportedMedia("ffmpeg decoded no frame of the source for its storyboard")
         write_storyboard(tiles, storyboard_dir, duration_seconds=info.duration_seconds, interval=interval)
         shutil.rmtree(tiles_dir)
+
+    def start_seconds(self, segment: Path) -> float:
+        """When ``segment``'s first frame is presented, in seconds (an HLS segment's MPEG-TS timestamp).
+
+        Parameters:
+          segment: a media segment, e.g. the first one of a rendition.
+        """
+        return start_seconds(segment, timeout_seconds=self.timeout_seconds)
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:
         """Write one JPEG frame of ``source``, at most 1280 px wide, to ``dest``.

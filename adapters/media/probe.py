@@ -113,3 +113,23 @@ def _first_frame_geometry(container: av.container.InputContainer, video: av.Vide
     except av.error.FFmpegError as error:
         raise UnsupportedMedia(NOT_DECODABLE) from error
     raise UnsupportedMedia("no video frame of the source could be decoded")
+
+
+def start_seconds(segment: Path, *, timeout_seconds: float) -> float:
+    """The first timestamp of a media segment's video (else of the container), in seconds.
+
+    Parameters:
+      segment: an MPEG-TS segment (one this worker wrote, read back from the bucket).
+      timeout_seconds: PyAV's open and read timeout.
+    """
+    try:
+        container = av.open(input_url(segment), mode="r", container_options=open_options(), timeout=timeout_seconds)
+    except (av.error.FFmpegError, UnicodeDecodeError) as error:
+        raise UnsupportedMedia("the video's first segment could not be read") from error
+    with container:
+        video = _first_video_stream(container)
+        if video is not None and video.start_time is not None and video.time_base is not None:
+            return float(video.start_time * video.time_base)
+        if container.start_time is not None:
+            return container.start_time / 1_000_000
+    raise UnsupportedMedia("the video's first segment has no timestamp")

@@ -68,6 +68,16 @@ class S3Storage:
             )
 
 
+    def read_text(self, key: str) -> str:
+        with _s3_errors("read", key):
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")
+
+    def write_text(self, key: str, text: str) -> None:
+        with _s3_errors("upload", key):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode("utf-8"),
+                                   ContentType=content_type_of(Path(key)))
+
+
 @contextmanager
 def _s3_errors(action: str, key: str) -> Iterator[None]:
     """A missing object is the source's fault (permanent); anything else S3 says is transient."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import dramatiq
 from dramatiq.middleware import Shutdown
 
-from domain.errors import LockBusy
+from domain.errors import LockBusy, Waiting
 from domain.handlers.flow import Outcome
 from domain.kinds import JobKind
 
@@ -22,8 +22,9 @@ FAILED = "failed"  # the message is dead-lettered: permanent error or retries ex
 RETRIED = "retried"  # a transient error; the message comes back after a backoff
 INTERRUPTED = "interrupted"  # the worker shut down under the job
 BUSY = "busy"  # another worker holds the job's lock; tried again without spending a retry
+WAITING = "waiting"  # the job waits for something not there yet (its video); tried again, no retry spent
 REJECTED = "rejected"  # never ran: invalid body or delivered too many times
-OUTCOMES = (COMPLETED, SKIPPED, SUPERSEDED, FAILED, RETRIED, INTERRUPTED, BUSY, REJECTED)
+OUTCOMES = (COMPLETED, SKIPPED, SUPERSEDED, FAILED, RETRIED, INTERRUPTED, BUSY, WAITING, REJECTED)
 
 INVALID_MESSAGE = "invalid_message"
 TOO_MANY_RECEIVES = "too_many_receives"
@@ -100,6 +101,8 @@ def job_outcome(message: dramatiq.MessageProxy, reported: str | None, exception:
         return INTERRUPTED
     if isinstance(exception, LockBusy):
         return BUSY
+    if isinstance(exception, Waiting):
+        return WAITING
     return RETRIED
 
 

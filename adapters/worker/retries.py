@@ -9,7 +9,7 @@ import dramatiq
 from dramatiq.middleware import Retries, Shutdown
 
 from adapters.worker.options import RETURN_TO_QUEUE
-from domain.errors import LockBusy
+from domain.errors import LockBusy, Waiting
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ class CappedRetries(Retries):
     delivery while the job runs) is not a failure either: it comes back after
     ``busy_delay`` without spending its retries, and once the other worker has
     finished it finds the row final and is acknowledged. Counting it would
-    dead-letter - and fail the row of - a job that is about to succeed.
+    dead-letter - and fail the row of - a job that is about to succeed. A job
+    ``Waiting`` for something (captions for a video still encoding) comes
+    back after the time it names, without spending its retries either.
 
     Parameters:
       max_retries: attempts after the first before giving up.
@@ -58,8 +60,9 @@ class CappedRetries(Retries):
             log.info("returning message %s to its queue: the worker is shutting down", message.message_id)
             message.options[RETURN_TO_QUEUE] = True
             return
-        if isinstance(exception, LockBusy):
-            delay = int(self.busy_delay * random.uniform(1.0, 1.5))  # spread the duplicates out
+        if isinstance(exception, (LockBusy, Waiting)):
+            base = self.busy_delay if isinstance(exception, LockBusy) else exception.retry_after_seconds * 1000
+            delay = int(base * random.uniform(1.0, 1.5))  # spread the duplicates out
             log.info("%s; trying message %s again in %d ms", exception.reason, message.message_id, delay)
             broker.enqueue(message, delay=delay)
             return

@@ -6,15 +6,27 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from domain.entities import AIJobRequest
+from domain.entities import AIJobRequest, EngineOutput, JobState
 from domain.errors import UnknownJobType
 from domain.handlers.flow import JobHandler
 from domain.kinds import AI
 from domain.media import check_object_key, check_prefix
 from domain.ports import Engine, JobLock, JobRepository, ObjectStorage, ProgressSink
 from domain.progress import Progress
+
+
+class FollowUp(Protocol):
+    """What the handler does around one job_type's engine (the transcribe engine's captions for a video)."""
+
+    def prepare(self, request: AIJobRequest, job: JobState | None) -> Any:
+        """Before the engine: a plan for ``finish``; may raise Waiting (tried again later, no retry spent)."""
+        ...
+
+    def finish(self, request: AIJobRequest, plan: Any, output: EngineOutput) -> dict[str, Any]:
+        """After the engine, its files uploaded under the attempt's fence: the result to complete the job with."""
+        ...
 
 
 class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
@@ -37,6 +49,7 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
       storage: where input files are downloaded from and output files uploaded to.
       allowed_prefixes: where input files may be read from (empty: anywhere in the bucket).
       workdir: parent of the per-job temporary directory (None: the system's).
+      follow_ups: job_type -> what is done around that engine (see FollowUp).
     """
 
     def __init__(
@@ -49,12 +62,14 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
         storage: ObjectStorage,
         allowed_prefixes: Sequence[str] = (),
         workdir: Path | None = None,
+        follow_ups: Mapping[str, FollowUp] | None = None,
     ) -> None:
         super().__init__(kind=AI, jobs=jobs, lock=lock, progress=progress)
         self.engines = engines
         self.storage = storage
         self.allowed_prefixes = allowed_prefixes
         self.workdir = workdir
+        self.follow_ups = dict(follow_ups or {})
 
     def work(self, request: AIJobRequest, fence: datetime, progress: Progress) -> dict[str, Any]:
         engine = self.engines.get(request.job_type)
@@ -62,6 +77,9 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
             raise UnknownJobType(f"no engine is registered for job_type {request.job_type!r}")
         payload = engine.prepare(request.payload)
         prepared = AIJobRequest(request.job_id, request.job_type, payload, request.tenant_id)
+        follow_up = self.follow_ups.get(request.job_type)
+        # Before the engine's costly run: a follow-up may have to wait (Waiting) for what it needs.
+        plan = follow_up.prepare(prepared, self.jobs.state_of(request.job_id)) if follow_up else None
         key = engine.input_key(payload)
         with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
             source = None
@@ -80,4 +98,4 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
                 for done, path in enumerate(output.files, start=1):
                     self.storage.upload(path, f"{prefix}/{path.name}")
                     progress.step("saving", done / (len(output.files) + 1))
-            return output.result
+            return follow_up.finish(prepared, plan, output) if follow_up else output.result

@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 from domain.entities import Rendition, VideoJob, VideoOutput
-from domain.errors import LimitExceeded, UnsupportedMedia
+from domain import subtitles
+from domain.errors import LimitExceeded, SourceNotFound, UnsupportedMedia
 from domain.handlers.flow import JobHandler
 from domain.kinds import VIDEO
 from domain.media import check_limits, check_object_key, check_prefix, default_ladder, plan_ladder
@@ -105,6 +106,7 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
             self.ensure_current(job.video_id, fence)
             progress.step("uploading")
             prefix = self.kind.output_prefix(job.tenant_id, job.video_id)
+            self._keep_captions(master, f"{prefix}/{master.relative_to(out).as_posix()}")
             files = sorted(p for p in out.rglob("*") if p.is_file())
             for done, path in enumerate(files, start=1):
                 self.storage.upload(path, f"{prefix}/{path.relative_to(out).as_posix()}")
@@ -116,3 +118,13 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
                 thumbnail_key=thumbnail_key,
                 duration_seconds=info.duration_seconds,
             )
+
+    def _keep_captions(self, master: Path, key: str) -> None:
+        """A re-encode keeps the captions its previous master listed (their playlists stay in hls/subs/)."""
+        try:
+            previous = self.storage.read_text(key)
+        except SourceNotFound:
+            return  # the first encode of this video
+        kept = subtitles.entries(previous)
+        if kept:
+            master.write_text(subtitles.with_subtitles(master.read_text(), kept))

@@ -67,6 +67,7 @@ class Stack:
             "HEARTBEAT_SECONDS": "5",
             "PYTHONUNBUFFERED": "1",
             "AI_ENGINE_MODULES": "tests.ai_engines",
+            "CAPTIONS_WAIT_RETRY_SECONDS": "2",
         }
         env.update(overrides)
         return env

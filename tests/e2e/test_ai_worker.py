@@ -154,7 +154,7 @@ def test_transcribe_body_twice_writes_the_captions_once(private_stack, start_wor
         assert [change for change in log.read(job_id) if change[1] == "DONE"] == [("PROCESSING", "DONE")]
     result = row["result"]
     assert "welcome" in result["text"].lower() and result["lang"] == "en"
-    assert result["video_attached"] is False and "not yet added to the video" in result["video_note"]
+    assert result["video_attached"] is False and result["video_note"] == "video 42 does not exist"
     versions = stack.s3.list_object_versions(Bucket=stack.bucket, Prefix=f"ai/7/{job_id}/")["Versions"]
     assert sorted(v["Key"].rsplit("/", 1)[1] for v in versions) == ["captions.srt", "captions.vtt", "transcript.json"]
     vtt = stack.s3.get_object(Bucket=stack.bucket, Key=f"ai/7/{job_id}/captions.vtt")

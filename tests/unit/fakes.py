@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from domain.entities import EngineOutput, MediaInfo, Video, VideoOutput
+from domain.entities import EngineOutput, JobState, MediaInfo, Video, VideoOutput
 from domain.errors import SourceNotFound
 from domain.statuses import (
     AI_COMPLETE_FROM,
@@ -24,11 +24,16 @@ class FakeVideoRepository:
     def __init__(self, *videos: Video) -> None:
         self.rows = {video.id: video for video in videos}
         self.writes: list[tuple[str, int]] = []
+        self.created_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
         self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
     def status_of(self, video_id: int) -> VideoStatus | None:
         row = self.rows.get(video_id)
         return row.status if row else None
+
+    def state_of(self, video_id: int) -> JobState | None:
+        row = self.rows.get(video_id)
+        return JobState(row.status, row.tenant_id, self.created_at) if row else None
 
     def mark_processing(self, video_id: int) -> datetime | None:
         row = self.rows.get(video_id)
@@ -104,6 +109,14 @@ class FakeStorage:
     def upload(self, path: Path, key: str) -> None:
         self.objects[key] = path.read_bytes()
 
+    def read_text(self, key: str) -> str:
+        if key not in self.objects:
+            raise SourceNotFound(f"the source {key} does not exist")
+        return self.objects[key].decode()
+
+    def write_text(self, key: str, text: str) -> None:
+        self.objects[key] = text.encode()
+
 
 class FakeMedia:
     """Writes a plausible HLS tree; ``error`` (if set) is raised by ``fail_at``."""
@@ -114,6 +127,9 @@ class FakeMedia:
         self.fail_at = fail_at
         self.ladders: list[list[Any]] = []
         self.workdirs: list[Path] = []
+
+    def start_seconds(self, segment: Path) -> float:
+        return 1.4  # where ffmpeg's MPEG-TS segments start
 
     def _maybe_fail(self, step: str) -> None:
         if self.error is not None and self.fail_at == step:
@@ -135,7 +151,9 @@ class FakeMedia:
             (out_dir / rendition.name).mkdir()
             (out_dir / rendition.name / "index.m3u8").write_text("#EXTM3U\n")
             (out_dir / rendition.name / "seg_00000.ts").write_bytes(b"ts")
-            lines.append(f"{rendition.name}/index.m3u8")
+            width = rendition.height * 16 // 9 // 2 * 2
+            lines += [f"#EXT-X-STREAM-INF:BANDWIDTH={rendition.video_kbps * 1000},RESOLUTION={width}x{rendition.height}",
+                      f"{rendition.name}/index.m3u8"]
         master = out_dir / "master.m3u8"
         master.write_text("\n".join(lines) + "\n")
         if storyboard_dir is not None:
@@ -153,11 +171,16 @@ class FakeAIJobRepository:
     def __init__(self, *jobs) -> None:
         self.rows = {job.id: job for job in jobs}
         self.writes: list[tuple[str, str]] = []
+        self.created_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
         self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
     def status_of(self, job_id):
         row = self.rows.get(job_id)
         return row.status if row else None
+
+    def state_of(self, job_id):
+        row = self.rows.get(job_id)
+        return JobState(row.status, row.tenant_id, self.created_at) if row else None
 
     def mark_processing(self, job_id):
         row = self.rows.get(job_id)

@@ -257,12 +257,16 @@ WORKER_CALLS = [
     *(s3(op, "videos/7/1/hls/720p/segment_000.ts") for op in (
         "PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload")),
     s3("PutObject", "videos/shared/1/thumbnail.jpg"), s3("PutObject", "ai/7/job-1/page-1.png"),
+    # Captions for a video: its master and first segment read, its subtitles and master written.
+    s3("GetObject", "videos/7/1/hls/master.m3u8"), s3("GetObject", "videos/7/1/hls/360p/seg_00000.ts"),
+    s3("PutObject", "videos/7/1/hls/subs/en/index.m3u8"),
 ]
 NOT_FOR_THE_WORKER = [
     sqs("CreateQueue", "video-jobs"), sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs-dlq"),
     sqs("SendMessage", "other-queue"), sqs("DeleteMessage", "ai-jobs-dlq"),
     s3("PutObject", "uploads/7/1/source.mp4"), s3("GetObject", "private/keys.txt"),
-    s3("DeleteObject", "videos/7/1/thumbnail.jpg"),
+    s3("DeleteObject", "videos/7/1/thumbnail.jpg"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
+    s3("GetObject", "ai/7/job-1/captions.vtt"),
 ]
 OPS_CALLS = [
     *(sqs(op, q) for q in ("video-jobs", "ai-jobs", "video-jobs-dlq", "ai-jobs-dlq")

@@ -32,7 +32,8 @@ WINDOW_SECONDS = 120.0
 # A window ends at the longest pause within its last CUT_SEARCH_SECONDS.
 CUT_SEARCH_SECONDS = 30.0
 OUTPUT_FILES = ("captions.vtt", "captions.srt", "transcript.json")
-NOT_ATTACHED = "captions are not yet added to the video's player by this worker; they are in the job's files"
+# With a video_id, the worker's captions step (domain/handlers/captions.py) says what became of it.
+NOT_ATTACHED = "the captions were not added to the video's player"
 NO_VIDEO = "the payload names no video_id"
 
 

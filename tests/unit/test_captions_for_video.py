@@ -1,0 +1,166 @@
+"""Captions in a video's player: the playlist rules, the follow-up of the transcribe engine, re-encodes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from domain import subtitles
+from domain.entities import AIJob, AIJobRequest, Video, VideoJob
+from domain.errors import LockBusy, Waiting
+from domain.handlers.ai import ProcessAIJobHandler
+from domain.handlers.captions import CaptionsForVideo
+from domain.handlers.flow import Outcome
+from domain.handlers.video import ProcessVideoJobHandler
+from domain.statuses import AIJobStatus, VideoStatus
+from tests.unit.fakes import FakeAIJobRepository, FakeEngine, FakeLock, FakeMedia, FakeProgress, FakeStorage, \
+    FakeVideoRepository
+
+MASTER = """#EXTM3U
+#EXT-X-VERSION:6
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=500000,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2",AUDIO="audio"
+360p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=900000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"
+720p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=130000,AVERAGE-BANDWIDTH=128000,CODECS="mp4a.40.2"
+audio/index.m3u8
+"""
+VARIANT = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6.000,\nseg_00000.ts\n#EXT-X-ENDLIST\n"
+CUES = "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nHello everyone\n"
+JOB_ID = "0d9c6a56-2f4e-4f8e-9c55-6f1b2a0c7e11"
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def test_the_master_lists_one_entry_per_language_and_every_video_variant_names_the_group():
+    once = subtitles.with_subtitles(MASTER, [subtitles.entry("ko")])
+    twice = subtitles.with_subtitles(once, [subtitles.entry("en")])
+    again = subtitles.with_subtitles(twice, [subtitles.entry("ko")])  # the same language replaces its entry
+    assert again == twice
+    assert [subtitles.attributes(line)["LANGUAGE"] for line in subtitles.entries(again)] == ['"en"', '"ko"']
+    lines = again.splitlines()
+    videos = [line for line in lines if line.startswith("#EXT-X-STREAM-INF") and "RESOLUTION" in line]
+    assert len(videos) == 2 and all(line.endswith(',SUBTITLES="subs"') for line in videos)
+    audio_only = next(line for line in lines if line.startswith("#EXT-X-STREAM-INF") and "RESOLUTION" not in line)
+    assert "SUBTITLES" not in audio_only
+    # Everything the master had is still there, in order; the entries follow the audio group.
+    assert [line.replace(',SUBTITLES="subs"', "") for line in lines if "TYPE=SUBTITLES" not in line] == \
+        [line for line in MASTER.splitlines() if line]
+    assert lines.index(subtitles.entries(again)[0]) == lines.index(MASTER.splitlines()[3]) + 1
+    assert subtitles.entry("ko").endswith('LANGUAGE="ko",NAME="한국어",DEFAULT=NO,AUTOSELECT=YES,URI="subs/ko/index.m3u8"')
+    assert subtitles.first_variant(again) == "360p/index.m3u8"
+
+
+def test_the_captions_meet_the_video_timeline_and_fill_one_playlist():
+    timed = subtitles.timed_cues(CUES, 1.4)
+    assert timed.splitlines()[:3] == ["WEBVTT", "X-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000", ""]
+    assert timed.endswith("Hello everyone\n")
+    playlist = subtitles.playlist(61.2)
+    assert "#EXT-X-TARGETDURATION:62" in playlist and "#EXTINF:61.200,\ncaptions.vtt" in playlist
+    assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
+
+
+def setup(video_status=VideoStatus.READY, video_tenant=7, created=NOW - timedelta(minutes=5), master=True):
+    videos = FakeVideoRepository(Video(id=42, file_key="uploads/7/42.mp4", status=video_status, tenant_id=video_tenant))
+    storage = FakeStorage()
+    if master:
+        storage.objects.update({"videos/7/42/hls/master.m3u8": MASTER.encode(),
+                                "videos/7/42/hls/360p/index.m3u8": VARIANT.encode(),
+                                "videos/7/42/hls/360p/seg_00000.ts": b"ts"})
+    lock = FakeLock()
+    captions = CaptionsForVideo(videos=videos, lock=lock, storage=storage, media=FakeMedia(), clock=lambda: NOW,
+                                wait_retry_seconds=30)
+    jobs = FakeAIJobRepository(AIJob(id=JOB_ID, job_type="transcribe", status=AIJobStatus.PENDING, tenant_id=7))
+    jobs.created_at = created
+
+    def transcribe(request, source, progress):
+        return {"text": "Hello everyone", "lang": "en", "duration_seconds": 12.0, "video_attached": False,
+                "video_note": "the captions were not added to the video's player"}
+
+    engine = FakeEngine(transcribe, files={"captions.vtt": CUES.encode()})
+    handler = ProcessAIJobHandler(jobs=jobs, lock=lock, progress=FakeProgress(), engines={"transcribe": engine},
+                                  storage=storage, follow_ups={"transcribe": captions})
+    return handler, jobs, storage, lock
+
+
+REQUEST = AIJobRequest(JOB_ID, "transcribe", {"file_key": "uploads/7/42.mp4", "video_id": 42}, 7)
+
+
+def test_a_ready_video_of_the_same_tenant_gets_the_captions_in_its_player():
+    handler, jobs, storage, lock = setup()
+    assert handler.handle(REQUEST) is Outcome.COMPLETED
+    result = jobs.rows[JOB_ID].result
+    assert (result["video_attached"], result["video_note"]) == (True, None)
+    master = storage.objects["videos/7/42/hls/master.m3u8"].decode()
+    assert subtitles.entries(master) == [subtitles.entry("en")]
+    assert storage.objects["videos/7/42/hls/subs/en/captions.vtt"].decode().startswith(
+        "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,")
+    assert "#EXTINF:12.000,\ncaptions.vtt" in storage.objects["videos/7/42/hls/subs/en/index.m3u8"].decode()
+    assert f"ai/7/{JOB_ID}/captions.vtt" in storage.objects  # the job's own files too
+    assert ("acquire", "video:42") in lock.log and lock.held == set()
+
+
+@pytest.mark.parametrize(
+    ("status", "tenant", "master", "note"),
+    [
+        (VideoStatus.FAILED, 7, True, "video 42 failed to encode"),
+        (VideoStatus.READY, 8, True, "video 42 belongs to another tenant"),
+        (VideoStatus.READY, None, True, "video 42 belongs to another tenant"),
+        (VideoStatus.READY, 7, False, "video 42 has no HLS playlist to add captions to"),
+    ],
+)
+def test_a_video_that_cannot_take_captions_is_left_alone_and_the_note_says_why(status, tenant, master, note):
+    handler, jobs, storage, _ = setup(video_status=status, video_tenant=tenant, master=master)
+    before = dict(storage.objects)
+    assert handler.handle(REQUEST) is Outcome.COMPLETED
+    result = jobs.rows[JOB_ID].result
+    assert (result["video_attached"], result["video_note"]) == (False, note)
+    assert {key: value for key, value in storage.objects.items() if key.startswith("videos/")} == \
+        {key: value for key, value in before.items() if key.startswith("videos/")}
+
+
+def test_a_missing_video_and_a_job_without_video_id_are_noted():
+    handler, jobs, *_ = setup()
+    handler.handle(AIJobRequest(JOB_ID, "transcribe", {"file_key": "k", "video_id": 99}, 7))
+    assert jobs.rows[JOB_ID].result["video_note"] == "video 99 does not exist"
+    handler, jobs, *_ = setup()
+    handler.handle(AIJobRequest(JOB_ID, "transcribe", {"file_key": "k"}, 7))
+    assert jobs.rows[JOB_ID].result["video_note"] == "the captions were not added to the video's player"
+
+
+def test_the_job_waits_for_its_video_before_transcribing_then_gives_up_after_six_hours():
+    for status in (VideoStatus.PENDING, VideoStatus.UPLOADED, VideoStatus.PROCESSING):
+        handler, jobs, storage, _ = setup(video_status=status)
+        with pytest.raises(Waiting) as waiting:
+            handler.handle(REQUEST)
+        assert waiting.value.retry_after_seconds == 30
+        assert waiting.value.reason == f"waiting for video 42 to be READY (it is {status.value})"
+        assert jobs.rows[JOB_ID].status is AIJobStatus.PROCESSING and not any(k.startswith("ai/") for k in storage.objects)
+    handler, jobs, *_ = setup(video_status=VideoStatus.PROCESSING, created=NOW - timedelta(hours=6, minutes=1))
+    assert handler.handle(REQUEST) is Outcome.COMPLETED
+    assert jobs.rows[JOB_ID].result["video_note"] == "video 42 was not READY within 6 hours"
+
+
+def test_a_video_locked_by_its_own_job_makes_the_captions_try_again_later():
+    handler, jobs, storage, lock = setup()
+    lock.taken_by_others.add("video:42")
+    with pytest.raises(LockBusy):
+        handler.handle(REQUEST)
+    assert subtitles.entries(storage.objects["videos/7/42/hls/master.m3u8"].decode()) == []
+
+
+def test_a_re_encode_keeps_the_captions_its_previous_master_listed():
+    storage = FakeStorage({"uploads/7/42/source.mp4": b"x" * 100})
+    previous = subtitles.with_subtitles(MASTER, [subtitles.entry("ko"), subtitles.entry("en")])
+    storage.objects["videos/7/42/hls/master.m3u8"] = previous.encode()
+    videos = FakeVideoRepository(Video(id=42, file_key="uploads/7/42/source.mp4", status=VideoStatus.UPLOADED,
+                                       tenant_id=7))
+    handler = ProcessVideoJobHandler(jobs=videos, lock=FakeLock(), progress=FakeProgress(), storage=storage,
+                                     media=FakeMedia())
+    assert handler.handle(VideoJob(42, "uploads/7/42/source.mp4", 7)) is Outcome.COMPLETED
+    master = storage.objects["videos/7/42/hls/master.m3u8"].decode()
+    assert [subtitles.attributes(line)["LANGUAGE"] for line in subtitles.entries(master)] == ['"en"', '"ko"']
+    assert all('SUBTITLES="subs"' in line for line in master.splitlines()
+               if line.startswith("#EXT-X-STREAM-INF") and "RESOLUTION" in line)
