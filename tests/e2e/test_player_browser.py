@@ -16,17 +16,20 @@ import re
 import shutil
 import threading
 import time
+import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from sqlalchemy import update
 
-from adapters.sqs.publisher import video_body
-from tests.conftest import insert_video
+from adapters.sqs.publisher import ai_body, video_body
+from tests.conftest import insert_ai_job, insert_video
 from tests.media_samples import make_media, speech_like
 from tests.services import ROOT
+from tests.speech_samples import ENGLISH, as_lecture_video, have_espeak, speak
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -235,3 +238,108 @@ def test_the_worker_output_plays_in_hls_js_switches_levels_and_scrubs(stack, wor
              "audio-only time to advance")
     finally:
         site.close()
+
+
+CUE_TIME = re.compile(r"^(\d+):(\d\d):(\d\d)\.(\d{3}) -->", re.MULTILINE)
+
+
+def first_cue_start(vtt: str) -> float:
+    hours, minutes, seconds, millis = map(int, CUE_TIME.search(vtt).groups())
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+
+
+def captions_named_by(master: str) -> list[tuple[str, str | None]]:
+    """Each variant's URI and the captions group it names (the audio-only variant names none)."""
+    return [(uri, attributes.get("SUBTITLES")) for attributes, uri in stream_infs(master)]
+
+
+@pytest.mark.skipif(not have_espeak() and os.environ.get("CI") != "true", reason="needs espeak-ng")
+def test_captions_wait_for_their_video_show_in_hls_js_on_time_and_outlive_a_re_encode(stack, worker, browser,
+                                                                                      tmp_path):
+    video_id = VIDEO_ID + 1
+    lead = 1.5  # the lecturer starts speaking 1.5 s in: the cues must start there, not 1.4 s early
+    source = as_lecture_video(speak(tmp_path / "lecture.wav", ENGLISH), tmp_path / "lecture.mp4", lead_seconds=lead)
+    key = f"uploads/7/{video_id}/source.mp4"
+    stack.upload(source, key)
+    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    job_id = str(uuid.uuid4())
+    payload = {"file_key": key, "lang": "en", "video_id": video_id}
+    insert_ai_job(stack.engine, stack.tables["ai"], job_id, "transcribe", payload)
+
+    # Captions sent before their video: the job waits, saying so, and spends no retry.
+    stack.send(stack.ai_queue, ai_body(job_id, "transcribe", payload, 7))
+    progress = stack.wait_for(lambda: (found := stack.redis.hgetall(f"progress:ai:{job_id}"))
+                              and "waiting for video" in found.get("message", "") and found, 60, "the wait to show")
+    assert progress["message"] == f"waiting for video {video_id} to be READY (it is UPLOADED)"
+    time.sleep(5)  # two or three more looks at the video
+    assert stack.ai_job(job_id)["status"] == "PROCESSING"
+
+    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    assert stack.wait_status(video_id, "READY", "FAILED", timeout=180)["status"] == "READY"
+    job = stack.wait_for(lambda: (row := stack.ai_job(job_id))["status"] in ("DONE", "FAILED") and row, 180,
+                         "the transcribe job")
+    assert job["status"] == "DONE", job["error_message"]
+    assert job["result"]["video_attached"] is True and job["result"]["video_note"] is None
+
+    # The video's HLS, as CONTRACT 4a fixes it: a SUBTITLES group named by every video variant.
+    prefix = f"videos/7/{video_id}"
+    read = lambda name: stack.s3.get_object(Bucket=stack.bucket, Key=f"{prefix}/hls/{name}")["Body"].read().decode()
+    master = read("master.m3u8")
+    assert ('#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="en",NAME="English",DEFAULT=NO,AUTOSELECT=YES,'
+            'URI="subs/en/index.m3u8"') in master.splitlines()
+    assert captions_named_by(master) == [("180p/index.m3u8", '"subs"'), ("audio/index.m3u8", None)]
+    assert "#EXT-X-ENDLIST" in read("subs/en/index.m3u8")
+    cues = read("subs/en/captions.vtt")
+    mapping = re.search(r"^X-TIMESTAMP-MAP=MPEGTS:(\d+),LOCAL:00:00:00\.000$", cues, re.MULTILINE)
+    assert mapping and 90_000 <= int(mapping.group(1)) <= 2 * 90_000  # ffmpeg's TS segments start near 1.4 s
+    spoken_at = first_cue_start(cues)
+    assert abs(spoken_at - lead) < 0.8, cues[:300]
+
+    site = Site(stack.s3, stack.bucket)
+    try:
+        driver = browser
+        driver.get(site.url + "/")
+        driver.execute_script("startVideo(arguments[0], arguments[1])",
+                              f"/media/{prefix}/hls/master.m3u8", f"/media/{prefix}/storyboard.vtt")
+        events = lambda kind: [event for event in driver.execute_script("return window.events")
+                               if event["event"] == kind]
+        fatal = lambda: [event for event in events("error") if event["fatal"]]
+        wait(lambda: fatal() or events("playing"), 90, "the video to play")
+        assert not fatal(), fatal()
+        tracks = wait(lambda: events("subtitle-tracks"), 30, "hls.js to list the captions")[-1]["tracks"]
+        assert [(track["name"], track["lang"], track["groupId"]) for track in tracks] == [("English", "en", "subs")]
+
+        driver.execute_script("showCaptions()")
+        shown = wait(lambda: [track for track in driver.execute_script("return readCaptions()")
+                              if track["mode"] == "showing" and track["cues"]], 60, "the captions' cues")
+        (track,) = shown
+        assert track["language"] == "en" and track["label"] == "English"
+        # The cue shows with the frame the source shows when the lecturer speaks: X-TIMESTAMP-MAP did its work.
+        # hls.js starts its timeline at the segments' first decoding time, so with B-frames the source's
+        # first frame (time 0) is presented a little after 0: where it is, the captions' 0 must be too.
+        first_frame = driver.execute_script("return document.getElementById('video').buffered.start(0)")
+        assert abs(track["cues"][0]["start"] - (first_frame + spoken_at)) < 0.05, (track["cues"][0], first_frame)
+        assert "distributed systems" in " ".join(cue["text"] for cue in track["cues"]).lower()
+
+        at = track["cues"][1]["start"] + 0.3
+        driver.execute_script("const v = document.getElementById('video'); v.currentTime = arguments[0]; v.play();", at)
+        wait(lambda: driver.execute_script(
+            "const v = document.getElementById('video'); const t = Array.from(v.textTracks)"
+            ".find(t => t.mode === 'showing'); return t && t.activeCues && t.activeCues.length > 0"), 30,
+            "a cue to be on screen")
+        driver.execute_script("document.getElementById('video').pause()")
+        time.sleep(0.5)
+        assert screenshot(driver, tmp_path, "captions").stat().st_size > 10_000
+    finally:
+        site.close()
+
+    # A re-encode of the video keeps the captions its previous master listed.
+    with stack.engine.begin() as connection:
+        connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
+                           .values(status="UPLOADED"))
+    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    stack.wait_for(lambda: stack.video(video_id)["status"] != "UPLOADED", 60, "the re-encode to start")
+    assert stack.wait_status(video_id, "READY", "FAILED", timeout=180)["status"] == "READY"
+    again = read("master.m3u8")
+    assert 'URI="subs/en/index.m3u8"' in again
+    assert captions_named_by(again) == captions_named_by(master)
