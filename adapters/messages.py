@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StrictInt, StrictStr
 
 from domain.entities import AIJobRequest, VideoJob
 from domain.errors import InvalidMessage, UnsafeKey
+from domain.kinds import BIGINT_MAX
 from domain.media import check_object_key
 
 
@@ -53,8 +54,8 @@ class VideoJobBody(_Body):
     @field_validator("video_id")
     @classmethod
     def _positive(cls, value: int) -> int:
-        if value <= 0:
-            raise ValueError("must be a positive integer")
+        if not 0 < value <= BIGINT_MAX:
+            raise ValueError("must be a positive integer that fits the table's BIGINT")
         return value
 
     def to_job(self) -> VideoJob:

@@ -164,3 +164,22 @@ def test_a_re_encode_keeps_the_captions_its_previous_master_listed():
     assert [subtitles.attributes(line)["LANGUAGE"] for line in subtitles.entries(master)] == ['"en"', '"ko"']
     assert all('SUBTITLES="subs"' in line for line in master.splitlines()
                if line.startswith("#EXT-X-STREAM-INF") and "RESOLUTION" in line)
+
+
+@pytest.mark.parametrize("video_id,accepted", [
+    (42, True), (None, True), (2**63 - 1, True),
+    (0, False), (-3, False), (2**63, False), (True, False), ("42", False), (4.0, False),
+])
+def test_the_payload_names_a_video_by_a_bigint_id_or_not_at_all(video_id, accepted):
+    from adapters.ai.engines.transcribe import SPEC
+    from domain.errors import InvalidMessage
+
+    payload = {"file_key": "uploads/7/lecture.mp4", "lang": "en-US"}
+    if video_id is not None:
+        payload["video_id"] = video_id
+    if accepted:
+        prepared = SPEC.validate_payload(payload)
+        assert prepared.get("video_id") == video_id and prepared["lang"] == "en"
+    else:
+        with pytest.raises(InvalidMessage, match="video_id"):
+            SPEC.validate_payload(payload)

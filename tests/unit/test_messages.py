@@ -44,6 +44,7 @@ def test_dramatiq_envelopes_from_retries_still_decode():
         ('{"video_id": true, "file_key": "k"}', "video_id: Input should be a valid integer"),
         ('{"video_id": 1.5, "file_key": "k"}', "video_id: Input should be a valid integer"),
         ('{"video_id": -1, "file_key": "k"}', "must be a positive integer"),
+        ('{"video_id": 9223372036854775808, "file_key": "k"}', "fits the table's BIGINT"),
         ('{"video_id": 1, "file_key": 5}', "file_key: Input should be a valid string"),
         ('{"video_id": 1, "file_key": "k", "tenant_id": "7"}', "tenant_id: Input should be a valid integer"),
         ('{"video_id": 1, "file_key": "k", "created_at": 5}', "created_at: must be an ISO-8601 string"),

@@ -16,12 +16,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from adapters.ai.spec import EngineSpec, Report
 from adapters.messages import SafeKey
 from domain.captions import TimedSegment, build_cues, line_limit, to_srt, to_webvtt
 from domain.errors import InvalidMessage, TransientError
+from domain.kinds import BIGINT_MAX
 
 MAX_SOURCE_SECONDS = 4 * 3600
 # The result column holds at most this much JSON; the files hold everything.
@@ -42,7 +43,7 @@ class TranscribePayload(BaseModel):
 
     file_key: SafeKey
     lang: str | None = Field(None, pattern=r"^[a-z]{2,3}$", description="e.g. ko, en; absent: detected")
-    video_id: int | None = Field(None, gt=0)
+    video_id: StrictInt | None = Field(None, gt=0, le=BIGINT_MAX, description="the videos table's id")
 
     @field_validator("lang", mode="before")
     @classmethod
