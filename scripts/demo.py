@@ -1,13 +1,16 @@
-"""The embedded demo: a video job and an OCR job through the real worker, no external services.
+"""The embedded demo: a video job, its captions and an OCR job through the real worker, no external services.
 
 moto's server stands in for SQS and S3, fakeredis's TCP server for Redis, a
 SQLite file for PostgreSQL. The worker is the real ``dramatiq tasks.video
 tasks.ai`` command; this script plays the Django API: it creates the rows,
 uploads the sources, publishes the legacy bodies with plain boto3, shows the
-live progress from Redis and prints the READY row, the HLS files and the OCR
-result at the end. The OCR job needs Tesseract (Debian's tesseract-ocr,
-tesseract-ocr-kor; demo.sh installs them when it runs as root): without it
-the demo says at once what to install and runs the video job alone.
+live progress from Redis and prints the READY row, the HLS files, the first
+captions and the OCR result at the end. The video speaks when espeak-ng
+(Debian) can make speech for it, and a ``transcribe`` job with its
+``video_id`` then adds captions to its player; the OCR job needs Tesseract
+(Debian's tesseract-ocr, tesseract-ocr-kor). demo.sh installs both when it
+runs as root; without one, the demo says at once what to install and runs
+the other jobs.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from adapters.ai.engines.ocr import SPEC as OCR  # noqa: E402
+from adapters.ai.engines.transcribe import SPEC as TRANSCRIBE  # noqa: E402
 from adapters.db import create_engine_from_url  # noqa: E402
 from adapters.media import find_ffmpeg  # noqa: E402
 from adapters.sqs.publisher import ai_body, video_body  # noqa: E402
@@ -50,6 +54,8 @@ from settings import Settings  # noqa: E402
 BIN = Path(sys.executable).parent
 HANGUL_FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")  # Debian's fonts-nanum
 OCR_LINES = ["안녕하세요, 오늘의 숙제입니다", "Please read chapter 3 aloud"]
+SPEECH = ("Welcome to the media worker demo. This lecture was encoded for the web, "
+          "and its captions were written by a speech model running on this machine.")
 AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": "us-east-1",
        "AWS_DEFAULT_REGION": "us-east-1"}
 console = Console()
@@ -96,16 +102,29 @@ def redis_stand_in():
         server.shutdown()
 
 
-def make_source(path: Path, seconds: int, height: int) -> None:
+def speech_unavailable() -> str | None:
+    """Why the demo's video cannot speak, or None when espeak-ng is there."""
+    if shutil.which("espeak-ng"):
+        return None
+    return "espeak-ng is not installed (apt-get install espeak-ng) to make speech for the video"
+
+
+def make_source(path: Path, seconds: int, height: int, speech: Path | None) -> None:
+    """A test picture with ``speech`` as its sound (padded or cut to ``seconds``), else a tone."""
     width = height * 16 // 9 // 2 * 2
+    sound = ["-i", str(speech), "-af", "apad"] if speech else ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
     subprocess.run(
         [find_ffmpeg(None), "-nostdin", "-y", "-hide_banner", "-loglevel", "error",
-         "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+         "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30", *sound,
          "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
          "-c:a", "aac", "-shortest", str(path)],
         check=True,
     )
+
+
+def speak(path: Path) -> Path:
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), SPEECH], check=True)
+    return path
 
 
 def make_page(path: Path) -> None:
@@ -153,9 +172,11 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
     engine = create_engine_from_url(database_url)
     tables.create(engine)
     source_key = f"uploads/{tenant}/{video_id}/source.mp4"
-    console.print(f"[bold]1.[/] generating a {args.seconds} s {args.height}p source video with ffmpeg")
+    no_captions = speech_unavailable() or TRANSCRIBE.unavailable()
+    speaking = "" if no_captions else ", speaking (espeak-ng)"
+    console.print(f"[bold]1.[/] generating a {args.seconds} s {args.height}p source video with ffmpeg{speaking}")
     source = work / "source.mp4"
-    make_source(source, args.seconds, args.height)
+    make_source(source, args.seconds, args.height, None if no_captions else speak(work / "speech.wav"))
     s3.upload_file(str(source), bucket, source_key)
     now = datetime.now(timezone.utc)
     with engine.begin() as connection:
@@ -165,16 +186,25 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
     sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], MessageBody=body)
     console.print(f"[bold]2.[/] published to SQS queue {queue!r}: {body}")
 
-    jobs: dict[str, object] = {"video": video_id}
+    jobs: dict[str, tuple[str, object]] = {"video": ("video", video_id)}
+    if no_captions:
+        left_out("transcribe", no_captions)
+    else:
+        payload = {"file_key": source_key, "lang": "en", "video_id": video_id}
+        jobs["captions"] = ("ai", publish_ai_job(sqs, engine, tables, tenant, "transcribe", payload))
     unavailable = OCR.unavailable()
     if unavailable:
-        console.print(f"[yellow]    the OCR job is left out: {unavailable.replace('this worker', 'this machine')}[/]",
-                      highlight=False)
+        left_out("OCR", unavailable)
     else:
-        jobs["ai"] = publish_ocr_job(s3, sqs, engine, tables, bucket, tenant, work)
+        page_key = f"uploads/{tenant}/answers/page-1.png"
+        make_page(work / "page.png")
+        s3.upload_file(str(work / "page.png"), bucket, page_key)
+        payload = {"file_key": page_key, "lang": "kor+eng"}
+        jobs["OCR"] = ("ai", publish_ai_job(sqs, engine, tables, tenant, "ocr", payload))
 
     env = {**os.environ, **AWS, "BROKER": "sqs", "SQS_ENDPOINT_URL": aws_url, "S3_ENDPOINT_URL": aws_url,
-           "S3_BUCKET": bucket, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+           "S3_BUCKET": bucket, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
+           "CAPTIONS_WAIT_RETRY_SECONDS": "2"}  # the captions look for their READY video every 2 s, not 60
     dashboard = start_dashboard(args.dashboard, env) if args.dashboard else None
     log_path = work / "worker.log"
     console.print("[bold]3.[/] starting the worker: dramatiq tasks.video tasks.ai --processes 1 --threads 2")
@@ -195,18 +225,20 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
     return 0 if dashboard else report(rows, s3, bucket, tenant, video_id, log_path)
 
 
-def publish_ocr_job(s3, sqs, engine, tables, bucket: str, tenant: int, work: Path) -> str:
-    """What the API does for an OCR job: the uploaded page, the row, the message; return the job id."""
-    page_key, job_id = f"uploads/{tenant}/answers/page-1.png", str(uuid.uuid4())
-    make_page(work / "page.png")
-    s3.upload_file(str(work / "page.png"), bucket, page_key)
-    payload = {"file_key": page_key, "lang": "kor+eng"}
+def left_out(job: str, reason: str) -> None:
+    console.print(f"[yellow]    the {job} job is left out: {reason.replace('this worker', 'this machine')}[/]",
+                  highlight=False)
+
+
+def publish_ai_job(sqs, engine, tables, tenant: int, job_type: str, payload: dict) -> str:
+    """What the API does for an AI job whose input is uploaded: the row, the message; return the job id."""
+    job_id = str(uuid.uuid4())
     now = datetime.now(timezone.utc)
     with engine.begin() as connection:
         connection.execute(insert(tables["ai"]).values(
-            id=job_id, tenant_id=tenant, job_type="ocr", status="PENDING", payload=payload,
+            id=job_id, tenant_id=tenant, job_type=job_type, status="PENDING", payload=payload,
             created_at=now, updated_at=now))
-    body = ai_body(job_id, "ocr", payload, tenant)
+    body = ai_body(job_id, job_type, payload, tenant)
     sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="ai-jobs")["QueueUrl"], MessageBody=body)
     console.print(f"    published to SQS queue 'ai-jobs': {body}")
     return job_id
@@ -219,8 +251,10 @@ def report(rows: dict, s3, bucket: str, tenant: int, video_id: int, log_path: Pa
         console.print(log_path.read_text(errors="replace")[-3000:])
         return 1
     show(video, s3, bucket, f"videos/{tenant}/{video_id}/")
-    if "ai" in rows or not OCR.unavailable():
-        show_ocr(rows.get("ai"))
+    if "captions" in rows or not (speech_unavailable() or TRANSCRIBE.unavailable()):
+        show_captions(rows.get("captions"), s3, bucket, tenant)
+    if "OCR" in rows or not OCR.unavailable():
+        show_ocr(rows.get("OCR"))
     return 0
 
 
@@ -260,35 +294,57 @@ def wait_for_ctrl_c() -> None:
         console.print("stopping")
 
 
-def watch(engine, tables, redis_url: str, ids: dict[str, object], timeout: float, worker) -> dict[str, dict]:
-    """Live progress from Redis, through the pub/sub channels a viewer would use, until both rows are final."""
+def watch(engine, tables, redis_url: str, ids: dict[str, tuple[str, object]], timeout: float,
+          worker) -> dict[str, dict]:
+    """Live progress from Redis, through the pub/sub channels a viewer would use, until every row is final.
+
+    Parameters:
+      ids: label shown -> (job kind, job id).
+    """
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     channel = client.pubsub()
-    keys = {kind: f"progress:{kind}:{job}" for kind, job in ids.items()}
+    keys = {label: f"progress:{kind}:{job}" for label, (kind, job) in ids.items()}
     channel.subscribe(*keys.values())
-    sources = {"video": (tables["video"], ("READY", "FAILED")), "ai": (tables["ai"], ("DONE", "FAILED"))}
+    final = {"video": ("READY", "FAILED"), "ai": ("DONE", "FAILED")}
     deadline = time.monotonic() + timeout
     rows: dict[str, dict] = {}
     columns = (TextColumn("[bold]{task.description:<8}[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TextColumn("{task.fields[step]}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as bars:
-        tasks = {kind: bars.add_task(f"{kind} job", total=100, step="queued") for kind in ids}
+        tasks = {label: bars.add_task(f"{label} job", total=100, step="queued") for label in ids}
         by_channel = {key: kind for kind, key in keys.items()}
         while time.monotonic() < deadline and worker.poll() is None and len(rows) < len(ids):
             update = channel.get_message(ignore_subscribe_messages=True, timeout=0.5)
             if update:
                 fields = json.loads(update["data"])
                 bars.update(tasks[by_channel[update["channel"]]], completed=int(fields["percent"]), step=fields["step"])
-            for kind, job in ids.items():
-                table, final = sources[kind]
+            for label, (kind, job) in ids.items():
+                table = tables[kind]
                 with engine.connect() as connection:
                     row = dict(connection.execute(select(table).where(table.c.id == job)).mappings().one())
-                if row["status"] in final and kind not in rows:
-                    rows[kind] = row
-                    last = client.hgetall(keys[kind])
-                    bars.update(tasks[kind], completed=int(last.get("percent", 0)), step=last.get("step", ""))
+                if row["status"] in final[kind] and label not in rows:
+                    rows[label] = row
+                    last = client.hgetall(keys[label])
+                    bars.update(tasks[label], completed=int(last.get("percent", 0)), step=last.get("step", ""))
     channel.close()
     return rows
+
+
+def show_captions(row: dict | None, s3, bucket: str, tenant: int) -> None:
+    if row is None:
+        console.print("[red]the transcribe job did not finish in time[/]")
+        return
+    if row["status"] != "DONE":
+        console.print(f"[yellow]the transcribe job is {row['status']}:[/] {row['error_message']}")
+        return
+    result = row["result"]
+    where = ("added to the video's player (hls/subs/en/)" if result.get("video_attached")
+             else f"not added to the video: {result.get('video_note')}")
+    vtt = s3.get_object(Bucket=bucket, Key=f"ai/{tenant}/{row['id']}/captions.vtt")["Body"].read().decode()
+    first = "\n\n".join(vtt.strip().split("\n\n")[1:4])  # after the WEBVTT header: the first three cues
+    console.print(f"[bold]the DONE transcribe row (ai_aijob)[/]: {result['lang']}, "
+                  f"{len(result['segments'])} segment(s), captions {where}\n[bold]first captions[/]\n{first}",
+                  highlight=False)
 
 
 def show_ocr(row: dict | None) -> None:

@@ -23,6 +23,11 @@ from domain.entities import JobState
 from domain.errors import TransientError
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` timezone-aware: SQLite gives back naive datetimes, which are UTC here (CONTRACT 2)."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -55,7 +60,7 @@ class SqlJobRepository:
         with self._connection() as connection:
             row = connection.execute(select(columns.status, columns.tenant_id, columns.created_at)
                                      .where(columns.id == job_id)).first()
-        return JobState(self.kind.statuses(row.status), row.tenant_id, row.created_at) if row else None
+        return JobState(self.kind.statuses(row.status), row.tenant_id, as_utc(row.created_at)) if row else None
 
     def mark_processing(self, job_id: Any) -> datetime | None:
         now = utcnow()

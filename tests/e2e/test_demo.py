@@ -1,4 +1,4 @@
-"""The README's first command: the embedded demo runs to a READY video row and a DONE OCR row."""
+"""The README's first command: the embedded demo runs to a READY video row with captions and a DONE OCR row."""
 
 from __future__ import annotations
 
@@ -20,13 +20,17 @@ pytestmark = pytest.mark.e2e
 def test_embedded_demo_ends_with_the_ready_row_and_hls_files():
     result = subprocess.run(
         [sys.executable, "scripts/demo.py", "--seconds", "4", "--height", "360", "--timeout", "120"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        cwd=ROOT, capture_output=True, text=True, timeout=240, env={**os.environ, "COLUMNS": "200", "TERM": "dumb"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "READY" in result.stdout and "videos/7/42/hls/master.m3u8" in result.stdout
     assert "videos/7/42/hls/360p/seg_00000.ts" in result.stdout
     assert "100%" in result.stdout
     assert "the DONE AI row" in result.stdout and "Please read chapter 3 aloud" in result.stdout
+    # The video speaks (espeak-ng), and its captions went to its player: the master lists them.
+    assert "captions added to the video's player (hls/subs/en/)" in result.stdout, result.stdout[-3000:]
+    assert "videos/7/42/hls/subs/en/captions.vtt" in result.stdout
+    assert 'SUBTITLES="subs"' in result.stdout and "welcome to the media worker" in result.stdout.lower()
 
 
 def test_demo_with_dashboard_serves_it_until_stopped(tmp_path):
@@ -57,10 +61,10 @@ def test_demo_with_dashboard_serves_it_until_stopped(tmp_path):
             os.killpg(demo.pid, signal.SIGKILL)
 
 
-def test_without_tesseract_the_demo_says_what_to_install_at_once_and_runs_the_video_job():
+def test_without_tesseract_and_espeak_the_demo_says_what_to_install_at_once_and_runs_the_video_job():
     from tests.services import BIN
 
-    env = {**os.environ, "PATH": str(BIN), "COLUMNS": "200", "TERM": "dumb"}  # no /usr/bin: no tesseract
+    env = {**os.environ, "PATH": str(BIN), "COLUMNS": "200", "TERM": "dumb"}  # no /usr/bin: no tesseract, no espeak-ng
     result = subprocess.run(
         [sys.executable, "scripts/demo.py", "--seconds", "2", "--height", "360", "--timeout", "120"],
         cwd=ROOT, capture_output=True, text=True, timeout=240, env=env,
@@ -70,6 +74,8 @@ def test_without_tesseract_the_demo_says_what_to_install_at_once_and_runs_the_vi
     (said,) = [index for index, line in enumerate(lines) if "the OCR job is left out" in line]
     assert "Tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-kor" in lines[said]
     assert said < next(index for index, line in enumerate(lines) if "starting the worker" in line)  # at once
+    (speech,) = [line for line in lines if "the transcribe job is left out" in line]
+    assert "espeak-ng is not installed (apt-get install espeak-ng)" in speech
     assert "READY" in result.stdout and "did not finish" not in result.stdout
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, inspect, select
@@ -132,6 +133,16 @@ def test_ai_lifecycle(db):
     assert saved["status"] == "DONE" and saved["result"] == {"text": "안녕 hello"} and saved["finished_at"]
     assert repo.mark_processing(JOB_ID) is None and repo.status_of(JOB_ID) is AIJobStatus.DONE
     assert repo.fail(JOB_ID, "late") is False
+
+
+def test_state_of_tells_status_tenant_and_an_aware_creation_time(db):
+    engine, tables = db
+    insert_video(engine, tables["video"], 77, "uploads/7/77/source.mp4", status="READY", tenant_id=None)
+    state = SqlJobRepository(engine, tables.kinds["video"]).state_of(77)
+    assert state.status is VideoStatus.READY and state.tenant_id is None
+    # Compared with the time now by the captions' 6-hour wait: naive (SQLite) would raise TypeError.
+    assert state.created_at.tzinfo is not None and abs(datetime.now(timezone.utc) - state.created_at) < timedelta(minutes=5)
+    assert SqlJobRepository(engine, tables.kinds["video"]).state_of(78) is None
 
 
 def test_database_down_is_transient_without_secrets():
