@@ -183,3 +183,12 @@ def test_the_payload_names_a_video_by_a_bigint_id_or_not_at_all(video_id, accept
     else:
         with pytest.raises(InvalidMessage, match="video_id"):
             SPEC.validate_payload(payload)
+
+
+def test_a_null_tenant_matches_only_a_null_tenant_and_its_outputs_live_under_shared():
+    handler, jobs, storage, _ = setup(video_tenant=None)
+    for key in list(storage.objects):  # the video of no tenant: its outputs under videos/shared/
+        storage.objects[key.replace("videos/7/", "videos/shared/")] = storage.objects.pop(key)
+    handler.handle(AIJobRequest(JOB_ID, "transcribe", {"file_key": "uploads/shared/42.mp4", "video_id": 42}, None))
+    assert jobs.rows[JOB_ID].result["video_attached"] is True
+    assert subtitles.entries(storage.objects["videos/shared/42/hls/master.m3u8"].decode()) == [subtitles.entry("en")]
