@@ -15,6 +15,7 @@ WORKDIR /src
 COPY pyproject.toml README.md settings.py bootstrap.py ./
 COPY domain ./domain
 COPY adapters ./adapters
+COPY kinds ./kinds
 COPY tasks ./tasks
 COPY ops ./ops
 RUN /opt/venv/bin/pip install --no-cache-dir .
