@@ -102,8 +102,12 @@ class CaptionsForVideo:
         try:
             state = self.videos.state_of(video_id)
             note = _refusal(video_id, state, request.tenant_id)
-            if note is not None or state.status is not VIDEO.completed:
-                return note or f"video {video_id} is no longer READY"
+            if note is not None:
+                return note
+            if state.status is not VIDEO.completed:
+                # Sent again to be re-encoded while the captions were made: they go to the new master.
+                raise Waiting(f"waiting for video {video_id} to be READY again (it is {state.status.value})",
+                              self.wait_retry_seconds)
             hls = f"{VIDEO.output_prefix(request.tenant_id, video_id)}/hls"
             try:
                 master = self.storage.read_text(f"{hls}/master.m3u8")

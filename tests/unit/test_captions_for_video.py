@@ -151,6 +151,26 @@ def test_a_video_locked_by_its_own_job_makes_the_captions_try_again_later():
     assert subtitles.entries(storage.objects["videos/7/42/hls/master.m3u8"].decode()) == []
 
 
+def test_a_re_encode_begun_while_the_captions_were_made_makes_them_wait_for_its_master():
+    handler, jobs, storage, _ = setup()
+    videos = handler.follow_ups["transcribe"].videos
+    engine = handler.engines["transcribe"]
+    run = engine._run
+
+    def re_encode_meanwhile(request, source, progress):
+        videos.rows[42].status = VideoStatus.PROCESSING  # the video was sent again while this ran
+        return run(request, source, progress)
+
+    engine._run = re_encode_meanwhile
+    with pytest.raises(Waiting, match="waiting for video 42 to be READY again .it is PROCESSING."):
+        handler.handle(REQUEST)
+    assert subtitles.entries(storage.objects["videos/7/42/hls/master.m3u8"].decode()) == []
+    engine._run = run
+    videos.rows[42].status = VideoStatus.READY  # the re-encode is done: the next look adds the captions
+    assert handler.handle(REQUEST) is Outcome.COMPLETED
+    assert jobs.rows[JOB_ID].result["video_attached"] is True
+
+
 def test_a_re_encode_keeps_the_captions_its_previous_master_listed():
     storage = FakeStorage({"uploads/7/42/source.mp4": b"x" * 100})
     previous = subtitles.with_subtitles(MASTER, [subtitles.entry("ko"), subtitles.entry("en")])
