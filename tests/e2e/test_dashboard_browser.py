@@ -7,26 +7,19 @@ the README.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from ops.service import Ops
-from ops.web import create_app
-from settings import Settings
+from tests.browser import CHROMEDRIVER, CHROMIUM, chromium, serve_dashboard, wait
 from tests.conftest import insert_video
 from tests.media_samples import make_video
-from tests.services import POSTGRES_URL, REDIS_URL, ROOT, free_port
+from tests.services import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 BROWSER_MISSING = not (CHROMIUM.exists() and CHROMEDRIVER.exists())
 ADMIN = ("admin", "browser-admin-pw")
 
@@ -43,43 +36,13 @@ BAD_BODIES = ["not json {", '{"video_id": "two", "file_key": 3}']
 @pytest.fixture
 def dashboard(private_stack):
     """The dashboard on 127.0.0.1, built from settings exactly as gunicorn's ``create_app()`` would be."""
-    stack = private_stack
-    settings = Settings(
-        broker="sqs", aws_region="us-east-1", sqs_endpoint_url=stack.moto.url, s3_endpoint_url=stack.moto.url,
-        s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue, database_url=POSTGRES_URL,
-        redis_url=REDIS_URL, video_table=stack.tables["video"].name, ai_job_table=stack.tables["ai"].name,
-        ops_admin_password=ADMIN[1], ops_secret_key="browser-test-secret",
-    )
-    ops = Ops(settings)
-    server = make_server("127.0.0.1", free_port(), create_app(settings, ops), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", ops
-    server.shutdown()
-    thread.join(timeout=10)
-    ops.database.dispose()
+    with serve_dashboard(private_stack, ADMIN[1]) as served:
+        yield served
 
 
 @pytest.fixture
-def browser(monkeypatch):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium-manager must never download a browser or driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--window-size=1280,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    # Basic auth on every request (pages, CSS, JS, the progress polls), more reliably than user:pw@ URLs.
-    token = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
-    # Screenshots of exactly 1280x900, whatever room the headless window's frame takes.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}})
+def browser():
+    driver = chromium(1280, 900, basic_auth=ADMIN)
     yield driver
     driver.quit()
 
@@ -101,15 +64,6 @@ class Shots:
             self.copy_to.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, self.copy_to / path.name)
 
-
-def wait(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def text_of(driver, element_id: str) -> str:

@@ -7,24 +7,18 @@ A screenshot goes to tmp_path and to PLAYER_SCREENSHOTS when set.
 
 from __future__ import annotations
 
-import base64
 import os
-import threading
 import time
 
 import pytest
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
 from adapters.media import FfmpegMediaProcessor
 from domain.entities import Rendition
-from ops.service import Ops
-from ops.web import create_app
-from settings import Settings
+from tests.browser import chromium, serve_dashboard, wait
 from tests.conftest import insert_video
-from tests.e2e.test_player_browser import CHROMEDRIVER, CHROMIUM, MISSING, screenshot, wait
+from tests.e2e.test_player_browser import MISSING, screenshot
 from tests.media_samples import ffmpeg_exe, make_media, speech_like
-from tests.services import POSTGRES_URL, REDIS_URL, free_port
 
 ADMIN = ("admin", "preview-admin-pw")
 LADDER = [Rendition("240p", 240, 300, 64), Rendition("360p", 360, 500, 96)]
@@ -53,54 +47,26 @@ def publish_ready_video(stack, tmp_path) -> int:
     return video_id
 
 
-def test_the_job_page_plays_a_ready_video_from_the_private_bucket(private_stack, tmp_path, monkeypatch):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def test_the_job_page_plays_a_ready_video_from_the_private_bucket(private_stack, tmp_path):
+    video_id = publish_ready_video(private_stack, tmp_path)
+    with serve_dashboard(private_stack, ADMIN[1]) as (url, _):
+        driver = chromium(1280, 900, media=True, basic_auth=ADMIN)
+        try:
+            driver.get(f"{url}/jobs/video/{video_id}")
 
-    stack = private_stack
-    video_id = publish_ready_video(stack, tmp_path)
-    settings = Settings(
-        broker="sqs", aws_region="us-east-1", sqs_endpoint_url=stack.moto.url, s3_endpoint_url=stack.moto.url,
-        s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue, database_url=POSTGRES_URL,
-        redis_url=REDIS_URL, video_table=stack.tables["video"].name, ai_job_table=stack.tables["ai"].name,
-        ops_admin_password=ADMIN[1], ops_secret_key="preview-test-secret",
-    )
-    ops = Ops(settings)
-    server = make_server("127.0.0.1", free_port(), create_app(settings, ops), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
-                     "--mute-audio", "--window-size=1280,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
-        token = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
-        driver.execute_cdp_cmd("Network.enable", {})
-        driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}})
-        driver.get(f"http://127.0.0.1:{server.server_port}/jobs/video/{video_id}")
+            def state() -> str:
+                return driver.execute_script("return document.getElementById('preview-video').dataset.state")
 
-        def state() -> str:
-            return driver.execute_script("return document.getElementById('preview-video').dataset.state")
-
-        wait(lambda: state() in ("playing", "failed", "unsupported"), 90, "the preview to play")
-        facts = driver.execute_script("return document.getElementById('preview-facts').textContent")
-        assert state() == "playing", facts
-        assert "240p" in facts and "360p" in facts and "shared audio track" in facts
-        tiles = wait(lambda: driver.execute_script(
-            "return document.getElementById('preview-storyboard').dataset.tiles"), 30, "the storyboard tiles")
-        assert tiles == "2"  # 8 s: one tile every 5 s
-        wait(lambda: driver.execute_script("return document.getElementById('preview-video').currentTime") > 1.5, 30,
-             "the preview to play on")
-        driver.execute_script("document.getElementById('preview').scrollIntoView()")
-        screenshot(driver, tmp_path, "dashboard-preview")
-    finally:
-        driver.quit()
-        server.shutdown()
-        thread.join(timeout=10)
-        ops.database.dispose()
+            wait(lambda: state() in ("playing", "failed", "unsupported"), 90, "the preview to play")
+            facts = driver.execute_script("return document.getElementById('preview-facts').textContent")
+            assert state() == "playing", facts
+            assert "240p" in facts and "360p" in facts and "shared audio track" in facts
+            tiles = wait(lambda: driver.execute_script(
+                "return document.getElementById('preview-storyboard').dataset.tiles"), 30, "the storyboard tiles")
+            assert tiles == "2"  # 8 s: one tile every 5 s
+            wait(lambda: driver.execute_script("return document.getElementById('preview-video').currentTime") > 1.5, 30,
+                 "the preview to play on")
+            driver.execute_script("document.getElementById('preview').scrollIntoView()")
+            screenshot(driver, tmp_path, "dashboard-preview")
+        finally:
+            driver.quit()

@@ -26,13 +26,12 @@ from botocore.exceptions import ClientError
 from sqlalchemy import update
 
 from adapters.sqs.publisher import ai_body, video_body
+from tests.browser import CHROMEDRIVER, CHROMIUM, chromium, wait
 from tests.conftest import insert_ai_job, insert_video
 from tests.media_samples import make_media, speech_like
 from tests.services import ROOT
 from tests.speech_samples import ENGLISH, as_lecture_video, have_espeak, speak
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 HLS_JS = ROOT / "node_modules" / "hls.js" / "dist" / "hls.min.js"
 PAGE = Path(__file__).parent / "player" / "index.html"
 MISSING = [str(path) for path in (CHROMIUM, CHROMEDRIVER, HLS_JS) if not path.exists()]
@@ -95,34 +94,10 @@ class Site:
 
 
 @pytest.fixture
-def browser(monkeypatch):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium-manager must never download a browser or driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
-                     "--mute-audio", "--window-size=1000,760"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1000, "height": 760, "deviceScaleFactor": 1, "mobile": False})
+def browser():
+    driver = chromium(1000, 760, media=True)
     yield driver
     driver.quit()
-
-
-def wait(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def screenshot(driver, folder: Path, name: str) -> Path:
@@ -134,6 +109,26 @@ def screenshot(driver, folder: Path, name: str) -> Path:
         copy_to.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, copy_to / path.name)
     return path
+
+
+class Page:
+    """The player page of ``site`` in ``driver``, playing ``master`` with its ``storyboard`` track; it
+    returns once the video plays (AssertionError on a fatal hls.js error)."""
+
+    def __init__(self, driver, site: Site, master: str, storyboard: str) -> None:
+        self.driver = driver
+        driver.get(site.url + "/")
+        driver.execute_script("startVideo(arguments[0], arguments[1])", master, storyboard)
+        wait(lambda: self.fatal() or self.events("playing", "video"), 90, "the video to play")
+        assert not self.fatal(), self.fatal()
+
+    def events(self, kind: str, player: str | None = None) -> list[dict]:
+        """The page's events of ``kind`` (of one player, "video" or "audio-only", if named)."""
+        return [event for event in self.driver.execute_script("return window.events")
+                if event["event"] == kind and (player is None or event.get("player") == player)]
+
+    def fatal(self) -> list[dict]:
+        return [event for event in self.events("error") if event["fatal"]]
 
 
 def stream_infs(master: str) -> list[tuple[dict[str, str], str]]:
@@ -169,19 +164,8 @@ def test_the_worker_output_plays_in_hls_js_switches_levels_and_scrubs(stack, wor
     site = Site(stack.s3, stack.bucket)
     try:
         driver = browser
-        driver.get(site.url + "/")
-        driver.execute_script("startVideo(arguments[0], arguments[1])",
-                              f"/media/{row['hls_path']}", f"/media/{prefix}/storyboard.vtt")
-
-        def events(kind: str, player: str | None = None) -> list[dict]:
-            return [event for event in driver.execute_script("return window.events")
-                    if event["event"] == kind and (player is None or event.get("player") == player)]
-
-        def fatal() -> list[dict]:
-            return [event for event in events("error") if event["fatal"]]
-
-        wait(lambda: fatal() or events("playing", "video"), 90, "the video to play")
-        assert not fatal(), fatal()
+        page = Page(driver, site, f"/media/{row['hls_path']}", f"/media/{prefix}/storyboard.vtt")
+        events, fatal = page.events, page.fatal
         (manifest,) = events("manifest")
         # hls.js keeps the video variants (it drops audio-only ones when there is video) and the group's track.
         assert [level["height"] for level in manifest["levels"]] == [240, 360]
@@ -298,14 +282,8 @@ def test_captions_wait_for_their_video_show_in_hls_js_on_time_and_outlive_a_re_e
     site = Site(stack.s3, stack.bucket)
     try:
         driver = browser
-        driver.get(site.url + "/")
-        driver.execute_script("startVideo(arguments[0], arguments[1])",
-                              f"/media/{prefix}/hls/master.m3u8", f"/media/{prefix}/storyboard.vtt")
-        events = lambda kind: [event for event in driver.execute_script("return window.events")
-                               if event["event"] == kind]
-        fatal = lambda: [event for event in events("error") if event["fatal"]]
-        wait(lambda: fatal() or events("playing"), 90, "the video to play")
-        assert not fatal(), fatal()
+        page = Page(driver, site, f"/media/{prefix}/hls/master.m3u8", f"/media/{prefix}/storyboard.vtt")
+        events = page.events
         tracks = wait(lambda: events("subtitle-tracks"), 30, "hls.js to list the captions")[-1]["tracks"]
         assert [(track["name"], track["lang"], track["groupId"]) for track in tracks] == [("English", "en", "subs")]
 
