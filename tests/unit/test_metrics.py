@@ -24,7 +24,7 @@ from domain.kinds import AI, VIDEO
 from adapters.worker.reasons import dead_letter_reason
 from adapters.worker.retries import CappedRetries
 from adapters.worker.tracking import JobTracking
-from domain.errors import LockBusy, PermanentError, TransientError
+from domain.errors import LockBusy, PermanentError, TransientError, Waiting
 
 KINDS = {
     "process_video": JobLabels(VIDEO, "video_id"),
@@ -179,7 +179,7 @@ def worker_broker(metrics):
         RejectBeforeRun(max_receive_count=5),
         CappedRetries(max_retries=1, min_backoff=10, max_backoff=10, busy_delay=10),
     ])
-    seen = {"busy": 0}
+    seen = {"busy": 0, "waiting": 0}
 
     @dramatiq.actor(actor_name="process_video", broker=broker, throws=(PermanentError,), max_retries=1)
     def process_video(video_id, mode):
@@ -193,6 +193,9 @@ def worker_broker(metrics):
         elif mode == "busy" and seen["busy"] == 0:
             seen["busy"] += 1
             raise LockBusy("video 1 is being processed by another worker")
+        elif mode == "waiting" and seen["waiting"] < 2:  # twice: with max_retries=1 a spent retry would fail it
+            seen["waiting"] += 1
+            raise Waiting("waiting for video 1 to be READY (it is PROCESSING)", retry_after_seconds=0.01)
 
     worker = dramatiq.Worker(broker, worker_timeout=50)
     worker.start()
@@ -203,7 +206,7 @@ def worker_broker(metrics):
 def test_job_metrics_count_runs_by_outcome(worker_broker, metrics, caplog):
     broker, actor, seen, worker = worker_broker
     caplog.set_level(logging.INFO)
-    for mode in ("ok", "skip", "permanent", "transient", "busy"):
+    for mode in ("ok", "skip", "permanent", "transient", "busy", "waiting"):
         actor.send(video_id=1, mode=mode)
     rejected = dramatiq.Message(queue_name="default", actor_name="process_video", args=(), kwargs={}, options={})
     rejected.options["reject_reason"] = "invalid message: the body is not valid JSON (JSONDecodeError)"
@@ -214,10 +217,10 @@ def test_job_metrics_count_runs_by_outcome(worker_broker, metrics, caplog):
     def jobs(outcome):
         return sample(metrics, "media_worker_jobs_total", job_type="video", outcome=outcome)
 
-    assert {o: jobs(o) for o in ("completed", "skipped", "failed", "retried", "busy", "rejected")} == {
-        "completed": 2, "skipped": 1, "failed": 2, "retried": 1, "busy": 1, "rejected": 1,
+    assert {o: jobs(o) for o in ("completed", "skipped", "failed", "retried", "busy", "waiting", "rejected")} == {
+        "completed": 3, "skipped": 1, "failed": 2, "retried": 1, "busy": 1, "waiting": 2, "rejected": 1,
     }
-    assert sample(metrics, "media_worker_job_duration_seconds_count", job_type="video") == 7
+    assert sample(metrics, "media_worker_job_duration_seconds_count", job_type="video") == 10
     assert sample(metrics, "media_worker_lock_contention_total", job_type="video") == 1
     dead = {r: sample(metrics, "media_worker_dead_letters_total", queue="default", reason=r)
             for r in ("permanent_error", "retries_exhausted", "invalid_message")}
@@ -226,6 +229,7 @@ def test_job_metrics_count_runs_by_outcome(worker_broker, metrics, caplog):
     assert (context.job_type, context.job_id) == ("video", "1") and current_job() is None
     finished = [r for r in caplog.records if r.getMessage() == "job finished"]
     assert sorted(r.outcome for r in finished) == sorted(
-        ["completed", "completed", "skipped", "failed", "failed", "retried", "busy", "rejected"]
+        ["completed", "completed", "completed", "skipped", "failed", "failed", "retried", "busy", "waiting", "waiting",
+         "rejected"]
     )
     assert all(r.duration >= 0 for r in finished)
