@@ -14,27 +14,24 @@ from __future__ import annotations
 import math
 import re
 
-from domain.media import CAPTIONS_FOLDER
+from domain.media import CAPTIONS_FOLDER, VARIANT_PLAYLIST, VARIANT_TAG, master_variants, tag_attributes
 
 GROUP = "subs"
-PLAYLIST = "index.m3u8"
 CUES = "captions.vtt"
 MPEG_TS_CLOCK = 90_000
-_ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 _MEDIA = "#EXT-X-MEDIA:"
-_VARIANT = "#EXT-X-STREAM-INF:"
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English", "ja": "日本語", "zh": "中文", "es": "Español", "fr": "Français",
                   "de": "Deutsch", "vi": "Tiếng Việt", "th": "ไทย", "id": "Bahasa Indonesia"}
 
 
+def folder(lang: str) -> str:
+    """The folder of the captions in ``lang``, relative to the master: ``subs/ko``."""
+    return f"{CAPTIONS_FOLDER}/{lang}"
+
+
 def playlist_uri(lang: str) -> str:
     """The subtitles playlist's URI, relative to the master: ``subs/ko/index.m3u8``."""
-    return f"{CAPTIONS_FOLDER}/{lang}/{PLAYLIST}"
-
-
-def attributes(line: str) -> dict[str, str]:
-    """The attributes of a playlist tag line, values as written (quotes kept)."""
-    return dict(_ATTRIBUTE.findall(line.split(":", 1)[1] if ":" in line else ""))
+    return f"{folder(lang)}/{VARIANT_PLAYLIST}"
 
 
 def entry(lang: str) -> str:
@@ -56,7 +53,7 @@ def with_subtitles(master: str, new_entries: list[str]) -> str:
     kept.update({_language(line): line for line in new_entries})
     lines = [line.rstrip() for line in master.splitlines() if line.strip() and not _is_subtitles(line)]
     media = [index for index, line in enumerate(lines) if line.startswith(_MEDIA)]
-    variants = [index for index, line in enumerate(lines) if line.startswith(_VARIANT)]
+    variants = [index for index, line in enumerate(lines) if line.startswith(VARIANT_TAG)]
     if not variants:
         raise ValueError("the master playlist lists no variant")
     at = media[-1] + 1 if media else variants[0]
@@ -66,11 +63,7 @@ def with_subtitles(master: str, new_entries: list[str]) -> str:
 
 def first_variant(master: str) -> str | None:
     """The URI of the master's first video variant (the one with a RESOLUTION), if any."""
-    lines = [line.strip() for line in master.splitlines() if line.strip()]
-    for index, line in enumerate(lines[:-1]):
-        if line.startswith(_VARIANT) and "RESOLUTION" in attributes(line):
-            return lines[index + 1]
-    return None
+    return next((uri for uri, found in master_variants(master).items() if "RESOLUTION" in found), None)
 
 
 def first_segment(media_playlist: str) -> str | None:
@@ -99,17 +92,17 @@ def playlist(duration_seconds: float) -> str:
 def _is_subtitles(line: str) -> bool:
     if not line.strip().startswith(_MEDIA):
         return False
-    found = attributes(line.strip())
+    found = tag_attributes(line.strip())
     return found.get("TYPE") == "SUBTITLES" and found.get("GROUP-ID") == f'"{GROUP}"'
 
 
 def _language(line: str) -> str:
-    return attributes(line).get("LANGUAGE", '""').strip('"')
+    return tag_attributes(line).get("LANGUAGE", '""').strip('"')
 
 
 def _naming_group(line: str, has_captions: bool) -> str:
-    if not line.startswith(_VARIANT) or "RESOLUTION" not in attributes(line):
+    if not line.startswith(VARIANT_TAG) or "RESOLUTION" not in tag_attributes(line):
         return line
-    values = line[len(_VARIANT):]
+    values = line[len(VARIANT_TAG):]
     values = re.sub(r',?SUBTITLES="[^"]*"', "", values)
-    return _VARIANT + values + (f',SUBTITLES="{GROUP}"' if has_captions else "")
+    return VARIANT_TAG + values + (f',SUBTITLES="{GROUP}"' if has_captions else "")

@@ -22,10 +22,8 @@ from pathlib import Path
 from adapters.media.commands import COMMON_ARGS
 from adapters.media.safety import input_args
 from domain.entities import Rendition
-from domain.media import AUDIO_FOLDER, RESERVED_RENDITION_NAMES
+from domain.media import AUDIO_FOLDER, MASTER_PLAYLIST, RESERVED_RENDITION_NAMES, VARIANT_PLAYLIST
 
-MASTER_PLAYLIST = "master.m3u8"
-VARIANT_PLAYLIST = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.ts"
 # VBV buffer as a multiple of the rung's maximum rate: a 6 s segment's peak
 # stays within a third of the cap.

@@ -11,21 +11,18 @@ the media playlists and segment files on disk.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.media.ladder import MASTER_PLAYLIST, VARIANT_PLAYLIST
 from domain.entities import Rendition
-from domain.media import AUDIO_FOLDER
+from domain.media import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST, master_variants
 
 AUDIO_GROUP = "audio"
 AAC_LC = "mp4a.40.2"
 # ffmpeg leaves segments shorter than this out of the peak too: a last
 # sliver of a segment holding a keyframe would look like a huge rate.
 _MIN_PEAK_SEGMENT_SECONDS = 0.5
-_ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 
 
 @dataclass(frozen=True)
@@ -63,24 +60,6 @@ def playlist_rate(playlist: Path) -> Rate:
     return Rate(peak=math.ceil(max(rates, default=average)), average=math.ceil(average))
 
 
-def ffmpeg_variants(master: Path) -> dict[str, dict[str, str]]:
-    """The attributes of each ``EXT-X-STREAM-INF`` of a master playlist, by URI (quotes kept).
-
-    Parameters:
-      master: the playlist ffmpeg wrote.
-    """
-    variants: dict[str, dict[str, str]] = {}
-    attributes: dict[str, str] | None = None
-    for line in master.read_text().splitlines():
-        line = line.strip()
-        if line.startswith("#EXT-X-STREAM-INF:"):
-            attributes = dict(_ATTRIBUTE.findall(line[len("#EXT-X-STREAM-INF:") :]))
-        elif line and not line.startswith("#") and attributes is not None:
-            variants[line] = attributes
-            attributes = None
-    return variants
-
-
 def rewrite_master(hls_dir: Path, ladder: Sequence[Rendition], *, has_audio: bool) -> Path:
     """Rewrite ``hls_dir/master.m3u8`` for players; return its path.
 
@@ -94,7 +73,7 @@ def rewrite_master(hls_dir: Path, ladder: Sequence[Rendition], *, has_audio: boo
     with audio, an audio-only variant comes last.
     """
     master = hls_dir / MASTER_PLAYLIST
-    written = ffmpeg_variants(master)
+    written = master_variants(master.read_text())
     lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
     audio_uri = f"{AUDIO_FOLDER}/{VARIANT_PLAYLIST}"
     audio = playlist_rate(hls_dir / audio_uri) if has_audio else Rate(0, 0)

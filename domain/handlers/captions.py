@@ -22,6 +22,7 @@ from domain import subtitles
 from domain.entities import AIJobRequest, EngineOutput, JobState
 from domain.errors import LockBusy, SourceNotFound, Waiting
 from domain.kinds import VIDEO
+from domain.media import MASTER_PLAYLIST
 from domain.ports import JobLock, JobRepository, MediaProcessor, ObjectStorage
 
 MAX_WAIT = timedelta(hours=6)
@@ -110,15 +111,16 @@ class CaptionsForVideo:
                               self.wait_retry_seconds)
             hls = f"{VIDEO.output_prefix(request.tenant_id, video_id)}/hls"
             try:
-                master = self.storage.read_text(f"{hls}/master.m3u8")
+                master = self.storage.read_text(f"{hls}/{MASTER_PLAYLIST}")
                 start = self._first_timestamp(hls, master)
             except SourceNotFound:
                 return f"video {video_id} has no HLS playlist to add captions to"
-            folder = f"{hls}/{subtitles.playlist_uri(lang).rsplit('/', 1)[0]}"
-            self.storage.write_text(f"{folder}/{subtitles.CUES}", subtitles.timed_cues(cues.read_text(), start))
-            self.storage.write_text(f"{folder}/{subtitles.PLAYLIST}",
+            self.storage.write_text(f"{hls}/{subtitles.folder(lang)}/{subtitles.CUES}",
+                                    subtitles.timed_cues(cues.read_text(), start))
+            self.storage.write_text(f"{hls}/{subtitles.playlist_uri(lang)}",
                                     subtitles.playlist(float(result.get("duration_seconds") or 0)))
-            self.storage.write_text(f"{hls}/master.m3u8", subtitles.with_subtitles(master, [subtitles.entry(lang)]))
+            self.storage.write_text(f"{hls}/{MASTER_PLAYLIST}",
+                                    subtitles.with_subtitles(master, [subtitles.entry(lang)]))
             return None
         finally:
             self.lock.release(key)

@@ -106,7 +106,8 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
             self.ensure_current(job.video_id, fence)
             progress.step("uploading")
             prefix = self.kind.output_prefix(job.tenant_id, job.video_id)
-            self._keep_captions(master, f"{prefix}/{master.relative_to(out).as_posix()}")
+            hls_path = f"{prefix}/{master.relative_to(out).as_posix()}"
+            self._keep_captions(master, hls_path)
             files = sorted(p for p in out.rglob("*") if p.is_file())
             for done, path in enumerate(files, start=1):
                 self.storage.upload(path, f"{prefix}/{path.relative_to(out).as_posix()}")
@@ -114,7 +115,7 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
             thumbnail_key = f"{prefix}/thumbnail.jpg"
             self.storage.upload(thumb, thumbnail_key)
             return VideoOutput(
-                hls_path=f"{prefix}/{master.relative_to(out).as_posix()}",
+                hls_path=hls_path,
                 thumbnail_key=thumbnail_key,
                 duration_seconds=info.duration_seconds,
             )

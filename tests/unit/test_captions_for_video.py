@@ -12,6 +12,7 @@ from domain.errors import LockBusy, Waiting
 from domain.handlers.ai import ProcessAIJobHandler
 from domain.handlers.captions import CaptionsForVideo
 from domain.handlers.flow import Outcome
+from domain.media import tag_attributes
 from domain.handlers.video import ProcessVideoJobHandler
 from domain.statuses import AIJobStatus, VideoStatus
 from tests.unit.fakes import FakeAIJobRepository, FakeEngine, FakeLock, FakeMedia, FakeProgress, FakeStorage, \
@@ -39,7 +40,7 @@ def test_the_master_lists_one_entry_per_language_and_every_video_variant_names_t
     twice = subtitles.with_subtitles(once, [subtitles.entry("en")])
     again = subtitles.with_subtitles(twice, [subtitles.entry("ko")])  # the same language replaces its entry
     assert again == twice
-    assert [subtitles.attributes(line)["LANGUAGE"] for line in subtitles.entries(again)] == ['"en"', '"ko"']
+    assert [tag_attributes(line)["LANGUAGE"] for line in subtitles.entries(again)] == ['"en"', '"ko"']
     lines = again.splitlines()
     videos = [line for line in lines if line.startswith("#EXT-X-STREAM-INF") and "RESOLUTION" in line]
     assert len(videos) == 2 and all(line.endswith(',SUBTITLES="subs"') for line in videos)
@@ -181,7 +182,7 @@ def test_a_re_encode_keeps_the_captions_its_previous_master_listed():
                                      media=FakeMedia())
     assert handler.handle(VideoJob(42, "uploads/7/42/source.mp4", 7)) is Outcome.COMPLETED
     master = storage.objects["videos/7/42/hls/master.m3u8"].decode()
-    assert [subtitles.attributes(line)["LANGUAGE"] for line in subtitles.entries(master)] == ['"en"', '"ko"']
+    assert [tag_attributes(line)["LANGUAGE"] for line in subtitles.entries(master)] == ['"en"', '"ko"']
     assert all('SUBTITLES="subs"' in line for line in master.splitlines()
                if line.startswith("#EXT-X-STREAM-INF") and "RESOLUTION" in line)
 
