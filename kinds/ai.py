@@ -19,11 +19,12 @@ def handler(services: Services) -> ProcessAIJobHandler:
     settings = services.settings
     workdir = Path(settings.work_dir) if settings.work_dir else None
     # The transcribe engine's captions go to the video its payload names: a step across kinds.
-    captions = CaptionsForVideo(videos=services.repository(VIDEO.name), lock=services.lock,
+    jobs = services.repository(RULES.name)
+    captions = CaptionsForVideo(videos=services.repository(VIDEO.name), jobs=jobs, lock=services.lock,
                                 storage=services.storage, media=services.media, workdir=workdir,
                                 wait_retry_seconds=settings.captions_wait_retry_seconds)
     return ProcessAIJobHandler(
-        jobs=services.repository(RULES.name),
+        jobs=jobs,
         lock=services.lock,
         progress=services.progress,
         engines=services.engines,

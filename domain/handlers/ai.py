@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from domain.entities import AIJobRequest, EngineOutput, JobState
+from domain.entities import AIJobRequest, EngineOutput
 from domain.errors import UnknownJobType
 from domain.handlers.flow import JobHandler
 from domain.kinds import AI
@@ -20,7 +20,7 @@ from domain.progress import Progress
 class FollowUp(Protocol):
     """What the handler does around one job_type's engine (the transcribe engine's captions for a video)."""
 
-    def prepare(self, request: AIJobRequest, job: JobState | None) -> Any:
+    def prepare(self, request: AIJobRequest) -> Any:
         """Before the engine: a plan for ``finish``; may raise Waiting (tried again later, no retry spent)."""
         ...
 
@@ -79,7 +79,7 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
         prepared = AIJobRequest(request.job_id, request.job_type, payload, request.tenant_id)
         follow_up = self.follow_ups.get(request.job_type)
         # Before the engine's costly run: a follow-up may have to wait (Waiting) for what it needs.
-        plan = follow_up.prepare(prepared, self.jobs.state_of(request.job_id)) if follow_up else None
+        plan = follow_up.prepare(prepared) if follow_up else None
         key = engine.input_key(payload)
         with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
             source = None

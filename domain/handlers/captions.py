@@ -43,6 +43,7 @@ class CaptionsForVideo:
 
     Parameters:
       videos: the repository of video rows (read only: status, tenant).
+      jobs: the repository of the transcribe jobs' rows (read only: when a job was created).
       lock: the job locks; the video's is held while its playlists change.
       storage: the bucket holding the video's HLS outputs.
       media: reads the first timestamp of the video's first segment.
@@ -51,23 +52,24 @@ class CaptionsForVideo:
       clock: the time now, timezone-aware (tests pass their own).
     """
 
-    def __init__(self, *, videos: JobRepository, lock: JobLock, storage: ObjectStorage, media: MediaProcessor,
-                 workdir: Path | None = None, wait_retry_seconds: float = WAIT_RETRY_SECONDS,
+    def __init__(self, *, videos: JobRepository, jobs: JobRepository, lock: JobLock, storage: ObjectStorage,
+                 media: MediaProcessor, workdir: Path | None = None, wait_retry_seconds: float = WAIT_RETRY_SECONDS,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.wait_retry_seconds = wait_retry_seconds
         self.videos = videos
+        self.jobs = jobs
         self.lock = lock
         self.storage = storage
         self.media = media
         self.workdir = workdir
         self.clock = clock
 
-    def prepare(self, request: AIJobRequest, job: JobState | None) -> Plan | None:
-        """Before the engine: the plan, or Waiting while the video is still on its way to READY.
+    def prepare(self, request: AIJobRequest) -> Plan | None:
+        """Before the engine: the plan, or Waiting while the video is still on its way to READY
+        (for at most 6 hours from the transcribe job's creation).
 
         Parameters:
           request: the transcribe job, its payload prepared.
-          job: the transcribe job's own row (its creation starts the 6 hours of waiting).
         """
         video_id = request.payload.get("video_id")
         if video_id is None:
@@ -76,6 +78,7 @@ class CaptionsForVideo:
         note = _refusal(video_id, state, request.tenant_id)
         if note is not None or state.status is VIDEO.completed:
             return Plan(video_id, note)
+        job = self.jobs.state_of(request.job_id)
         created = job.created_at if job is not None else None
         if created is not None and self.clock() - created > MAX_WAIT:
             return Plan(video_id, f"video {video_id} was not READY within {MAX_WAIT.total_seconds() / 3600:g} hours")

@@ -71,10 +71,10 @@ def setup(video_status=VideoStatus.READY, video_tenant=7, created=NOW - timedelt
                                 "videos/7/42/hls/360p/index.m3u8": VARIANT.encode(),
                                 "videos/7/42/hls/360p/seg_00000.ts": b"ts"})
     lock = FakeLock()
-    captions = CaptionsForVideo(videos=videos, lock=lock, storage=storage, media=FakeMedia(), clock=lambda: NOW,
-                                wait_retry_seconds=30)
     jobs = FakeAIJobRepository(AIJob(id=JOB_ID, job_type="transcribe", status=AIJobStatus.PENDING, tenant_id=7))
     jobs.created_at = created
+    captions = CaptionsForVideo(videos=videos, jobs=jobs, lock=lock, storage=storage, media=FakeMedia(),
+                                clock=lambda: NOW, wait_retry_seconds=30)
 
     def transcribe(request, source, progress):
         return {"text": "Hello everyone", "lang": "en", "duration_seconds": 12.0, "video_attached": False,
