@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 import re
 from base64 import b64decode
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 
 import dramatiq
@@ -23,11 +23,15 @@ from adapters.messages import parse_body
 from adapters.worker.options import LEGACY_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE, SENT_AT
 from domain.errors import InvalidMessage
 
-
-
 # A Dramatiq envelope is base64 of a JSON object, so it starts with "eyJ"
 # (base64 of '{"'); a JSON body can never look like that.
 ENVELOPE = re.compile(r"eyJ[A-Za-z0-9+/]*={0,2}")
+
+
+def sent_timestamp_ms(attributes: Mapping[str, object]) -> int | None:
+    """SQS's ``SentTimestamp`` among a received message's attributes (epoch ms), None when absent or malformed."""
+    value = str(attributes.get("SentTimestamp", ""))
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 @dataclass(frozen=True)

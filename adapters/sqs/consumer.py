@@ -23,7 +23,7 @@ from dramatiq.common import compute_backoff
 from dramatiq_sqs.broker import MAX_PREFETCH, SQSConsumer, _SQSMessage
 from dramatiq_sqs.utils import batched
 
-from adapters.sqs.codec import BodyCodec
+from adapters.sqs.codec import BodyCodec, sent_timestamp_ms
 from adapters.sqs.dead_letter import DeadLetterQueue
 from adapters.worker.options import GIVE_UP_PENDING, LEGACY_BODY, RECEIVE_COUNT, RETURN_TO_QUEUE
 from adapters.worker.reasons import dead_letter_reason
@@ -92,9 +92,8 @@ class LegacySQSConsumer(SQSConsumer):
         for sqs_message in received:
             attributes = sqs_message.attributes or {}
             receive_count = int(attributes.get("ApproximateReceiveCount", 1))
-            sent = str(attributes.get("SentTimestamp", ""))
             decoded = self.codec.decode(sqs_message.body, sqs_message.message_id, receive_count,
-                                        int(sent) if sent.isascii() and sent.isdigit() else None)
+                                        sent_timestamp_ms(attributes))
             proxy = _SQSMessage(sqs_message, decoded)
             with self._guard:
                 self._in_flight[sqs_message.receipt_handle] = proxy

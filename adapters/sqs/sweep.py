@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from adapters.sqs.codec import sent_timestamp_ms
 from domain.operations import Tally
 
 DEPTH = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
@@ -176,5 +177,4 @@ def hand_back(sqs, url: str, receipts: list[str]) -> None:
 
 def sent_ms(message: dict) -> int:
     """SQS's SentTimestamp of a received message (epoch ms; 0 when absent or malformed)."""
-    value = str(message.get("Attributes", {}).get("SentTimestamp", ""))
-    return int(value) if value.isascii() and value.isdigit() else 0
+    return sent_timestamp_ms(message.get("Attributes", {})) or 0
