@@ -67,7 +67,7 @@ def compare_jobs(source: Path, *, runs: int, crf: int, redis_url: str = "redis:/
                                                      created_at=now, updated_at=now))
         new_handler = container.handler("video")
         fixed = FixedLadderProcessor(container.media.ffmpeg, timeout_seconds=7200, preset=settings.x264_preset)
-        old_handler = type(new_handler)(videos=new_handler.videos, lock=new_handler.lock,
+        old_handler = type(new_handler)(jobs=new_handler.jobs, lock=new_handler.lock,
                                         progress=new_handler.progress, storage=new_handler.storage, media=fixed,
                                         limits=new_handler.limits, workdir=new_handler.workdir)
 
