@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from domain.entities import MediaInfo, Rendition
+from domain.entities import MediaInfo, Rendition, VideoPart
 from domain.errors import LimitExceeded, UnsafeKey
 
 MAX_KEY_LENGTH = 1024
@@ -17,6 +17,8 @@ RESERVED_RENDITION_NAMES = frozenset({AUDIO_FOLDER, CAPTIONS_FOLDER})
 MASTER_PLAYLIST = "master.m3u8"
 VARIANT_PLAYLIST = "index.m3u8"
 VARIANT_TAG = "#EXT-X-STREAM-INF:"
+# A part's attempt becomes a folder of every rendition (CONTRACT 4b).
+_ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 
 
@@ -83,6 +85,47 @@ def plan_ladder(source_height: int, rungs: Sequence[Rendition]) -> list[Renditio
     lowest = min(rungs, key=lambda r: r.height)
     height = max(2, source_height - source_height % 2)
     return [Rendition(name=f"{height}p", height=height, video_kbps=lowest.video_kbps, audio_kbps=lowest.audio_kbps)]
+
+
+def check_attempt(attempt: str) -> str:
+    """Return ``attempt`` if it is a safe folder name for a part's files (1-64 letters, digits, '-', '_')."""
+    if not _ATTEMPT.match(attempt):
+        raise ValueError(f"attempt {attempt[:80]!r} must be 1-64 letters, digits, '-' or '_'")
+    return attempt
+
+
+def plan_parts(duration_seconds: float, *, part_seconds: int, segment_seconds: int, attempt: str) -> list[VideoPart]:
+    """The parts a video is encoded in: ``part_seconds`` of source time each from 0, the last one to the end.
+
+    Parameters:
+      duration_seconds: the source's duration (the probe's).
+      part_seconds: the length of a part (VIDEO_PART_SECONDS), a positive
+        multiple of ``segment_seconds``.
+      segment_seconds: the HLS segment length (HLS_SEGMENT_SECONDS).
+      attempt: the folder scoping this encode's files (``check_attempt``).
+
+    A remainder shorter than one segment joins the part before it rather
+    than costing an encode of its own. Raises ValueError for a part length
+    that is not a multiple of the segment length, or an unsafe attempt.
+    """
+    if segment_seconds < 1 or part_seconds < segment_seconds or part_seconds % segment_seconds:
+        raise ValueError(
+            f"the part length ({part_seconds} s) must be a positive multiple of the segment length ({segment_seconds} s)"
+        )
+    check_attempt(attempt)
+    starts = [0]
+    while duration_seconds - (starts[-1] + part_seconds) >= segment_seconds:
+        starts.append(starts[-1] + part_seconds)
+    return [
+        VideoPart(
+            index=index,
+            start_seconds=start,
+            duration_seconds=part_seconds if index < len(starts) - 1 else None,
+            first_segment=start // segment_seconds,
+            attempt=attempt,
+        )
+        for index, start in enumerate(starts)
+    ]
 
 
 def default_ladder() -> list[Rendition]:

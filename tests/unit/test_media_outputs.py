@@ -10,14 +10,8 @@ import pytest
 from PIL import Image
 
 from adapters.media.audio import output_sample_rate, shared_audio_kbps
-from adapters.media.ladder import (
-    AudioEncoding,
-    TileOutput,
-    VideoEncoding,
-    fixed_rate_ladder_command,
-    ladder_command,
-    rendition_crf,
-)
+from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding, rendition_crf
+from adapters.media.ladder import fixed_rate_ladder_command, ladder_command
 from adapters.media.loudness import Loudness, normalisation_filter, parse_summary
 from adapters.media.master import playlist_rate, rewrite_master
 from adapters.media.storyboard import interval_ms, write_storyboard

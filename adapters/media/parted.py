@@ -1,0 +1,166 @@
+"""Running the encodes of a video in parts: one part's renditions and tiles, or the audio group.
+
+The commands are ``parts``'s; this module runs them, reads what ffmpeg
+wrote into a manifest (``manifest``) and removes ffmpeg's own playlists,
+so the output folder holds only the files the manifest lists.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
+from adapters.media.manifest import AudioManifest, PartManifest, Tile, read_track
+from adapters.media.parts import (
+    audio_command,
+    audio_master,
+    audio_playlist,
+    frame_rate,
+    image_pattern,
+    part_command,
+    part_master,
+    part_playlist,
+    part_window,
+)
+from adapters.media.runner import ProgressFraction, run_ffmpeg
+from adapters.media.safety import RemoteAccess, Source
+from adapters.media.storyboard import TILE_WIDTH, interval_ms
+from domain.entities import MediaInfo, Rendition, VideoPart
+from domain.errors import UnsupportedMedia
+from domain.media import AUDIO_FOLDER
+
+TILE_NAME = "tile_%05d.png"
+
+
+def encode_part(
+    ffmpeg: str,
+    source: Source,
+    out_dir: Path,
+    info: MediaInfo,
+    ladder: Sequence[Rendition],
+    part: VideoPart,
+    *,
+    video: VideoEncoding,
+    timeout_seconds: float,
+    access: RemoteAccess | None,
+    on_progress: Callable[[float], None],
+    tiles_dir: Path | None,
+) -> PartManifest:
+    """Encode ``part`` for every rendition (video only) and write its storyboard tiles; return its manifest.
+
+    Parameters:
+      ffmpeg: the executable.
+      source: the local source file, or a presigned URL of it.
+      out_dir: where ``<rendition>/<attempt>/seg_NNNNN.ts`` go (created if missing).
+      info: the whole source's probe.
+      ladder: the renditions.
+      part: the range and the names of its files.
+      video: the encoding settings.
+      timeout_seconds: the limit on the ffmpeg run.
+      access: how a URL source may be read.
+      on_progress: called with the share of the part encoded, never
+        decreasing, ending with 1.0.
+      tiles_dir: where ``tile_NNNNN.png`` go (numbered on the whole video's
+        storyboard); None for no storyboard.
+    """
+    interval = interval_ms(info.duration_seconds) if tiles_dir is not None else None
+    tiles = None
+    if tiles_dir is not None and interval is not None:
+        tiles_dir.mkdir(parents=True, exist_ok=True)
+        tiles = TileOutput(interval, TILE_WIDTH, image_pattern(tiles_dir, TILE_NAME))
+    rate = frame_rate(info)
+    window = part_window(part, rate, interval)
+    args = part_command(ffmpeg, source, ladder, part, info, video=video, tiles=tiles, access=access)
+    for rendition in ladder:
+        (out_dir / rendition.name / part.attempt).mkdir(parents=True, exist_ok=True)
+    seconds = (window.frames / rate) if window.frames is not None else info.duration_seconds - window.start
+    progress = ProgressFraction(float(seconds), on_progress)
+    run_ffmpeg(args, action=f"encode the part from {part.start_seconds} s", timeout_seconds=timeout_seconds,
+               cwd=out_dir, on_out_time=progress.at)
+    master = out_dir / part_master(part)
+    try:
+        tracks = tuple(
+            read_track(out_dir / rendition.name, part.attempt,
+                       out_dir / part_playlist(part).replace("%v", rendition.name),
+                       master if master.is_file() else None, name=rendition.name, timeout_seconds=timeout_seconds)
+            for rendition in ladder
+        )  # fmt: skip
+    except (OSError, ValueError) as error:
+        raise UnsupportedMedia(f"ffmpeg's output of the part from {part.start_seconds} s is incomplete") from error
+    finally:
+        for rendition in ladder:
+            (out_dir / part_playlist(part).replace("%v", rendition.name)).unlink(missing_ok=True)
+        master.unlink(missing_ok=True)
+    progress.done()
+    return PartManifest(
+        index=part.index, start_seconds=part.start_seconds, duration_seconds=part.duration_seconds,
+        first_segment=part.first_segment, attempt=part.attempt, frame_seconds=float(1 / rate),
+        renditions=tracks, tiles=_tiles(tiles_dir, window.first_tile, window.tiles, interval),
+        tile_interval_ms=interval,
+    )  # fmt: skip
+
+
+def _tiles(folder: Path | None, first: int, count: int | None, interval: int | None) -> tuple[Tile, ...]:
+    if folder is None or interval is None or count == 0:
+        return ()
+    found = []
+    index = first
+    while count is None or index < first + count:
+        path = folder / (TILE_NAME % index)
+        if not path.is_file():
+            break
+        found.append(Tile(index, path.name, index * interval / 1000))
+        index += 1
+    if count is not None and len(found) != count:
+        raise UnsupportedMedia(f"ffmpeg wrote {len(found)} of the {count} storyboard tiles of a part")
+    return tuple(found)
+
+
+def encode_audio(
+    ffmpeg: str,
+    source: Source,
+    out_dir: Path,
+    info: MediaInfo,
+    audio: AudioEncoding,
+    attempt: str,
+    *,
+    segment_seconds: int,
+    timeout_seconds: float,
+    access: RemoteAccess | None,
+    on_progress: Callable[[float], None],
+) -> AudioManifest:
+    """Encode the shared audio group over the whole source; return its manifest.
+
+    Parameters:
+      ffmpeg: the executable.
+      source: the local source file, or a presigned URL of it.
+      out_dir: where ``audio/<attempt>/seg_NNNNN.ts`` go (created if missing).
+      info: the source's probe.
+      audio: the AAC encode and its loudness filters.
+      attempt: the folder scoping the segments.
+      segment_seconds: the HLS segment length.
+      timeout_seconds: the limit on the ffmpeg run.
+      access: how a URL source may be read.
+      on_progress: called with the share encoded, never decreasing, ending with 1.0.
+    """
+    folder = out_dir / AUDIO_FOLDER
+    shutil.rmtree(folder / attempt, ignore_errors=True)
+    (folder / attempt).mkdir(parents=True)
+    args = audio_command(ffmpeg, source, info, audio, attempt, segment_seconds=segment_seconds, access=access)
+    progress = ProgressFraction(info.duration_seconds, on_progress)
+    run_ffmpeg(args, action="encode the audio", timeout_seconds=timeout_seconds, cwd=out_dir, on_out_time=progress.at)
+    playlist, master = out_dir / audio_playlist(), out_dir / audio_master()
+    try:
+        track = read_track(folder, attempt, playlist, master if master.is_file() else None, name=AUDIO_FOLDER,
+                           timeout_seconds=timeout_seconds)
+    except (OSError, ValueError) as error:
+        raise UnsupportedMedia("ffmpeg's output of the audio is incomplete") from error
+    finally:
+        playlist.unlink(missing_ok=True)
+        master.unlink(missing_ok=True)
+    if not track.segments:
+        raise UnsupportedMedia("ffmpeg encoded no audio of the source")
+    progress.done()
+    return AudioManifest(attempt=attempt, track=track)
