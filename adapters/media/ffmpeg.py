@@ -235,7 +235,7 @@ class FfmpegMediaProcessor:
             return None
         audio = self._audio(source, info, ladder)
         return encode_audio(self.ffmpeg, source, out_dir, info, audio, attempt,
-                            segment_seconds=self.video.segment_seconds, timeout_seconds=self.timeout_seconds,
+                            video=self.video, timeout_seconds=self.timeout_seconds,
                             access=self.remote, on_progress=on_progress)  # fmt: skip
 
     def stitch_hls(

@@ -7,9 +7,15 @@ so the output folder holds only the files the manifest lists.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
+
+from adapters.child_process import run_child
+from adapters.media.audio import output_sample_rate
+from adapters.media.commands import COMMON_ARGS
 
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
 from adapters.media.manifest import AudioManifest, PartManifest, Tile, read_track
@@ -19,6 +25,7 @@ from adapters.media.parts import (
     audio_playlist,
     frame_rate,
     image_pattern,
+    mux_shift,
     part_command,
     part_master,
     part_playlist,
@@ -28,10 +35,53 @@ from adapters.media.runner import ProgressFraction, run_ffmpeg
 from adapters.media.safety import RemoteAccess, Source
 from adapters.media.storyboard import TILE_WIDTH, interval_ms
 from domain.entities import MediaInfo, Rendition, VideoPart
-from domain.errors import UnsupportedMedia
+from domain.errors import ProcessingTimeout, UnsupportedMedia
 from domain.media import AUDIO_FOLDER
 
 TILE_NAME = "tile_%05d.png"
+_PROBE_SECONDS = 30
+
+
+@functools.cache
+def encoder_delays(ffmpeg: str, preset: str) -> tuple[int, int]:
+    """How early the encoders start: x264's reordering delay in frames (at ``preset``), the AAC priming in samples.
+
+    Parameters:
+      ffmpeg: the executable (its libx264 and AAC encoder are measured).
+      preset: the libx264 preset.
+
+    Measured once per process by encoding half a second of a test picture
+    and of silence (``framecrc`` lists each packet's dts and pts).
+    """
+    video = _first_packet(ffmpeg, ["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.5",
+                                   "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p"])
+    audio = _first_packet(ffmpeg, ["-f", "lavfi", "-i", "anullsrc=r=48000", "-t", "0.2", "-c:a", "aac"])
+    return video[1] - video[0], max(-audio[0], 0)
+
+
+def _first_packet(ffmpeg: str, args: list[str]) -> tuple[int, int]:
+    lines: list[str] = []
+    returncode, stderr = run_child(
+        [ffmpeg, *COMMON_ARGS, *args, "-f", "framecrc", "-"], timeout_seconds=_PROBE_SECONDS,
+        timed_out=ProcessingTimeout("ffmpeg took too long to measure its encoders' delays"), on_line=lines.append,
+    )  # fmt: skip
+    packets = [line.split(",") for line in lines if line.strip() and not line.startswith("#")]
+    if returncode != 0 or not packets:
+        raise RuntimeError(f"ffmpeg could not measure its encoders' delays: {stderr.strip()[-200:]}")
+    return int(packets[0][1]), int(packets[0][2])
+
+
+def shift_of(ffmpeg: str, info: MediaInfo, video: VideoEncoding) -> Fraction:
+    """The ``parts.mux_shift`` of a source: the same for every part and for its audio.
+
+    Parameters:
+      ffmpeg: the executable.
+      info: the source's probe.
+      video: the encoding settings (the preset decides x264's delay).
+    """
+    delay_frames, priming_samples = encoder_delays(ffmpeg, video.preset)
+    priming = Fraction(priming_samples, output_sample_rate(info.audio_sample_rate)) if info.has_audio else None
+    return mux_shift(frame_rate(info), delay_frames, priming)
 
 
 def encode_part(
@@ -72,7 +122,8 @@ def encode_part(
         tiles = TileOutput(interval, TILE_WIDTH, image_pattern(tiles_dir, TILE_NAME))
     rate = frame_rate(info)
     window = part_window(part, rate, interval)
-    args = part_command(ffmpeg, source, ladder, part, info, video=video, tiles=tiles, access=access)
+    args = part_command(ffmpeg, source, ladder, part, info, video=video, tiles=tiles,
+                        shift=shift_of(ffmpeg, info, video), access=access)
     for rendition in ladder:
         (out_dir / rendition.name / part.attempt).mkdir(parents=True, exist_ok=True)
     seconds = (window.frames / rate) if window.frames is not None else info.duration_seconds - window.start
@@ -126,7 +177,7 @@ def encode_audio(
     audio: AudioEncoding,
     attempt: str,
     *,
-    segment_seconds: int,
+    video: VideoEncoding,
     timeout_seconds: float,
     access: RemoteAccess | None,
     on_progress: Callable[[float], None],
@@ -140,7 +191,8 @@ def encode_audio(
       info: the source's probe.
       audio: the AAC encode and its loudness filters.
       attempt: the folder scoping the segments.
-      segment_seconds: the HLS segment length.
+      video: the parts' encoding settings (segment length, and the preset
+        whose delay the parts' timestamps make room for).
       timeout_seconds: the limit on the ffmpeg run.
       access: how a URL source may be read.
       on_progress: called with the share encoded, never decreasing, ending with 1.0.
@@ -148,7 +200,8 @@ def encode_audio(
     folder = out_dir / AUDIO_FOLDER
     shutil.rmtree(folder / attempt, ignore_errors=True)
     (folder / attempt).mkdir(parents=True)
-    args = audio_command(ffmpeg, source, info, audio, attempt, segment_seconds=segment_seconds, access=access)
+    args = audio_command(ffmpeg, source, info, audio, attempt, segment_seconds=video.segment_seconds,
+                         shift=shift_of(ffmpeg, info, video), access=access)
     progress = ProgressFraction(info.duration_seconds, on_progress)
     run_ffmpeg(args, action="encode the audio", timeout_seconds=timeout_seconds, cwd=out_dir, on_out_time=progress.at)
     playlist, master = out_dir / audio_playlist(), out_dir / audio_master()

@@ -32,6 +32,12 @@ How the timelines line up (measured against a single pass on CFR 25 and
   when the source has no frame there (a slide shown for a minute), as the
   single pass does. Dropping them earlier (input ``-ss`` seeking's trim)
   would show the next slide early.
+* The single pass's muxer moves every stream later by the most any encoder
+  starts before 0 (x264's B-frame reordering delay, the AAC encoder's
+  priming): the same shift (``mux_shift``) is given to every part and to the
+  audio, with the muxer's own shifting off, so part 0 (which would shift by
+  its video's delay alone) and the later parts (which would not shift) line
+  up, and the audio with them.
 * Keyframes are forced on the segment grid counted from the part's first
   frame, which is the whole video's grid at integer frame rates (at
   30000/1001 a segment boundary may move by one frame; the hls muxer cuts
@@ -75,6 +81,8 @@ FALLBACK_FRAME_RATE = Fraction(25)
 # skips): a part seeks this much earlier, more than a keyframe interval.
 PREROLL_SECONDS = 10
 _NO_KEYFRAME_INDEX = frozenset({"mpegts", "mpeg", "ogg"})
+# The MPEG-TS clock, in which the single pass's muxer rounds its shift up.
+_TS_CLOCK = 90_000
 # How far frames before a part's start are moved: far enough that ffmpeg's
 # frame-rate conversion drops them, whatever the frame rate.
 _PAST_SECONDS = 100_000
@@ -133,6 +141,23 @@ def part_window(part: VideoPart, rate: Fraction, interval_ms: int | None) -> Par
     return PartWindow(first_frame=first, frames=frames, start=Fraction(first) / rate, first_tile=first_tile, tiles=tiles)
 
 
+def mux_shift(rate: Fraction, video_delay_frames: int, audio_priming: Fraction | None) -> Fraction:
+    """How much later than the source every stream of the outputs starts, in seconds.
+
+    Parameters:
+      rate: the renditions' frame rate.
+      video_delay_frames: how many frames before its first presentation
+        x264 starts decoding (its B-frame reordering delay).
+      audio_priming: how long the AAC encoder's priming lasts (its first
+        packet starts that much before the audio), None without audio.
+
+    What the single pass's muxer does to keep every timestamp at or after 0
+    (avoid_negative_ts), on the MPEG-TS clock, rounded up as it rounds.
+    """
+    delays = [Fraction(video_delay_frames) / rate, audio_priming or Fraction(0)]
+    return Fraction(max(math.ceil(delay * _TS_CLOCK) for delay in delays), _TS_CLOCK)
+
+
 def _first_tile_from(seconds: int, interval_ms: int) -> int:
     # The smallest n with (n + 1/2) * interval >= seconds, in integers.
     return max(0, -(-(2000 * seconds - interval_ms) // (2 * interval_ms)))
@@ -165,6 +190,7 @@ def part_command(
     *,
     video: VideoEncoding,
     tiles: TileOutput | None,
+    shift: Fraction,
     access: RemoteAccess | None = None,
 ) -> list[str]:
     """The ffmpeg command that encodes ``part`` for every rendition (video only) and its storyboard tiles.
@@ -178,6 +204,7 @@ def part_command(
       video: rate factor, preset, segment length and threads.
       tiles: the storyboard's tile output, its ``pattern`` numbered by the
         whole video's tile index; None for no storyboard.
+      shift: every part's and the audio's ``mux_shift``.
       access: how a URL source may be read.
 
     Outputs, relative to the working directory the command runs in:
@@ -212,7 +239,7 @@ def part_command(
     args += x264_args(video) + capped_crf_args(ladder, video) + ["-r", str(rate), "-fps_mode:v", "cfr"]
     if window.frames is not None:
         args += ["-frames:v", str(window.frames)]
-    args += ["-output_ts_offset", _seconds(window.start)]
+    args += ["-output_ts_offset", _seconds(window.start + shift), "-avoid_negative_ts", "disabled"]
     args += hls_args(
         video.segment_seconds,
         " ".join(f"v:{index},name:{rendition.name}" for index, rendition in enumerate(ladder)),
@@ -272,6 +299,7 @@ def audio_command(
     attempt: str,
     *,
     segment_seconds: int,
+    shift: Fraction,
     access: RemoteAccess | None = None,
 ) -> list[str]:
     """The ffmpeg command that encodes only the shared audio group, over the whole source.
@@ -283,6 +311,7 @@ def audio_command(
       audio: the AAC encode and its loudness filters, as the single pass's.
       attempt: the folder scoping the segments to one encode of the video.
       segment_seconds: the HLS segment length.
+      shift: the parts' ``mux_shift``.
       access: how a URL source may be read.
 
     Only the first audio stream is read and decoded (video packets are
@@ -294,6 +323,7 @@ def audio_command(
     options = ["-copyts", "-itsoffset", _seconds(-zero)]
     args = [ffmpeg, *COMMON_ARGS, "-progress", "pipe:1", *input_args(source, access, options)]
     args += ["-filter_complex", audio_chain(audio), "-map", "[aout]", "-c:a", "aac", "-b:a", f"{audio.kbps}k"]
+    args += ["-output_ts_offset", _seconds(shift), "-avoid_negative_ts", "disabled"]
     return args + hls_args(
         segment_seconds,
         None,
