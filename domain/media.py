@@ -18,7 +18,7 @@ MASTER_PLAYLIST = "master.m3u8"
 VARIANT_PLAYLIST = "index.m3u8"
 VARIANT_TAG = "#EXT-X-STREAM-INF:"
 # A part's attempt becomes a folder of every rendition (CONTRACT 4b).
-_ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ATTEMPT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 
 
@@ -89,7 +89,7 @@ def plan_ladder(source_height: int, rungs: Sequence[Rendition]) -> list[Renditio
 
 def check_attempt(attempt: str) -> str:
     """Return ``attempt`` if it is a safe folder name for a part's files (1-64 letters, digits, '-', '_')."""
-    if not _ATTEMPT.match(attempt):
+    if not _ATTEMPT.fullmatch(attempt):
         raise ValueError(f"attempt {attempt[:80]!r} must be 1-64 letters, digits, '-' or '_'")
     return attempt
 

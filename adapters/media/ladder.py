@@ -36,7 +36,7 @@ from domain.media import RESERVED_RENDITION_NAMES
 
 # A rendition name becomes a folder and a token of -var_stream_map, where
 # spaces, commas and colons are separators and % starts a pattern.
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def check_names(ladder: Sequence[Rendition]) -> None:
@@ -48,7 +48,7 @@ def check_names(ladder: Sequence[Rendition]) -> None:
     if not ladder:
         raise ValueError("the ladder has no rendition")
     for rendition in ladder:
-        if not _SAFE_NAME.match(rendition.name):
+        if not _SAFE_NAME.fullmatch(rendition.name):
             raise ValueError(f"rendition name {rendition.name!r} must be 1-32 letters, digits, '-' or '_'")
         if rendition.name in RESERVED_RENDITION_NAMES:
             raise ValueError(f"rendition name {rendition.name!r} is reserved for the HLS audio or captions folder")

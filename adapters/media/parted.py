@@ -8,6 +8,7 @@ so the output folder holds only the files the manifest lists.
 from __future__ import annotations
 
 import functools
+import logging
 import shutil
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -18,7 +19,7 @@ from adapters.media.audio import output_sample_rate
 from adapters.media.commands import COMMON_ARGS
 
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
-from adapters.media.manifest import AudioManifest, PartManifest, Tile, read_track
+from adapters.media.manifest import AudioManifest, PartManifest, Tile, Track, read_track
 from adapters.media.parts import (
     audio_command,
     audio_master,
@@ -38,7 +39,10 @@ from domain.entities import MediaInfo, Rendition, VideoPart
 from domain.errors import ProcessingTimeout, UnsupportedMedia
 from domain.media import AUDIO_FOLDER
 
+log = logging.getLogger(__name__)
 TILE_NAME = "tile_%05d.png"
+# What ffmpeg says when an output got no frame at all.
+_NO_FRAME = "received no packets"
 _PROBE_SECONDS = 30
 
 
@@ -121,15 +125,25 @@ def encode_part(
         tiles_dir.mkdir(parents=True, exist_ok=True)
         tiles = TileOutput(interval, TILE_WIDTH, image_pattern(tiles_dir, TILE_NAME))
     rate = frame_rate(info)
-    window = part_window(part, rate, interval)
+    window = part_window(part, rate, interval, info.duration_seconds)
     args = part_command(ffmpeg, source, ladder, part, info, video=video, tiles=tiles,
                         shift=shift_of(ffmpeg, info, video), access=access)
     for rendition in ladder:
         (out_dir / rendition.name / part.attempt).mkdir(parents=True, exist_ok=True)
     seconds = (window.frames / rate) if window.frames is not None else info.duration_seconds - window.start
     progress = ProgressFraction(float(seconds), on_progress)
-    run_ffmpeg(args, action=f"encode the part from {part.start_seconds} s", timeout_seconds=timeout_seconds,
-               cwd=out_dir, on_out_time=progress.at)
+    try:
+        run_ffmpeg(args, action=f"encode the part from {part.start_seconds} s", timeout_seconds=timeout_seconds,
+                   cwd=out_dir, on_out_time=progress.at)
+    except UnsupportedMedia as error:
+        if _NO_FRAME not in error.reason:
+            raise
+        # The video stream ended before this part (audio that runs on):
+        # the part has nothing, as the single pass's last segments would.
+        log.warning("the video of the source has no frame from %s s on; that part is empty", part.start_seconds)
+        progress.done()
+        empty = tuple(Track(rendition.name, "", "", (), None, None, 0) for rendition in ladder)
+        return _manifest(part, rate, empty, (), interval)
     master = out_dir / part_master(part)
     try:
         tracks = tuple(
@@ -145,26 +159,31 @@ def encode_part(
             (out_dir / part_playlist(part).replace("%v", rendition.name)).unlink(missing_ok=True)
         master.unlink(missing_ok=True)
     progress.done()
+    tiles_written = _tiles(tiles_dir, window.first_tile, window.tiles, interval, last=part.duration_seconds is None)
+    return _manifest(part, rate, tracks, tiles_written, interval)
+
+
+def _manifest(part: VideoPart, rate: Fraction, tracks: tuple[Track, ...], tiles: tuple[Tile, ...],
+              interval: int | None) -> PartManifest:
     return PartManifest(
         index=part.index, start_seconds=part.start_seconds, duration_seconds=part.duration_seconds,
         first_segment=part.first_segment, attempt=part.attempt, frame_seconds=float(1 / rate),
-        renditions=tracks, tiles=_tiles(tiles_dir, window.first_tile, window.tiles, interval),
-        tile_interval_ms=interval,
+        renditions=tracks, tiles=tiles, tile_interval_ms=interval,
     )  # fmt: skip
 
 
-def _tiles(folder: Path | None, first: int, count: int | None, interval: int | None) -> tuple[Tile, ...]:
-    if folder is None or interval is None or count == 0:
+def _tiles(folder: Path | None, first: int, count: int, interval: int | None, *, last: bool) -> tuple[Tile, ...]:
+    # A part has all its tiles; the last part may have fewer, when the video
+    # stream ends before the container does (its last cues show the last tile).
+    if folder is None or interval is None:
         return ()
     found = []
-    index = first
-    while count is None or index < first + count:
+    for index in range(first, first + count):
         path = folder / (TILE_NAME % index)
         if not path.is_file():
             break
         found.append(Tile(index, path.name, index * interval / 1000))
-        index += 1
-    if count is not None and len(found) != count:
+    if len(found) != count and not last:
         raise UnsupportedMedia(f"ffmpeg wrote {len(found)} of the {count} storyboard tiles of a part")
     return tuple(found)
 

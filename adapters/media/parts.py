@@ -71,6 +71,7 @@ from adapters.media.encoding import (
 )
 from adapters.media.ladder import check_names
 from adapters.media.safety import RemoteAccess, Source, input_args
+from adapters.media.storyboard import cue_count
 from domain.entities import MediaInfo, Rendition, VideoPart
 from domain.media import AUDIO_FOLDER, check_attempt
 
@@ -99,14 +100,14 @@ class PartWindow:
       start: when its first frame is shown, in seconds of the outputs'
         timeline (``first_frame`` / rate).
       first_tile: the number of its first storyboard tile.
-      tiles: how many tiles it writes (0: none); None for the last part.
+      tiles: how many tiles it writes (0: none).
     """
 
     first_frame: int
     frames: int | None
     start: Fraction
     first_tile: int
-    tiles: int | None
+    tiles: int
 
 
 def frame_rate(info: MediaInfo) -> Fraction:
@@ -118,7 +119,7 @@ def frame_rate(info: MediaInfo) -> Fraction:
     return Fraction(info.frame_rate) if info.frame_rate else FALLBACK_FRAME_RATE
 
 
-def part_window(part: VideoPart, rate: Fraction, interval_ms: int | None) -> PartWindow:
+def part_window(part: VideoPart, rate: Fraction, interval_ms: int | None, duration_seconds: float) -> PartWindow:
     """The frames and tiles ``part`` owns.
 
     Parameters:
@@ -126,19 +127,40 @@ def part_window(part: VideoPart, rate: Fraction, interval_ms: int | None) -> Par
       rate: the renditions' frame rate (``frame_rate``).
       interval_ms: the storyboard's milliseconds per tile (``storyboard.interval_ms``
         of the whole video), None for no storyboard.
+      duration_seconds: the whole video's duration (the storyboard's last
+        tile is the last part's).
 
     A part owns the grid's frames from the first one at or after its start
     to the next part's first, and the tiles whose middle instant
-    ((n + 1/2) x interval) lies in its range of source time.
+    ((n + 1/2) x interval) lies in its range of source time; the last part
+    the tiles from there to the storyboard's last.
     """
     first = math.ceil(part.start_seconds * rate)
     end = None if part.duration_seconds is None else part.start_seconds + part.duration_seconds
     frames = None if end is None else math.ceil(end * rate) - first
     first_tile, tiles = 0, 0
     if interval_ms is not None:
-        first_tile = _first_tile_from(part.start_seconds, interval_ms)
-        tiles = None if end is None else _first_tile_from(end, interval_ms) - first_tile
+        first_tile, tiles = owned_tiles(part.start_seconds, part.duration_seconds, interval_ms)
+        if tiles is None:
+            tiles = max(cue_count(duration_seconds, interval_ms) - first_tile, 0)
     return PartWindow(first_frame=first, frames=frames, start=Fraction(first) / rate, first_tile=first_tile, tiles=tiles)
+
+
+def owned_tiles(start_seconds: int, duration_seconds: int | None, interval_ms: int) -> tuple[int, int | None]:
+    """The first storyboard tile a part owns and how many (None: all from there, for the last part).
+
+    Parameters:
+      start_seconds: the part's start.
+      duration_seconds: its length, None for the last part.
+      interval_ms: milliseconds per tile.
+
+    Tile n shows the middle of its interval, (n + 1/2) x interval; the part
+    whose range holds that instant owns it.
+    """
+    first = _first_tile_from(start_seconds, interval_ms)
+    if duration_seconds is None:
+        return first, None
+    return first, _first_tile_from(start_seconds + duration_seconds, interval_ms) - first
 
 
 def mux_shift(rate: Fraction, video_delay_frames: int, audio_priming: Fraction | None) -> Fraction:
@@ -217,7 +239,7 @@ def part_command(
     if part.start_seconds % video.segment_seconds:
         raise ValueError(f"part {part.index} starts at {part.start_seconds} s, off the {video.segment_seconds} s grid")
     rate = frame_rate(info)
-    window = part_window(part, rate, tiles.interval_ms if tiles else None)
+    window = part_window(part, rate, tiles.interval_ms if tiles else None, info.duration_seconds)
     with_tiles = tiles is not None and window.tiles != 0
     zero = Fraction(round(info.start_seconds * 1_000_000), 1_000_000)
     options = ["-copyts"]
@@ -250,9 +272,7 @@ def part_command(
     )
     if with_tiles and tiles is not None:
         args += ["-map", "[tiles]", "-c:v", "png", "-fps_mode", "passthrough", "-map_metadata", "-1"]
-        if window.tiles is not None:
-            args += ["-frames:v", str(window.tiles)]
-        args += ["-start_number", str(window.first_tile), "-f", "image2", tiles.pattern]
+        args += ["-frames:v", str(window.tiles), "-start_number", str(window.first_tile), "-f", "image2", tiles.pattern]
     return args
 
 

@@ -59,6 +59,12 @@ def probe_media(source: Source, *, timeout_seconds: float, access: RemoteAccess 
         raise SourceNotFound("the source is no longer in storage") from error
     except (av.error.HTTPError, ConnectionError, TimeoutError) as error:
         raise TransientError(f"the source could not be read from storage ({type(error).__name__})") from error
+    except OSError as error:
+        # A URL's I/O error is the connection's (a refused certificate
+        # too), not the source's; a local file's is the old verdict.
+        if is_url(source):
+            raise TransientError("the source could not be read from storage (input/output error)") from error
+        raise UnsupportedMedia(NOT_DECODABLE) from error
     except av.error.ArgumentError as error:
         # EINVAL from avformat_open_input is how the format white-list says no.
         raise UnsupportedMedia(NOT_ACCEPTED) from error

@@ -38,6 +38,7 @@ _NETWORK = (
     "certificate verify failed",
     "tls handshake",
     "error in the pull function",
+    "input/output error",
 )
 
 

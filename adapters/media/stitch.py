@@ -19,6 +19,7 @@ from pathlib import Path
 
 from adapters.media.manifest import AudioManifest, PartManifest, Segment, Track
 from adapters.media.master import AAC_LC, Rate, Variant, master_text, segments_rate
+from adapters.media.parts import owned_tiles
 from adapters.media.storyboard import write_storyboard
 from domain.entities import Rendition
 from domain.media import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST
@@ -142,13 +143,17 @@ def stitch_storyboard(
     intervals = {part.tile_interval_ms for part in ordered}
     if len(intervals) != 1 or None in intervals:
         raise ValueError("the parts do not share one storyboard interval")
-    tiles = sorted((tile for part in ordered for tile in part.tiles), key=lambda tile: tile.index)
-    indices = [tile.index for tile in tiles]
-    if indices != list(range(len(tiles))):
-        raise ValueError(f"the storyboard's tiles are not numbered 0 to {len(tiles) - 1} without a hole")
     (interval,) = intervals
-    return write_storyboard([tiles_dir / tile.name for tile in tiles], out_dir,
-                            duration_seconds=duration_seconds, interval=interval or 0)
+    assert interval is not None
+    for part in ordered[:-1]:
+        first, count = owned_tiles(part.start_seconds, part.duration_seconds, interval)
+        if [tile.index for tile in part.tiles] != list(range(first, first + (count or 0))):
+            raise ValueError(f"part {part.index} does not have its storyboard tiles")
+    tiles = [tile for part in ordered for tile in part.tiles]
+    if [tile.index for tile in tiles] != list(range(len(tiles))):
+        raise ValueError(f"the storyboard's tiles are not numbered 0 to {len(tiles) - 1} without a hole")
+    return write_storyboard([tiles_dir / tile.name for tile in tiles], out_dir, duration_seconds=duration_seconds,
+                            interval=interval)
 
 
 def seam_gaps(tracks: Sequence[Track], frame_seconds: float) -> list[float]:
