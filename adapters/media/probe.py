@@ -20,6 +20,11 @@ NOT_ACCEPTED = (
 MAX_DIMENSION = 16384
 # How many packets of the video stream we read looking for a first frame.
 _MAX_PACKETS = 300
+# What reading a URL may fail with that is the storage's or the network's
+# doing (an expired URL's 403 too): worth another try.
+_UNREADABLE = (
+    av.error.HTTPError, av.error.HTTPClientError, av.error.HTTPServerError, ConnectionError, TimeoutError,
+)  # fmt: skip
 
 
 def probe_media(source: Source, *, timeout_seconds: float, access: RemoteAccess | None = None) -> MediaInfo:
@@ -57,7 +62,7 @@ def probe_media(source: Source, *, timeout_seconds: float, access: RemoteAccess 
         )
     except av.error.HTTPNotFoundError as error:
         raise SourceNotFound("the source is no longer in storage") from error
-    except (av.error.HTTPError, ConnectionError, TimeoutError) as error:
+    except _UNREADABLE as error:
         raise TransientError(f"the source could not be read from storage ({type(error).__name__})") from error
     except OSError as error:
         # A URL's I/O error is the connection's (a refused certificate
@@ -73,7 +78,7 @@ def probe_media(source: Source, *, timeout_seconds: float, access: RemoteAccess 
     with container:
         try:
             return _describe(container)
-        except (av.error.HTTPError, ConnectionError, TimeoutError) as error:
+        except _UNREADABLE as error:
             raise TransientError(f"the source could not be read from storage ({type(error).__name__})") from error
 
 
