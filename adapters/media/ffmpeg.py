@@ -9,16 +9,14 @@ manifests they returned (``adapters.media.parts`` says how parts line up).
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from adapters.media.audio import output_sample_rate, shared_audio_kbps
+from adapters.media.audio import shared_audio
 from adapters.media.commands import thumbnail_command
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
 from adapters.media.ladder import check_names, ladder_command
-from adapters.media.loudness import Loudness, analysis_command, normalisation_filter, parse_summary
 from adapters.media.manifest import AudioManifest, PartManifest
 from adapters.media.master import rewrite_master
 from adapters.media.parted import encode_audio, encode_part
@@ -31,7 +29,6 @@ from domain.entities import MediaInfo, Rendition, VideoPart
 from domain.errors import UnsupportedMedia
 from domain.media import MASTER_PLAYLIST
 
-log = logging.getLogger(__name__)
 # The storyboard's tiles, written by ffmpeg beside the renditions and removed
 # once laid out on sprite sheets.
 _TILES = ".storyboard-tiles"
@@ -271,34 +268,8 @@ class FfmpegMediaProcessor:
         return stitch_storyboard(parts, tiles_dir, storyboard_dir, duration_seconds=info.duration_seconds)
 
     def _audio(self, source: Source, info: MediaInfo, ladder: Sequence[Rendition]) -> AudioEncoding:
-        sample_rate = output_sample_rate(info.audio_sample_rate)
-        filters = ""
-        if self.loudness_target_lufs is not None:
-            try:
-                measured = self._loudness(source)
-                filters = normalisation_filter(
-                    measured, self.loudness_target_lufs, sample_rate=sample_rate,
-                    measure=lambda tried: self._loudness(source, tried),
-                )  # fmt: skip
-            except ValueError:
-                # No audio frame was decoded: there is nothing to normalise,
-                # and the encode will say what is wrong with the audio, if anything.
-                log.warning("no loudness measurement of the source's audio; its level is left as it is")
-            else:
-                log.info(
-                    "audio measured at %.1f LUFS (range %.1f LU), true peak %.1f dBTP; filter: %s",
-                    measured.integrated_lufs, measured.range_lu, measured.true_peak_dbtp, filters or "none",
-                )  # fmt: skip
-        return AudioEncoding(kbps=shared_audio_kbps(ladder), sample_rate=sample_rate, filters=filters)
-
-    def _loudness(self, source: Source, filters: str = "") -> Loudness:
-        """Measure the source's audio through ``filters``; ValueError when ffmpeg measured nothing."""
-        log_tail = run_ffmpeg(
-            analysis_command(self.ffmpeg, source, filters, access=self.remote),
-            action="measure the loudness of the source",
-            timeout_seconds=self.timeout_seconds,
-        )
-        return parse_summary(log_tail)
+        return shared_audio(self.ffmpeg, source, info, ladder, target_lufs=self.loudness_target_lufs,
+                            timeout_seconds=self.timeout_seconds, access=self.remote)
 
     def _storyboard(self, tiles_dir: Path, storyboard_dir: Path, info: MediaInfo, interval: int) -> None:
         tiles = sorted(tiles_dir.glob("tile_*.png"))

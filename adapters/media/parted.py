@@ -20,17 +20,15 @@ from adapters.media.commands import COMMON_ARGS
 
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
 from adapters.media.manifest import AudioManifest, PartManifest, Tile, Track, read_track
+from adapters.media.grid import frame_rate, mux_shift, part_window
 from adapters.media.parts import (
     audio_command,
     audio_master,
     audio_playlist,
-    frame_rate,
     image_pattern,
-    mux_shift,
     part_command,
     part_master,
     part_playlist,
-    part_window,
 )
 from adapters.media.runner import ProgressFraction, run_ffmpeg
 from adapters.media.safety import RemoteAccess, Source

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from adapters.media.manifest import AudioManifest, PartManifest, Segment, Track
 from adapters.media.master import AAC_LC, Rate, Variant, master_text, segments_rate
-from adapters.media.parts import owned_tiles
+from adapters.media.grid import owned_tiles
 from adapters.media.storyboard import write_storyboard
 from domain.entities import Rendition
 from domain.media import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST

@@ -11,7 +11,8 @@ from PIL import Image
 
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
 from adapters.media.manifest import AudioManifest, PartManifest, Segment, Tile, Track
-from adapters.media.parts import audio_command, mux_shift, part_command, part_window
+from adapters.media.grid import mux_shift, part_window
+from adapters.media.parts import audio_command, part_command
 from adapters.media.runner import _failure
 from adapters.media.safety import (
     HEAD_BYTES,
