@@ -21,6 +21,7 @@ from adapters.media.manifest import AudioManifest, PartManifest
 from adapters.media.master import rewrite_master
 from adapters.media.parted import encode_audio, encode_part
 from adapters.media.probe import probe_media, start_seconds
+from adapters.media.reading import reads_by_range
 from adapters.media.runner import ProgressFraction, run_ffmpeg
 from adapters.media.safety import RemoteAccess, Source, is_url, sniff, sniff_head
 from adapters.media.stitch import stitch_hls, stitch_storyboard
@@ -110,6 +111,14 @@ class FfmpegMediaProcessor:
           source: the local source file, or a presigned URL of it (untrusted).
         """
         return probe_media(source, timeout_seconds=self.timeout_seconds, access=self.remote)
+
+    def reads_by_range(self, info: MediaInfo) -> bool:
+        """Whether parts should read this source by URL (True) or from a copy downloaded once per machine.
+
+        Parameters:
+          info: the source's probe (see ``adapters.media.reading`` for the measurements).
+        """
+        return reads_by_range(info)
 
     def transcode_hls(
         self,

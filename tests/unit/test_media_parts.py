@@ -13,6 +13,7 @@ from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
 from adapters.media.manifest import AudioManifest, PartManifest, Segment, Tile, Track
 from adapters.media.grid import mux_shift, part_window
 from adapters.media.parts import audio_command, part_command
+from adapters.media.reading import reads_by_range
 from adapters.media.runner import _failure
 from adapters.media.safety import (
     HEAD_BYTES,
@@ -351,3 +352,12 @@ def test_the_storyboard_is_laid_out_from_every_parts_tiles(tmp_path):
     parts[1] = part(1, renditions[1], tiles=tuple(tiles[2:4]))
     with pytest.raises(ValueError, match="part 1 does not have its storyboard tiles"):
         stitch_storyboard(parts, tmp_path, tmp_path / "out", duration_seconds=26.0)
+
+
+@pytest.mark.parametrize("format_name,by_range", [
+    ("mov,mp4,m4a,3gp,3g2,mj2", True), ("matroska,webm", True), ("avi", True), ("asf", True), ("mpegts", True),
+    ("mpeg", True), ("flv", False), ("ogg", False), ("wav", False), ("", False),
+])  # fmt: skip
+def test_containers_that_seek_by_index_or_bisection_are_read_by_range(format_name, by_range):
+    info = MediaInfo(duration_seconds=600, width=640, height=360, has_audio=True, format_name=format_name)
+    assert reads_by_range(info) is by_range
