@@ -33,8 +33,8 @@ from adapters.metrics.exposition import prometheus_middleware, serve
 from adapters.metrics.middleware import JobMetrics
 from adapters.metrics.progress import ObservedProgress
 from adapters.metrics.prometheus import METRICS, counted
-from adapters.redis import RedisLock, RedisProgress
 from adapters.metrics.queues import QueueDepths
+from adapters.redis import RedisLock, RedisProgress
 from adapters.redis.broker_admin import DeadLetterReasons, RedisQueueAdmin
 from adapters.redis.presence import WorkerRegistry
 from adapters.sqs.admin import SqsQueueAdmin
@@ -51,9 +51,9 @@ from adapters.worker.signals import CoalesceTermSignals
 from adapters.worker.stop_receiving import StopReceiving
 from adapters.worker.tracking import JobTracking
 from adapters.worker.waits import DueTimes
-from domain.handlers.flow import JobHandler
+from domain.ai.ports import Engine
+from domain.flow import JobHandler
 from domain.operations import QueueAdmin
-from domain.ports import Engine
 from kinds import KindDeclaration
 from settings import Settings, load_settings
 

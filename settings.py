@@ -14,14 +14,14 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.connection import parse_url
 from sqlalchemy.engine import make_url
 
-from domain.entities import Rendition
-from domain.media import RESERVED_RENDITION_NAMES
+from domain.video.model import Rendition
+from domain.video.playlists import RESERVED_RENDITION_NAMES
 
 QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
 TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"

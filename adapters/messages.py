@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError, field_validator
 
-from domain.entities import AIJobRequest, VideoJob
+from domain.ai.model import AIJobRequest
 from domain.errors import InvalidMessage, UnsafeKey
-from domain.kinds import BIGINT_MAX
-from domain.media import check_object_key
+from domain.keys import check_object_key
+from domain.numbers import BIGINT_MAX
+from domain.video.model import VideoJob
 
 
 def _safe_key(value: str) -> str:

@@ -22,7 +22,7 @@ from adapters.media import FfmpegMediaProcessor
 from adapters.media.ladder import MASTER_PLAYLIST, fixed_rate_ladder_command
 from bench.common import interleaved, summary
 from bootstrap import Container
-from domain.entities import VideoJob
+from domain.video.model import VideoJob
 from settings import Settings
 from tests.services import AWS_ENV, MotoServer
 

@@ -1,17 +1,16 @@
-"""The ports the handlers need, as Protocols; adapters/ implements them."""
+"""The ports every kind's handler needs, as Protocols; adapters/ implements them.
+
+A kind's own ports live in its home (``domain/video/ports.py``, ``domain/ai/ports.py``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from domain.entities import AIJobRequest, EngineOutput, JobState, MediaInfo, Rendition
-
-if TYPE_CHECKING:
-    from domain.progress import Progress
+from domain.jobs import JobState
 
 
 class JobRepository(Protocol):
@@ -74,52 +73,4 @@ class ObjectStorage(Protocol):
 
     def write_text(self, key: str, text: str) -> None:
         """Write a small text object in one put, with the Content-Type its name calls for."""
-        ...
-
-
-class MediaProcessor(Protocol):
-    """ffmpeg, or anything that can probe, transcode to HLS and take a thumbnail."""
-
-    def probe(self, source: Path) -> MediaInfo: ...
-
-    def transcode_hls(
-        self,
-        source: Path,
-        out_dir: Path,
-        info: MediaInfo,
-        ladder: Sequence[Rendition],
-        on_progress: Callable[[float], None],
-        storyboard_dir: Path | None = None,
-    ) -> Path:
-        """Write ``out_dir/master.m3u8`` and one folder per rendition; return the master path.
-
-        With ``storyboard_dir``, also ``storyboard_dir/storyboard.vtt`` and its sprites (CONTRACT 4a).
-        """
-        ...
-
-    def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None: ...
-
-    def start_seconds(self, segment: Path) -> float:
-        """When a media segment's first frame is presented (its first timestamp), in seconds."""
-        ...
-
-
-class Engine(Protocol):
-    """An AI engine: turns one job's payload (and its input file) into a JSON result and files."""
-
-    def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The payload as the engine takes it. Raises InvalidMessage naming the field
-        when it does not fit, a TransientError when this worker cannot run the engine."""
-        ...
-
-    def input_key(self, payload: dict[str, Any]) -> str | None:
-        """The object the engine reads (the payload's ``file_key``), or None."""
-        ...
-
-    def run(self, request: AIJobRequest, source: Path | None, workdir: Path, progress: Progress) -> EngineOutput:
-        """Run the engine on ``request`` (its payload prepared) and the downloaded ``source``.
-
-        ``workdir`` is the job's private folder (removed after the job): the
-        files the engine hands back lie in it, and are uploaded by the handler.
-        """
         ...

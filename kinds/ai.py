@@ -6,12 +6,12 @@ from pathlib import Path
 
 from adapters.db.tables import AI_JOB_TABLE
 from adapters.messages import AIJobBody
-from domain.entities import AIJobRequest
+from domain.ai.captions_for_video import CaptionsForVideo
+from domain.ai.handler import ProcessAIJobHandler
+from domain.ai.model import AI as RULES
+from domain.ai.model import AIJobRequest
 from domain.errors import UnknownJobType
-from domain.handlers.ai import ProcessAIJobHandler
-from domain.handlers.captions import CaptionsForVideo
-from domain.kinds import VIDEO
-from domain.kinds import AI as RULES
+from domain.video.model import VIDEO
 from kinds.declaration import EnqueueField, KindDeclaration, Services, Setting, json_object
 
 

@@ -18,8 +18,8 @@ from pydantic import BaseModel
 
 from adapters.db.tables import JobTableSpec
 from adapters.messages import validate_body
-from domain.handlers.flow import JobHandler
-from domain.kinds import JobKind
+from domain.flow import JobHandler
+from domain.jobs import JobKind
 
 QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
 TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"

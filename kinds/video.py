@@ -6,8 +6,8 @@ from pathlib import Path
 
 from adapters.db.tables import VIDEO_TABLE, whole_number
 from adapters.messages import VideoJobBody
-from domain.handlers.video import ProcessVideoJobHandler, VideoLimits
-from domain.kinds import VIDEO as RULES
+from domain.video.handler import ProcessVideoJobHandler, VideoLimits
+from domain.video.model import VIDEO as RULES
 from kinds.declaration import EnqueueField, KindDeclaration, Services, Setting
 
 

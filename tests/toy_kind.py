@@ -16,14 +16,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, StrictInt, field_validator
 from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Text
 
-from adapters.db.tables import JobTableSpec
+from adapters.db.tables import JobTableSpec, whole_number
 from adapters.messages import SafeKey
 from domain.errors import UnsupportedMedia
-from domain.handlers.flow import JobHandler
-from domain.kinds import JobKind
+from domain.flow import JobHandler
+from domain.jobs import JobKind
 from domain.progress import Progress
 from kinds import EnqueueField, KindDeclaration, Services, Setting
-from adapters.db.tables import whole_number
 
 
 class DocumentStatus(str, Enum):

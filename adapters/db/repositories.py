@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.db.tables import KindTable
-from domain.entities import JobState
 from domain.errors import TransientError
+from domain.jobs import JobState
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

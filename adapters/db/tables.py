@@ -29,8 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from domain.entities import VideoOutput
-from domain.kinds import JobKind
+from domain.jobs import JobKind
+from domain.video.model import VideoOutput
 
 JSON_COLUMN = JSON().with_variant(JSONB(), "postgresql")
 

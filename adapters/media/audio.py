@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.entities import Rendition
+from domain.video.model import Rendition
 
 # AAC-LC rates every HLS player decodes; a source at one of them keeps it.
 KEPT_SAMPLE_RATES = frozenset({8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000})

@@ -23,8 +23,8 @@ from adapters.media.probe import probe_media, start_seconds
 from adapters.media.runner import run_ffmpeg
 from adapters.media.safety import sniff
 from adapters.media.storyboard import TILE_WIDTH, interval_ms, write_storyboard
-from domain.entities import MediaInfo, Rendition
 from domain.errors import UnsupportedMedia
+from domain.video.model import MediaInfo, Rendition
 
 log = logging.getLogger(__name__)
 # The storyboard's tiles, written by ffmpeg beside the renditions and removed

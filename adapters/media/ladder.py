@@ -21,8 +21,8 @@ from pathlib import Path
 
 from adapters.media.commands import COMMON_ARGS
 from adapters.media.safety import input_args
-from domain.entities import Rendition
-from domain.media import AUDIO_FOLDER, MASTER_PLAYLIST, RESERVED_RENDITION_NAMES, VARIANT_PLAYLIST
+from domain.video.model import Rendition
+from domain.video.playlists import AUDIO_FOLDER, MASTER_PLAYLIST, RESERVED_RENDITION_NAMES, VARIANT_PLAYLIST
 
 SEGMENT_PATTERN = "seg_%05d.ts"
 # VBV buffer as a multiple of the rung's maximum rate: a 6 s segment's peak

@@ -8,8 +8,8 @@ from pathlib import Path
 import av
 
 from adapters.media.safety import input_url, open_options, sniff
-from domain.entities import MediaInfo
 from domain.errors import LimitExceeded, UnsupportedMedia
+from domain.video.model import MediaInfo
 
 NOT_DECODABLE = "the source is not a video file ffmpeg can decode"
 NOT_ACCEPTED = (

@@ -14,8 +14,8 @@ import dramatiq
 from dramatiq.middleware import Shutdown
 
 from domain.errors import LockBusy, Waiting
-from domain.handlers.flow import Outcome
-from domain.kinds import JobKind
+from domain.flow import Outcome
+from domain.jobs import JobKind
 
 COMPLETED, SKIPPED, SUPERSEDED = Outcome.COMPLETED.value, Outcome.SKIPPED.value, Outcome.SUPERSEDED.value
 FAILED = "failed"  # the message is dead-lettered: permanent error or retries exhausted

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from adapters.media import FfmpegMediaProcessor
-from domain.entities import Rendition
+from domain.video.model import Rendition
 from tests.browser import chromium, serve_dashboard, wait
 from tests.conftest import insert_video
 from tests.e2e.test_player_browser import MISSING, screenshot

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import event, inspect, select
 
 from adapters.db import SqlJobRepository, create_engine_from_url
-from domain.entities import VideoOutput
+from domain.ai.model import AIJobStatus
 from domain.errors import TransientError
-from domain.statuses import AIJobStatus, VideoStatus
+from domain.video.model import VideoOutput, VideoStatus
 from tests.conftest import insert_ai_job, insert_video
 from tests.services import fresh_tables
 

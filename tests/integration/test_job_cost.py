@@ -14,12 +14,12 @@ from sqlalchemy import event
 
 from adapters.db import SqlJobRepository
 from adapters.redis import RedisLock, RedisProgress
-from domain.entities import AIJobRequest
-from domain.handlers.ai import ProcessAIJobHandler
-from domain.handlers.flow import Outcome
+from domain.ai.handler import ProcessAIJobHandler
+from domain.ai.model import AIJobRequest
+from domain.flow import Outcome
 from tests.conftest import insert_ai_job
-from tests.unit.fakes import FakeEngine, FakeStorage
 from tests.services import REDIS_URL
+from tests.unit.fakes import FakeEngine, FakeStorage
 
 
 class CountingConnection(redis_lib.Connection):

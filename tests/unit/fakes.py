@@ -2,69 +2,81 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from domain.entities import EngineOutput, JobState, MediaInfo, Video, VideoOutput
+from domain.ai.model import EngineOutput
 from domain.errors import SourceNotFound
-from domain.statuses import (
-    AI_COMPLETE_FROM,
-    AI_FAIL_FROM,
-    AI_MARK_PROCESSING_FROM,
-    VIDEO_COMPLETE_FROM,
-    VIDEO_FAIL_FROM,
-    VIDEO_MARK_PROCESSING_FROM,
-    AIJobStatus,
-    VideoStatus,
-)
+from domain.jobs import JobKind, JobState
+from domain.video.model import MediaInfo
 
 
-class FakeVideoRepository:
-    def __init__(self, *videos: Video) -> None:
-        self.rows = {video.id: video for video in videos}
-        self.writes: list[tuple[str, int]] = []
+@dataclass
+class FakeRow:
+    """A job's row as the fake repository keeps it: ``started`` is the attempt's fence,
+    ``result`` what ``complete`` was given, ``error`` what ``fail`` wrote."""
+
+    id: Any
+    status: Enum
+    tenant_id: int | None = None
+    started: datetime | None = None
+    error: str | None = None
+    result: Any = None
+
+
+class FakeJobRepository:
+    """The JobRepository of any kind: its transitions follow the kind's rules.
+
+    Parameters:
+      kind: the kind of job (statuses and transitions).
+      rows: the rows there are.
+    """
+
+    def __init__(self, kind: JobKind, *rows: FakeRow) -> None:
+        self.kind = kind
+        self.rows = {row.id: row for row in rows}
+        self.writes: list[tuple[str, Any]] = []
         self.created_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
         self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
-    def status_of(self, video_id: int) -> VideoStatus | None:
-        row = self.rows.get(video_id)
+    def status_of(self, job_id):
+        row = self.rows.get(job_id)
         return row.status if row else None
 
-    def state_of(self, video_id: int) -> JobState | None:
-        row = self.rows.get(video_id)
+    def state_of(self, job_id) -> JobState | None:
+        row = self.rows.get(job_id)
         return JobState(row.status, row.tenant_id, self.created_at) if row else None
 
-    def mark_processing(self, video_id: int) -> datetime | None:
-        row = self.rows.get(video_id)
-        if row is None or row.status not in VIDEO_MARK_PROCESSING_FROM:
+    def mark_processing(self, job_id) -> datetime | None:
+        row = self.rows.get(job_id)
+        if row is None or row.status not in self.kind.start_from:
             return None
         self._clock += timedelta(seconds=1)
-        row.status, row.processing_started_at, row.error_reason = VideoStatus.PROCESSING, self._clock, None
-        self.writes.append(("mark_processing", video_id))
+        row.status, row.started, row.error = self.kind.processing, self._clock, None
+        self.writes.append(("mark_processing", job_id))
         return self._clock
 
-    def attempt_is_current(self, video_id: int, fence: datetime) -> bool:
-        row = self.rows.get(video_id)
-        return row is not None and row.status is VideoStatus.PROCESSING and row.processing_started_at == fence
+    def attempt_is_current(self, job_id, fence: datetime) -> bool:
+        row = self.rows.get(job_id)
+        return row is not None and row.status is self.kind.processing and row.started == fence
 
-    def complete(self, video_id: int, output: VideoOutput, *, fence: datetime) -> bool:
-        row = self.rows.get(video_id)
-        if row is None or row.status not in VIDEO_COMPLETE_FROM or row.processing_started_at != fence:
+    def complete(self, job_id, result, *, fence: datetime) -> bool:
+        row = self.rows.get(job_id)
+        if row is None or row.status not in self.kind.complete_from or row.started != fence:
             return False
-        row.status = VideoStatus.READY
-        row.hls_path, row.thumbnail_key, row.duration_seconds = output.hls_path, output.thumbnail_key, output.duration_seconds
-        self.writes.append(("complete", video_id))
+        row.status, row.result = self.kind.completed, result
+        self.writes.append(("complete", job_id))
         return True
 
-    def fail(self, video_id: int, reason: str, *, fence: datetime | None = None) -> bool:
-        row = self.rows.get(video_id)
-        if row is None or row.status not in VIDEO_FAIL_FROM:
+    def fail(self, job_id, reason: str, *, fence: datetime | None = None) -> bool:
+        row = self.rows.get(job_id)
+        if row is None or row.status not in self.kind.fail_from or (fence is not None and row.started != fence):
             return False
-        if fence is not None and row.processing_started_at != fence:
-            return False
-        row.status, row.error_reason = VideoStatus.FAILED, reason
-        self.writes.append(("fail", video_id))
+        row.status, row.error = self.kind.failed, reason
+        self.writes.append(("fail", job_id))
         return True
 
 
@@ -165,51 +177,6 @@ class FakeMedia:
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:
         self._maybe_fail("thumbnail")
         dest.write_bytes(b"\xff\xd8jpeg")
-
-
-class FakeAIJobRepository:
-    def __init__(self, *jobs) -> None:
-        self.rows = {job.id: job for job in jobs}
-        self.writes: list[tuple[str, str]] = []
-        self.created_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
-        self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-    def status_of(self, job_id):
-        row = self.rows.get(job_id)
-        return row.status if row else None
-
-    def state_of(self, job_id):
-        row = self.rows.get(job_id)
-        return JobState(row.status, row.tenant_id, self.created_at) if row else None
-
-    def mark_processing(self, job_id):
-        row = self.rows.get(job_id)
-        if row is None or row.status not in AI_MARK_PROCESSING_FROM:
-            return None
-        self._clock += timedelta(seconds=1)
-        row.status, row.started_at = AIJobStatus.PROCESSING, self._clock
-        self.writes.append(("mark_processing", job_id))
-        return self._clock
-
-    def attempt_is_current(self, job_id, fence) -> bool:
-        row = self.rows.get(job_id)
-        return row is not None and row.status is AIJobStatus.PROCESSING and row.started_at == fence
-
-    def complete(self, job_id, result, *, fence):
-        row = self.rows.get(job_id)
-        if row is None or row.status not in AI_COMPLETE_FROM or row.started_at != fence:
-            return False
-        row.status, row.result = AIJobStatus.DONE, result
-        self.writes.append(("complete", job_id))
-        return True
-
-    def fail(self, job_id, reason, *, fence=None):
-        row = self.rows.get(job_id)
-        if row is None or row.status not in AI_FAIL_FROM or (fence is not None and row.started_at != fence):
-            return False
-        row.status, row.error_message = AIJobStatus.FAILED, reason
-        self.writes.append(("fail", job_id))
-        return True
 
 
 class FakeEngine:

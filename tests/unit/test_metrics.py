@@ -11,20 +11,21 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import SkipMessage
 from prometheus_client import CollectorRegistry
 
+from adapters.messages import VideoJobBody
 from adapters.metrics.middleware import JobMetrics, remove_dead_files
 from adapters.metrics.progress import ObservedProgress
 from adapters.metrics.prometheus import Metrics, counted
 from adapters.sqs.codec import BodyCodec, LegacyRoute
-from adapters.messages import VideoJobBody
 from adapters.sqs.dead_letter import DeadLetterQueue
-from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.context import JobContext, current_job, enter_job, leave_job, report_outcome
 from adapters.worker.labels import JobLabels, dead_letter_category, identify
-from domain.kinds import AI, VIDEO
 from adapters.worker.reasons import dead_letter_reason
+from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.retries import CappedRetries
 from adapters.worker.tracking import JobTracking
+from domain.ai.model import AI
 from domain.errors import LockBusy, PermanentError, TransientError, Waiting
+from domain.video.model import VIDEO
 
 KINDS = {
     "process_video": JobLabels(VIDEO, "video_id"),

@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from domain.errors import JobNotFound, LockBusy, PermanentError, TransientError
-from domain.kinds import JobKind
+from domain.jobs import JobKind
 from domain.ports import JobLock, JobRepository, ProgressSink
 from domain.progress import Progress
 

@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from domain.entities import Rendition, VideoJob, VideoOutput
-from domain import subtitles
 from domain.errors import LimitExceeded, SourceNotFound, UnsupportedMedia
-from domain.handlers.flow import JobHandler
-from domain.kinds import VIDEO
-from domain.media import check_limits, check_object_key, check_prefix, default_ladder, plan_ladder
-from domain.ports import JobLock, JobRepository, MediaProcessor, ObjectStorage, ProgressSink
+from domain.flow import JobHandler
+from domain.keys import check_object_key, check_prefix
+from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
 from domain.progress import Progress
+from domain.video import subtitles
+from domain.video.model import VIDEO, Rendition, VideoJob, VideoOutput
+from domain.video.ports import MediaProcessor
+from domain.video.rules import check_limits, default_ladder, plan_ladder
 
 
 @dataclass(frozen=True)
