@@ -10,33 +10,43 @@ kind. The kinds of the contract are declared in ``kinds/video.py`` and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from adapters.db.tables import JobTableSpec
+from adapters.db.tables import JobTableSpec, check_table_name
 from adapters.messages import validate_body
+from adapters.sqs.names import check_queue_name
+from domain.ai.ports import Engine
 from domain.flow import JobHandler
 from domain.jobs import JobKind
-
-QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
-TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
+from domain.video.ports import MediaProcessor
 
 
 class Configuration(Protocol):
     """The settings, as far as declarations read them (``settings.Settings``)."""
 
-    def value(self, variable: str, default: str | None, pattern: str) -> str | None: ...
+    def value(self, variable: str, default: str | None) -> str | None: ...
 
 
 class Services(Protocol):
-    """What a declaration's handler factory may use (``bootstrap.Container``)."""
+    """What a declaration's factories may use: the worker's ``bootstrap.Container`` has all of it,
+    the ops tools' ``Ops`` what ``publishable`` and ``types`` read (settings, engine_specs)."""
 
     settings: Any
+    lock: JobLock
+    progress: ProgressSink
+    storage: ObjectStorage
+    media: MediaProcessor
+    engines: Mapping[str, Engine]
+    engine_specs: Mapping[str, Any]
+    workdir: Path | None
 
-    def repository(self, kind: str) -> Any: ...
+    def repository(self, kind: str) -> JobRepository: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,16 @@ class Setting:
 
     variable: str
     default: str | None
+
+    def read(self, settings: Configuration, check: Callable[[str], str]) -> str | None:
+        """The configured value (or the default), passed through ``check``; ValueError naming the variable."""
+        value = settings.value(self.variable, self.default)
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except ValueError as error:
+            raise ValueError(f"invalid configuration: {self.variable}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -118,14 +138,13 @@ class KindDeclaration:
         return self.kind.name
 
     def queue_name(self, settings: Configuration) -> str:
-        return settings.value(self.queue.variable, self.queue.default, QUEUE_NAME)
+        return self.queue.read(settings, check_queue_name)
 
     def dead_letter_queue_name(self, settings: Configuration) -> str:
-        dlq = self.dead_letter_queue
-        return settings.value(dlq.variable, dlq.default, QUEUE_NAME) or f"{self.queue_name(settings)}-dlq"
+        return self.dead_letter_queue.read(settings, check_queue_name) or f"{self.queue_name(settings)}-dlq"
 
     def table_named(self, settings: Configuration) -> str:
-        return settings.value(self.table_name.variable, self.table_name.default, TABLE_NAME)
+        return self.table_name.read(settings, check_table_name)
 
     def parse(self, body: dict[str, Any]) -> Any:
         """The handler's request for a message's body; InvalidMessage naming the field when it does not fit."""

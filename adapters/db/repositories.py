@@ -40,12 +40,12 @@ class SqlJobRepository:
     """The JobRepository port on one kind's table.
 
     Parameters:
-      engine: a SQLAlchemy engine (PostgreSQL through psycopg2, or SQLite).
+      database: the database (a SQLAlchemy Engine: PostgreSQL through psycopg2, or SQLite).
       table: the kind's table, with its transitions and the columns it writes.
     """
 
-    def __init__(self, engine: Engine, table: KindTable) -> None:
-        self.engine = engine
+    def __init__(self, database: Engine, table: KindTable) -> None:
+        self.database = database
         self.kind = table.kind
         self.table = table.table
         self.spec = table.spec
@@ -94,7 +94,7 @@ class SqlJobRepository:
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as connection:
+            with self.database.begin() as connection:
                 yield connection
         except DBAPIError as error:
             # The driver's text can name hosts and users; keep the reason plain.

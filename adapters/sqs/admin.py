@@ -1,4 +1,4 @@
-"""SqsQueueAdmin: queue depths and dead-letter tools on the legacy SQS queues.
+"""SqsQueueAdmin: queue depths and dead-letter tools on the job queues and their dead-letter queues.
 
 SQS has no "peek": browsing receives messages, which hides them for a while.
 So a browse takes a short lease, reads at most a bounded page, and hands every
@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from botocore.exceptions import ClientError
 
 from adapters.sqs.sweep import DEPTH, Sweep, hand_back, sent_ms, take_snapshot
+from domain.numbers import whole_number_or_none
 from domain.operations import DeadLetter, DeadLetterNotFound, QueueStats, Tally, UnknownQueue
 
 BROWSE_LEASE_SECONDS = 10  # how long a browsed letter could be hidden if the browser died mid-page
@@ -131,8 +132,7 @@ class SqsQueueAdmin:
             queue=queue,
             body=message["Body"],
             reason=attributes.get("reason", "(no reason recorded)"),
-            # isdigit() alone admits "²", which int() refuses.
-            receive_count=int(count) if count.isascii() and count.isdigit() and len(count) < 10 else None,
+            receive_count=whole_number_or_none(count, low=0, high=10**9),
             dead_lettered_at=attributes.get("dead_lettered_at") or _sent_at(message),
             original_id=attributes.get("message_id", ""),
         )

@@ -71,9 +71,9 @@ PLANTS = [
 
 @pytest.mark.parametrize(("module", "line", "contract"), PLANTS, ids=[f"{m}: {l}" for m, l, _ in PLANTS])
 def test_every_contract_fails_on_a_planted_import(tmp_path, module, line, contract):
-    for name in ("domain", "adapters", "kinds", "tasks", "ops"):
+    for name in ("domain", "adapters", "kinds", "tasks", "ops", "bootstrap"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("settings.py", "bootstrap.py", "pyproject.toml"):
+    for name in ("settings.py", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
     with open(tmp_path / module, "a") as source:
         source.write(f"\n{line}  # planted\n")

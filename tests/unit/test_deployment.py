@@ -15,11 +15,15 @@ import pytest
 import yaml
 from honcho.environ import parse_procfile
 
+from kinds import BUILTIN
 from settings import Settings
 from tests.iam_policy import OPS_POLICY, WORKER_POLICY, Call, denied, load_policy, placeholders
 from tests.services import BIN, ROOT
 
-SETTINGS = {name.upper() for name in Settings.model_fields}
+# The kinds' names (VIDEO_QUEUE, AI_DLQ, VIDEO_TABLE...) are declared by the kinds, the rest by Settings.
+KIND_SETTINGS = {setting.variable for kind in BUILTIN
+                 for setting in (kind.queue, kind.dead_letter_queue, kind.table_name)}
+SETTINGS = {name.upper() for name in Settings.model_fields} | KIND_SETTINGS
 # Read by boto3 or by Tesseract, not by Settings; nothing else may be set.
 PLATFORM_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TESSDATA_PREFIX"}
 CONTRACT = {"BROKER", "AWS_REGION", "VIDEO_QUEUE", "AI_QUEUE", "S3_BUCKET", "DATABASE_URL", "REDIS_URL",
@@ -46,8 +50,21 @@ def option(argv: list[str], name: str) -> str:
 
 def assert_valid_settings(values: dict[str, str]) -> None:
     """The values a platform file sets pass the worker's own validation."""
-    known = {k.lower(): v for k, v in values.items() if k in SETTINGS and v is not None}
+    known = {k.lower(): v for k, v in values.items() if k in SETTINGS - KIND_SETTINGS and v is not None}
     Settings(_env_file=None, **known)
+    given = _Given({k: v for k, v in values.items() if k in KIND_SETTINGS})
+    for kind in BUILTIN:
+        kind.queue_name(given), kind.dead_letter_queue_name(given), kind.table_named(given)
+
+
+class _Given:
+    """The kinds' names as a platform file sets them (``Settings.value`` reads them from the environment)."""
+
+    def __init__(self, values: dict[str, str | None]) -> None:
+        self.values = values
+
+    def value(self, variable: str, default: str | None) -> str | None:
+        return self.values.get(variable) or default
 
 
 # Procfile
