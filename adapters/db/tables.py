@@ -10,7 +10,6 @@ which, so one repository serves every kind.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,18 +32,6 @@ from domain.jobs import JobKind
 from domain.numbers import whole_number
 
 JSON_COLUMN = JSON().with_variant(JSONB(), "postgresql")
-_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-
-
-def check_table_name(name: str) -> str:
-    """Return ``name`` if it is a plain SQL identifier PostgreSQL keeps whole; ValueError otherwise.
-
-    Parameters:
-      name: the table name from the configuration.
-    """
-    if not _TABLE_NAME.fullmatch(name):
-        raise ValueError("must be a letter or '_' followed by at most 62 letters, digits or '_'")
-    return name
 
 
 @dataclass(frozen=True)
