@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     ffmpeg_timeout_seconds: float = Field(3 * 3600, gt=0)
     x264_preset: str = "veryfast"
     hls_segment_seconds: int = Field(6, ge=1, le=60)
+    # Long videos in parts (CONTRACT 4b): from this duration on (empty: never), parts of this many
+    # source seconds, each a message of the parts queue (VIDEO_PARTS_QUEUE, declared in kinds/video_parts.py)
+    video_parts_min_seconds: float | None = Field(300, gt=0)
+    video_part_seconds: int = Field(60, ge=1, le=3600)
+    # How often a fan-out is looked at (at most SQS's 15-minute delay), and after how long without a
+    # piece finishing its missing pieces are sent again; a fan-out still unfinished after
+    # VIDEO_PARTS_DEADLINE_SECONDS fails its video.
+    video_parts_check_seconds: float = Field(300, ge=1, le=900)
+    video_parts_stall_seconds: float = Field(1800, ge=1)
+    video_parts_deadline_seconds: float = Field(6 * 3600, ge=60)
     # name:height:max video kbps:audio kbps per rung; the audio is encoded once, at the highest audio kbps
     hls_ladder: str = "360p:360:800:96,720p:720:2800:128,1080p:1080:5000:128"
     # libx264 constant rate factor at 1080p (3 lower per halving of the height), each rung capped at its rate
@@ -158,7 +168,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
-    @field_validator("loudness_target_lufs", mode="before")
+    @field_validator("loudness_target_lufs", "video_parts_min_seconds", mode="before")
     @classmethod
     def _empty_is_off(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -178,6 +188,10 @@ class Settings(BaseSettings):
         if self.lock_ttl_seconds > self.visibility_timeout_seconds:
             # A dead worker's lock must be gone by the time SQS redelivers its message.
             raise ValueError("LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS")
+        if self.video_part_seconds % self.hls_segment_seconds:
+            # A part starts on a segment boundary, so its segments continue the previous part's.
+            raise ValueError(f"VIDEO_PART_SECONDS ({self.video_part_seconds}) must be a multiple of "
+                             f"HLS_SEGMENT_SECONDS ({self.hls_segment_seconds})")
         return self
 
     def value(self, variable: str, default: str | None) -> str | None:

@@ -48,7 +48,7 @@ class FakeJobRepository:
 
     def state_of(self, job_id) -> JobState | None:
         row = self.rows.get(job_id)
-        return JobState(row.status, row.tenant_id, self.created_at) if row else None
+        return JobState(row.status, row.tenant_id, self.created_at, row.started) if row else None
 
     def mark_processing(self, job_id) -> datetime | None:
         row = self.rows.get(job_id)
@@ -128,6 +128,23 @@ class FakeStorage:
 
     def write_text(self, key: str, text: str) -> None:
         self.objects[key] = text.encode()
+
+    def read_head(self, key: str, size: int) -> bytes:
+        self.size_of(key)
+        return self.objects[key][:size]
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return sorted(key for key in self.objects if key.startswith(prefix))
+
+    def delete_keys(self, keys) -> None:
+        for key in keys:
+            self.objects.pop(key, None)
+
+    def presigned_url(self, key: str, expires_seconds: int) -> str:
+        return f"https://bucket.example/{key}?expires={expires_seconds}"
 
 
 class FakeMedia:
