@@ -9,6 +9,8 @@ Dramatiq as actor options (``actor_options``).
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -20,12 +22,20 @@ from adapters.messages import job_id_of, salvage_id
 from adapters.metrics.progress import ObservedProgress
 from adapters.metrics.prometheus import METRICS
 from adapters.redis import RedisLock, RedisProgress
+from adapters.redis.parts import RedisPartsBoard
+from adapters.sqs.admin import queue_exists
+from adapters.storage.sources import SourceAccess
 from adapters.worker.give_up import GIVE_UP, GiveUpCallback
 from adapters.worker.labels import JOB_LABELS, JobLabels
+from adapters.worker.parts_queue import DramatiqPartsQueue
+from adapters.worker.presence import machine_name
 from bootstrap.infrastructure import Infrastructure
 from domain.ai.ports import Engine
 from domain.flow import JobHandler
-from kinds import KindDeclaration
+from domain.video.fan_in import CheckPartsHandler
+from domain.video.parts import PartsPolicy
+from domain.video.pieces import EncodePieceHandler
+from kinds import KindDeclaration, video_parts
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +96,56 @@ class Container(Infrastructure):
             if unavailable:
                 log.error("%s; its jobs are retried until a worker that can run it takes them", unavailable)
 
+    # --- long videos in parts (CONTRACT 4b) -------------------------------------
+    @cached_property
+    def parts_queue_names(self) -> tuple[str, str]:
+        return video_parts.queue_names(self.settings)
+
+    @cached_property
+    def parts_queue_ready(self) -> bool:
+        """Whether this process consumes (and may send to) the parts queue. On SQS both queues must
+        exist: the worker may not create queues, and a missing one must not stop it (an upgrade)."""
+        if self.settings.broker != "sqs":
+            return True
+        missing = [name for name in self.parts_queue_names if not queue_exists(self.sqs, name)]
+        if missing and self.settings.video_parts_min_seconds is not None:
+            log.error("the parts queue %s does not exist: long videos are encoded in one pass until it is "
+                      "created and the worker restarted (docs/DEPLOYMENT.md, \"Long videos in parts\")",
+                      " and ".join(missing))
+        return not missing
+
+    @cached_property
+    def parts_policy(self) -> PartsPolicy:
+        return video_parts.policy(self.settings, self.parts_queue_ready)
+
+    @cached_property
+    def parts_queue(self) -> DramatiqPartsQueue:
+        return DramatiqPartsQueue(self.parts_queue_names[0], piece_actor=video_parts.ENCODE_PIECE,
+                                  check_actor=video_parts.CHECK_PARTS)
+
+    @cached_property
+    def parts_board(self) -> RedisPartsBoard:
+        return RedisPartsBoard(self.redis, ttl_seconds=self.settings.progress_ttl_seconds)
+
+    @cached_property
+    def sources(self) -> SourceAccess:
+        root = (self.workdir or Path(tempfile.gettempdir())) / "media-worker-sources"
+        return SourceAccess(self.storage, root)
+
+    @cached_property
+    def worker_name(self) -> str:
+        """How the parts board names this process: its machine and pid."""
+        return f"{machine_name()}:{os.getpid()}"
+
+    @cached_property
+    def piece_handler(self) -> EncodePieceHandler:
+        return video_parts.piece_handler(self)
+
+    @cached_property
+    def check_handler(self) -> CheckPartsHandler:
+        return video_parts.check_handler(self)
+
+    # --- the kinds' handlers ---------------------------------------------------
     @cached_property
     def handlers(self) -> dict[str, JobHandler]:
         """Each kind's handler, by kind name, built by its declaration."""

@@ -54,6 +54,11 @@ class ProgressSink(Protocol):
 
     def write(self, key: str, step: str, percent: int, message: str) -> None: ...
 
+    def raise_to(self, key: str, step: str, percent: int, message: str) -> bool:
+        """Write the report only if it does not move the percent back (several writers at once:
+        a video's parts); True if it was written."""
+        ...
+
 
 class ObjectStorage(Protocol):
     """The bucket of CONTRACT section 4."""

@@ -41,12 +41,15 @@ class JobLabels:
         the label only when ``types()`` contains it, else the kind's name is.
       types: the finer types allowed as labels (the registered AI engines);
         called only for messages of this kind.
+      job_type: the label instead of the kind's name (the worker's own messages
+        about a kind's job: ``video_piece``).
     """
 
     kind: JobKind
     id_field: str
     type_field: str | None = None
     types: Callable[[], Collection[str]] = field(default=lambda: ())
+    job_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def identify(message: dramatiq.Message, named: JobLabels | None) -> JobInfo:
     kwargs = message.kwargs if isinstance(message.kwargs, dict) else {}
     if named is None:
         return JobInfo(message.actor_name, "", None)
-    job_type = named.kind.name
+    job_type = named.job_type or named.kind.name
     if named.type_field:
         finer = kwargs.get(named.type_field)
         if isinstance(finer, str) and finer in named.types():

@@ -2,31 +2,36 @@
 
 A video at least ``PartsPolicy.min_seconds`` long is encoded as pieces, each
 a message of the worker's own parts queue: one piece per ``part_seconds`` of
-source time (its video rungs, its storyboard tiles) and one ``audio`` piece
-(the shared audio group with its loudness pass, and the thumbnail, over the
-whole source). Everything one attempt writes is named by the attempt (the
-fence its ``mark_processing`` wrote), so an older attempt's late pieces
-write nothing the newer playlists list.
+source time (its video rungs and storyboard tiles: a ``VideoPart``) and one
+``audio`` piece (the shared audio group with its loudness pass, and the
+thumbnail, over the whole source). Everything one attempt writes is named
+by the attempt (the fence its ``mark_processing`` wrote), so an older
+attempt's late pieces write nothing the newer playlists list.
 
-Pure rules: no I/O here. The keys below are relative to the video's output
-prefix (``videos/{tenant}/{id}``).
+Whether a piece is done is its completion record in storage
+(``parts/{attempt}/done/{piece}.json`` beside ``hls/``), never a counter in
+Redis: a Redis flush or a lost message cannot make the video finish early
+or lose a finished piece. Pure rules here, no I/O; keys are relative to
+nothing (callers prefix the video's output folder).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from domain.errors import InvalidMessage
-from domain.video.model import MediaInfo, Rendition
+from domain.video.model import MediaInfo, Rendition, VideoPart
 
 AUDIO_PIECE = "audio"
-STAGING_FOLDER = "parts"  # beside hls/: plans and completion records, never read by players
+STAGING_FOLDER = "parts"  # beside hls/: plans, records and tiles; never listed by a playlist
 PLAN_FILE = "plan.json"
 DONE_FOLDER = "done"
+TILES_FOLDER = "tiles"
+_ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PIECE = re.compile(r"^(audio|part_[0-9]{5})$")
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class PartsPolicy:
         SQS's 15-minute delay).
       stall_seconds: after this long without a piece finishing, the check sends the missing
         pieces again (a duplicate of a piece still queued is harmless: it finds its record).
-      deadline_seconds: a fan-out that has not finished this long after it started fails its video.
+      deadline_seconds: a fan-out not finished this long after it started fails its video.
     """
 
     min_seconds: float | None = 300
@@ -53,71 +58,28 @@ class PartsPolicy:
     stall_seconds: float = 1800
     deadline_seconds: float = 6 * 3600
 
-    def __post_init__(self) -> None:
-        if self.part_seconds % self.segment_seconds:
-            raise ValueError("the part length must be a multiple of the segment length")
+    @property
+    def may_part(self) -> bool:
+        """Whether any video may be parted (the queue is there and parts are on)."""
+        return self.queue_ready and self.min_seconds is not None
 
     def parts(self, duration_seconds: float) -> bool:
         """Whether a source this long is encoded in parts."""
-        return self.queue_ready and self.min_seconds is not None and duration_seconds >= self.min_seconds
+        return self.may_part and duration_seconds >= self.min_seconds  # type: ignore[operator]
 
 
-@dataclass(frozen=True)
-class Piece:
-    """One piece of a fan-out: a range of source time (a video part) or the audio piece.
-
-    Parameters:
-      name: ``part_00007`` or ``audio``: its message's argument and its record's name.
-      start_seconds, duration_seconds: the source range (the audio piece: the whole source).
-      first_segment: the number of the part's first HLS segment (the audio piece: 0).
-    """
-
-    name: str
-    start_seconds: float
-    duration_seconds: float
-    first_segment: int = 0
-
-    @property
-    def is_audio(self) -> bool:
-        return self.name == AUDIO_PIECE
-
-    @property
-    def index(self) -> int:
-        """The part's position (0, 1, ...); -1 for the audio piece."""
-        return -1 if self.is_audio else int(self.name.removeprefix("part_"))
-
-    def describe(self) -> str:
-        """How reasons name it: ``part 8 (7:00-8:00)``, ``the audio``."""
-        if self.is_audio:
-            return "the audio"
-        end = self.start_seconds + self.duration_seconds
-        return f"part {self.index + 1} ({clock(self.start_seconds)}-{clock(end)})"
+def check_attempt(attempt: str) -> str:
+    """Return ``attempt`` if it is a safe folder name for a part's files (1-64 letters, digits, '-', '_')."""
+    if not _ATTEMPT.match(attempt):
+        raise ValueError(f"attempt {attempt[:80]!r} must be 1-64 letters, digits, '-' or '_'")
+    return attempt
 
 
-def clock(seconds: float) -> str:
-    """``7:00``, ``1:02:03``: a time in the video as people read it."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def plan_pieces(duration_seconds: float, policy: PartsPolicy) -> list[Piece]:
-    """The video parts of a source (each ``part_seconds`` long, the last one shorter) and the audio piece.
-
-    A last part shorter than one segment is joined to the one before it, so no
-    part is a sliver that costs a process for a fraction of a segment.
-    """
-    step = policy.part_seconds
-    count = max(1, math.ceil(duration_seconds / step))
-    if count > 1 and duration_seconds - (count - 1) * step < policy.segment_seconds:
-        count -= 1
-    pieces = []
-    for index in range(count):
-        start = index * step
-        length = step if index < count - 1 else duration_seconds - start
-        pieces.append(Piece(f"part_{index:05d}", float(start), float(length), start // policy.segment_seconds))
-    return [*pieces, Piece(AUDIO_PIECE, 0.0, float(duration_seconds))]
+def check_piece(piece: str) -> str:
+    """Return ``piece`` if it names a piece (``audio``, ``part_00007``); ValueError otherwise."""
+    if not _PIECE.match(piece):
+        raise ValueError(f"piece {piece[:80]!r} is neither 'audio' nor 'part_NNNNN'")
+    return piece
 
 
 def attempt_name(fence: datetime) -> str:
@@ -125,21 +87,49 @@ def attempt_name(fence: datetime) -> str:
     return fence.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
 
 
-def plan_key(prefix: str, attempt: str) -> str:
-    return f"{prefix}/{STAGING_FOLDER}/{attempt}/{PLAN_FILE}"
+def plan_parts(duration_seconds: float, *, part_seconds: int, segment_seconds: int, attempt: str) -> list[VideoPart]:
+    """The parts a video is encoded in: ``part_seconds`` of source time each from 0, the last one to the end.
+
+    Parameters:
+      duration_seconds: the source's duration (the probe's).
+      part_seconds: the length of a part (VIDEO_PART_SECONDS), a positive
+        multiple of ``segment_seconds``.
+      segment_seconds: the HLS segment length (HLS_SEGMENT_SECONDS).
+      attempt: the folder scoping this encode's files (``check_attempt``).
+
+    A remainder shorter than one segment joins the part before it rather
+    than costing an encode of its own. Raises ValueError for a part length
+    that is not a multiple of the segment length, or an unsafe attempt.
+    """
+    if segment_seconds < 1 or part_seconds < segment_seconds or part_seconds % segment_seconds:
+        raise ValueError(
+            f"the part length ({part_seconds} s) must be a positive multiple of the segment length ({segment_seconds} s)"
+        )
+    check_attempt(attempt)
+    starts = [0]
+    while duration_seconds - (starts[-1] + part_seconds) >= segment_seconds:
+        starts.append(starts[-1] + part_seconds)
+    return [
+        VideoPart(
+            index=index,
+            start_seconds=start,
+            duration_seconds=part_seconds if index < len(starts) - 1 else None,
+            first_segment=start // segment_seconds,
+            attempt=attempt,
+        )
+        for index, start in enumerate(starts)
+    ]
 
 
-def done_prefix(prefix: str, attempt: str) -> str:
-    return f"{prefix}/{STAGING_FOLDER}/{attempt}/{DONE_FOLDER}/"
+def piece_name(part: VideoPart) -> str:
+    return f"part_{part.index:05d}"
 
 
-def done_key(prefix: str, attempt: str, piece: str) -> str:
-    return f"{done_prefix(prefix, attempt)}{piece}.json"
-
-
-def staging_prefix(prefix: str, attempt: str) -> str:
-    """Everything one attempt keeps outside ``hls/`` (its plan, records and tiles)."""
-    return f"{prefix}/{STAGING_FOLDER}/{attempt}/"
+def clock(seconds: float) -> str:
+    """``7:00``, ``1:02:03``: a time in the video as people read it."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @dataclass(frozen=True)
@@ -152,8 +142,8 @@ class FanOut:
       fence: the attempt's fence, ISO-8601.
       info: what probing the source told.
       ladder: the renditions every part encodes.
-      pieces: the parts, then the audio piece.
-      started_at: when the fan-out began, ISO-8601 (the deadline counts from it).
+      parts: the video parts, in order.
+      started_at: when the fan-out began, ISO-8601 (its deadline counts from it).
     """
 
     video_id: int
@@ -163,18 +153,48 @@ class FanOut:
     fence: str
     info: MediaInfo
     ladder: tuple[Rendition, ...]
-    pieces: tuple[Piece, ...]
+    parts: tuple[VideoPart, ...]
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
 
-    def piece(self, name: str) -> Piece:
-        for piece in self.pieces:
-            if piece.name == name:
-                return piece
-        raise InvalidMessage(f"invalid message: the plan of video {self.video_id} has no piece {name!r}")
+    @property
+    def pieces(self) -> list[str]:
+        """Every piece's name: the parts, then the audio piece."""
+        return [*(piece_name(part) for part in self.parts), AUDIO_PIECE]
 
     @property
-    def video_parts(self) -> list[Piece]:
-        return [piece for piece in self.pieces if not piece.is_audio]
+    def fence_time(self) -> datetime:
+        return datetime.fromisoformat(self.fence)
+
+    def part(self, piece: str) -> VideoPart:
+        """The part a piece name names; ValueError for the audio piece or one this plan has not."""
+        for part in self.parts:
+            if piece_name(part) == piece:
+                return part
+        raise ValueError(f"the plan of video {self.video_id} has no piece {piece[:80]!r}")
+
+    def end_of(self, part: VideoPart) -> float:
+        return self.info.duration_seconds if part.duration_seconds is None else part.start_seconds + part.duration_seconds
+
+    def describe(self, piece: str) -> str:
+        """How reasons and people name a piece: ``part 8 of 120 (7:00-8:00)``, ``the audio``."""
+        if piece == AUDIO_PIECE:
+            return "the audio"
+        part = self.part(piece)
+        return f"part {part.index + 1} of {len(self.parts)} ({clock(part.start_seconds)}-{clock(self.end_of(part))})"
+
+    def missing(self, done: Iterable[str]) -> list[str]:
+        """The pieces without a completion record among ``done`` (the records' piece names)."""
+        finished = set(done)
+        return [piece for piece in self.pieces if piece not in finished]
+
+    def transcoded_share(self, seconds_by_piece: dict[str, float]) -> float:
+        """The share (0..1) of the source's seconds encoded over all video parts."""
+        total = self.info.duration_seconds
+        if total <= 0:
+            return 1.0
+        done = sum(min(seconds_by_piece.get(piece_name(part), 0.0), self.end_of(part) - part.start_seconds)
+                   for part in self.parts)
+        return min(done / total, 1.0)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,22 +203,51 @@ class FanOut:
     def from_dict(cls, data: dict[str, Any]) -> FanOut:
         return cls(
             video_id=int(data["video_id"]), tenant_id=data["tenant_id"], file_key=str(data["file_key"]),
-            attempt=str(data["attempt"]), fence=str(data["fence"]), info=MediaInfo(**data["info"]),
+            attempt=check_attempt(str(data["attempt"])), fence=str(data["fence"]), info=MediaInfo(**data["info"]),
             ladder=tuple(Rendition(**rung) for rung in data["ladder"]),
-            pieces=tuple(Piece(**piece) for piece in data["pieces"]), started_at=str(data["started_at"]),
+            parts=tuple(VideoPart(**part) for part in data["parts"]), started_at=str(data["started_at"]),
         )
 
 
-def missing(plan: FanOut, done: Sequence[str]) -> list[Piece]:
-    """The pieces of ``plan`` without a completion record among ``done`` (the names of the records)."""
-    finished = set(done)
-    return [piece for piece in plan.pieces if piece.name not in finished]
+@dataclass(frozen=True)
+class Layout:
+    """Where one attempt's own files are, under the video's output prefix (``videos/{tenant}/{id}``).
+
+    Parameters:
+      prefix: the video's output prefix.
+      attempt: the attempt's name.
+    """
+
+    prefix: str
+    attempt: str
+
+    @property
+    def staging(self) -> str:
+        return f"{self.prefix}/{STAGING_FOLDER}/{self.attempt}/"
+
+    @property
+    def plan(self) -> str:
+        return f"{self.staging}{PLAN_FILE}"
+
+    @property
+    def done(self) -> str:
+        return f"{self.staging}{DONE_FOLDER}/"
+
+    def record(self, piece: str) -> str:
+        return f"{self.done}{piece}.json"
+
+    @property
+    def tiles(self) -> str:
+        return f"{self.staging}{TILES_FOLDER}/"
+
+    def piece_of(self, record_key: str) -> str | None:
+        """The piece a completion record's key names (None for another key)."""
+        name = record_key.removeprefix(self.done)
+        if name == record_key or not name.endswith(".json"):
+            return None
+        return name.removesuffix(".json")
 
 
-def transcoded_share(plan: FanOut, seconds_by_piece: dict[str, float]) -> float:
-    """The share (0..1) of the source's seconds encoded over all video parts (the audio piece aside)."""
-    total = sum(piece.duration_seconds for piece in plan.video_parts)
-    if total <= 0:
-        return 1.0
-    done = sum(min(seconds_by_piece.get(piece.name, 0.0), piece.duration_seconds) for piece in plan.video_parts)
-    return min(done / total, 1.0)
+def piece_lock_key(video_key: str, piece: str) -> str:
+    """The lock one piece is encoded under (``video:42:part_00007``): one encode of a piece at a time."""
+    return f"{video_key}:{piece}"

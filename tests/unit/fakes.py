@@ -105,6 +105,13 @@ class FakeProgress:
     def write(self, key: str, step: str, percent: int, message: str) -> None:
         self.reports.append((key, step, percent, message))
 
+    def raise_to(self, key: str, step: str, percent: int, message: str) -> bool:
+        last = next((report for report in reversed(self.reports) if report[0] == key), None)
+        if last is not None and (percent < last[2] or (percent == last[2] and step != last[1])):
+            return False
+        self.write(key, step, percent, message)
+        return True
+
 
 class FakeStorage:
     def __init__(self, objects: dict[str, bytes] | None = None) -> None:
