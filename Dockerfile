@@ -12,10 +12,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md settings.py bootstrap.py ./
+COPY pyproject.toml README.md settings.py ./
 COPY domain ./domain
 COPY adapters ./adapters
 COPY kinds ./kinds
+COPY bootstrap ./bootstrap
 COPY tasks ./tasks
 COPY ops ./ops
 RUN /opt/venv/bin/pip install --no-cache-dir .

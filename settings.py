@@ -14,17 +14,16 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.connection import parse_url
 from sqlalchemy.engine import make_url
 
-from domain.entities import Rendition
-from domain.media import RESERVED_RENDITION_NAMES
+from domain.numbers import whole_number_or_none
+from domain.video.model import Rendition
+from domain.video.playlists import RESERVED_RENDITION_NAMES
 
-QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
-TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 MODULE_LIST = r"^[A-Za-z0-9_.,]*$"
 ENV_FILE = ".env"
 SQS_MAX_DELAY_MS = 15 * 60 * 1000
@@ -33,7 +32,8 @@ SQS_MAX_DELAY_MS = 15 * 60 * 1000
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", case_sensitive=False)
 
-    # CONTRACT section 6
+    # CONTRACT section 6 (the queue, dead-letter queue and table names - VIDEO_QUEUE, AI_DLQ,
+    # VIDEO_TABLE... - are declared by each kind in kinds/ and read through ``value``)
     broker: Literal["sqs", "redis", "stub"] = "sqs"
     aws_region: str = Field("us-east-1", pattern=r"^[a-z0-9-]{2,40}$")
     sqs_endpoint_url: str | None = None
@@ -41,17 +41,11 @@ class Settings(BaseSettings):
     # boto3 reads these itself; they are here only so that every text the tools show masks them.
     aws_secret_access_key: SecretStr | None = None
     aws_session_token: SecretStr | None = None
-    video_queue: str = Field("video-jobs", pattern=QUEUE_NAME)
-    ai_queue: str = Field("ai-jobs", pattern=QUEUE_NAME)
-    video_dlq: str | None = Field(None, pattern=QUEUE_NAME)
-    ai_dlq: str | None = Field(None, pattern=QUEUE_NAME)
     s3_bucket: str = Field("media", min_length=3, max_length=63)
     database_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
     # false: accept a self-signed certificate on rediss:// (Heroku Redis presents one)
     redis_tls_verify: bool = True
-    video_table: str = Field("video_video", pattern=TABLE_NAME)
-    ai_job_table: str = Field("ai_aijob", pattern=TABLE_NAME)
 
     # Delivery and retries
     max_retries: int = Field(5, ge=0, le=100)
@@ -70,6 +64,16 @@ class Settings(BaseSettings):
     ffmpeg_timeout_seconds: float = Field(3 * 3600, gt=0)
     x264_preset: str = "veryfast"
     hls_segment_seconds: int = Field(6, ge=1, le=60)
+    # Long videos in parts (CONTRACT 4b): from this duration on (empty: never), parts of this many
+    # source seconds, each a message of the parts queue (VIDEO_PARTS_QUEUE, declared in kinds/video_parts.py)
+    video_parts_min_seconds: float | None = Field(300, gt=0)
+    video_part_seconds: int = Field(60, ge=1, le=3600)
+    # How often a fan-out is looked at (at most SQS's 15-minute delay), and after how long without a
+    # piece finishing its missing pieces are sent again; a fan-out still unfinished after
+    # VIDEO_PARTS_DEADLINE_SECONDS fails its video.
+    video_parts_check_seconds: float = Field(300, ge=1, le=900)
+    video_parts_stall_seconds: float = Field(1800, ge=1)
+    video_parts_deadline_seconds: float = Field(6 * 3600, ge=60)
     # name:height:max video kbps:audio kbps per rung; the audio is encoded once, at the highest audio kbps
     hls_ladder: str = "360p:360:800:96,720p:720:2800:128,1080p:1080:5000:128"
     # libx264 constant rate factor at 1080p (3 lower per halving of the height), each rung capped at its rate
@@ -164,7 +168,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
-    @field_validator("loudness_target_lufs", mode="before")
+    @field_validator("loudness_target_lufs", "video_parts_min_seconds", mode="before")
     @classmethod
     def _empty_is_off(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -184,22 +188,17 @@ class Settings(BaseSettings):
         if self.lock_ttl_seconds > self.visibility_timeout_seconds:
             # A dead worker's lock must be gone by the time SQS redelivers its message.
             raise ValueError("LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS")
+        if self.video_part_seconds % self.hls_segment_seconds:
+            # A part starts on a segment boundary, so its segments continue the previous part's.
+            raise ValueError(f"VIDEO_PART_SECONDS ({self.video_part_seconds}) must be a multiple of "
+                             f"HLS_SEGMENT_SECONDS ({self.hls_segment_seconds})")
         return self
 
-    def value(self, variable: str, default: str | None, pattern: str) -> str | None:
+    def value(self, variable: str, default: str | None) -> str | None:
         """A name a job kind declares (``VIDEO_QUEUE``, or ``DOCUMENT_QUEUE`` of a kind that
-        JOB_KIND_MODULES adds): the field of that name, else the environment, else ``.env``;
-        ``default`` when unset. Raises ValueError naming the variable when it breaks ``pattern``."""
-        field = variable.lower()
-        if field in type(self).model_fields:
-            value = getattr(self, field)
-        else:
-            value = _environment(variable)
-        if value in (None, ""):
-            value = default
-        if value is not None and not re.fullmatch(pattern, value):
-            raise ValueError(f"invalid configuration: {variable.upper()}: must match {pattern}")
-        return value
+        JOB_KIND_MODULES adds): the environment, else ``.env``; ``default`` when unset or empty.
+        The kind's declaration checks it."""
+        return _environment(variable) or default
 
     @property
     def redis_client_url(self) -> str:
@@ -237,7 +236,8 @@ class Settings(BaseSettings):
 
 
 def _environment(variable: str) -> str | None:
-    """A variable no field declares, looked up as the fields are: the environment (any case), then .env."""
+    """A variable no field declares, looked up as pydantic-settings looks up the fields (which it
+    alone cannot do for names only known at run time): the environment (any case), then .env."""
     wanted = variable.upper()
     for name, value in os.environ.items():
         if name.upper() == wanted:
@@ -252,15 +252,16 @@ def parse_ladder(text: str) -> list[Rendition]:
     """``name:height:video_kbps:audio_kbps`` rungs, comma separated."""
     rungs = []
     for item in text.split(","):
-        parts = item.strip().split(":")
-        if len(parts) != 4 or not all(p.isdigit() for p in parts[1:]) or not parts[0]:
+        name, *numbers = item.strip().split(":")
+        values = [whole_number_or_none(number, low=0, high=100_000) for number in numbers]
+        if len(values) != 3 or None in values or not name:
             raise ValueError(f"rung {item.strip()!r} is not name:height:video_kbps:audio_kbps")
-        height = int(parts[1])
-        if parts[0] in RESERVED_RENDITION_NAMES:
-            raise ValueError(f"rung name {parts[0]!r} is the HLS audio or captions folder; choose another")
+        height, video_kbps, audio_kbps = values
+        if name in RESERVED_RENDITION_NAMES:
+            raise ValueError(f"rung name {name!r} is the HLS audio or captions folder; choose another")
         if height < 2 or height % 2:
-            raise ValueError(f"rung {parts[0]!r} needs an even height of at least 2")
-        rungs.append(Rendition(parts[0], height, int(parts[2]), int(parts[3])))
+            raise ValueError(f"rung {name!r} needs an even height of at least 2")
+        rungs.append(Rendition(name, height, video_kbps, audio_kbps))
     if not rungs:
         raise ValueError("needs at least one rung")
     return rungs

@@ -1,23 +1,22 @@
-"""The message bodies of CONTRACT section 1, as pydantic models.
+"""What every plain-JSON job body shares (CONTRACT section 1), as pydantic pieces.
 
-Used by the SQS consumer (to reject bad bodies before they run), by the
-actors (to validate what they are given on any broker) and by the publisher.
+Each kind's own body model is declared with the kind (``kinds/``) on
+``JobBody``, ``SafeKey`` and ``BigintId``; ``validate_body`` turns any body into
+its model or an InvalidMessage naming the first offending field.
 Unknown keys are ignored; missing or mistyped required keys are errors.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError, field_validator
 
-from domain.entities import AIJobRequest, VideoJob
 from domain.errors import InvalidMessage, UnsafeKey
-from domain.kinds import BIGINT_MAX
-from domain.media import check_object_key
+from domain.keys import check_object_key
+from domain.numbers import BIGINT_MAX
 
 
 def _safe_key(value: str) -> str:
@@ -27,11 +26,22 @@ def _safe_key(value: str) -> str:
         raise ValueError(error.reason.removeprefix("file_key ")) from None
 
 
+def _positive_bigint(value: int) -> int:
+    if not 0 < value <= BIGINT_MAX:
+        raise ValueError("must be a positive integer that fits the table's BIGINT")
+    return value
+
+
 #: An object key that cannot escape the bucket layout (CONTRACT section 1).
 SafeKey = Annotated[StrictStr, AfterValidator(_safe_key)]
+#: A row id of a bigint primary key: a JSON integer, positive, at most 2**63 - 1.
+BigintId = Annotated[StrictInt, AfterValidator(_positive_bigint)]
 
 
-class _Body(BaseModel):
+class JobBody(BaseModel):
+    """What every kind's plain-JSON body may carry besides its own fields: unknown keys are
+    ignored (the API may add some), ``tenant_id`` and ``created_at`` are optional."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     tenant_id: StrictInt | None = None
@@ -43,52 +53,6 @@ class _Body(BaseModel):
         if value is not None and not isinstance(value, str):
             raise ValueError("must be an ISO-8601 string")
         return value
-
-
-class VideoJobBody(_Body):
-    """``{"video_id": 42, "file_key": "uploads/7/42/source.mp4", "tenant_id": 7, "created_at": ...}``"""
-
-    video_id: StrictInt
-    file_key: SafeKey
-
-    @field_validator("video_id")
-    @classmethod
-    def _positive(cls, value: int) -> int:
-        if not 0 < value <= BIGINT_MAX:
-            raise ValueError("must be a positive integer that fits the table's BIGINT")
-        return value
-
-    def to_job(self) -> VideoJob:
-        return VideoJob(video_id=self.video_id, file_key=self.file_key, tenant_id=self.tenant_id)
-
-
-class AIJobBody(_Body):
-    """``{"job_id": "<uuid>", "job_type": "ocr", "payload": {...}, "tenant_id": 7, ...}``"""
-
-    job_id: StrictStr
-    job_type: StrictStr
-    payload: dict[str, Any]
-
-    @field_validator("job_id")
-    @classmethod
-    def _uuid(cls, value: str) -> str:
-        try:
-            uuid.UUID(value)
-        except ValueError:
-            raise ValueError("must be a UUID") from None
-        if len(value) > 64:
-            raise ValueError("must be at most 64 characters")
-        return value
-
-    @field_validator("job_type")
-    @classmethod
-    def _short(cls, value: str) -> str:
-        if not value or len(value) > 50:
-            raise ValueError("must be 1 to 50 characters")
-        return value
-
-    def to_request(self) -> AIJobRequest:
-        return AIJobRequest(self.job_id, self.job_type, dict(self.payload), self.tenant_id)
 
 
 JSON_TYPES = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
@@ -110,16 +74,24 @@ def explain(error: ValidationError, *, subject: str = "invalid message", within:
     return f"{subject}: {field}: {message}"
 
 
-def parse_body(model: type[_Body], raw: str | bytes) -> _Body:
-    """Decode and validate a plain-JSON body; raise InvalidMessage with a clear reason."""
+def json_object(raw: str | bytes) -> dict[str, Any]:
+    """A plain-JSON body decoded; InvalidMessage with a clear reason when it is not one JSON object."""
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise InvalidMessage(f"invalid message: the body is not valid JSON ({type(error).__name__})") from None
-    return validate_body(model, data)
+    if not isinstance(data, dict):
+        raise InvalidMessage(f"invalid message: the body is a JSON {JSON_TYPES.get(type(data), 'value')}, not an object")
+    return data
 
 
-def validate_body(model: type[_Body], data: Any) -> _Body:
+def parse_body(model: type[JobBody], raw: str | bytes) -> JobBody:
+    """Decode and validate a plain-JSON body; raise InvalidMessage with a clear reason."""
+    return validate_body(model, json_object(raw))
+
+
+def validate_body(model: type[BaseModel], data: Any) -> Any:
+    """``data`` (a decoded body) as ``model``; InvalidMessage naming the first offending field."""
     if not isinstance(data, dict):
         raise InvalidMessage(f"invalid message: the body is a JSON {JSON_TYPES.get(type(data), 'value')}, not an object")
     try:
@@ -128,6 +100,20 @@ def validate_body(model: type[_Body], data: Any) -> _Body:
         raise InvalidMessage(explain(error)) from None
     except RecursionError:
         raise InvalidMessage("invalid message: the body is nested too deeply") from None
+
+
+def job_id_of(value: Any, kind: type) -> Any:
+    """``value`` if it can be the id of a row (a positive bigint, or 1 to 64 characters), else None.
+
+    Parameters:
+      value: what a body holds in its id field.
+      kind: the kind's id type, ``int`` or ``str``.
+    """
+    if kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 < value <= BIGINT_MAX:
+        return value
+    if kind is str and isinstance(value, str) and 0 < len(value) <= 64 and "\0" not in value:
+        return value
+    return None
 
 
 def salvage_id(raw: str, field: str, kind: type) -> Any:
@@ -139,9 +125,4 @@ def salvage_id(raw: str, field: str, kind: type) -> Any:
         data = json.loads(raw)
     except (ValueError, RecursionError, TypeError):
         return None
-    value = data.get(field) if isinstance(data, dict) else None
-    if kind is int and isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if kind is str and isinstance(value, str) and 0 < len(value) <= 64:
-        return value
-    return None
+    return job_id_of(data.get(field) if isinstance(data, dict) else None, kind)

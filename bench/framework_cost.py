@@ -1,6 +1,6 @@
 """Goal 3: the per-job cost of this framework against a bare Dramatiq actor.
 
-Full path: a legacy AI body on the queue -> LegacySQSConsumer (or Dramatiq's
+Full path: a plain-JSON AI body on the queue -> RoutedSQSConsumer (or Dramatiq's
 RedisBroker) -> this project's middleware -> the actor -> lock ->
 mark_processing -> a no-op engine -> complete_job -> release -> ack, with the
 row in PostgreSQL and lock and progress in Redis. Baseline: a bare actor that
@@ -29,7 +29,7 @@ from dramatiq.brokers.redis import RedisBroker  # noqa: E402
 from dramatiq_sqs import SQSBroker  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from adapters.db import create_engine_from_url  # noqa: E402
+from adapters.db import connect_database  # noqa: E402
 from adapters.sqs.publisher import ai_body  # noqa: E402
 from bootstrap import Container, build_broker  # noqa: E402
 from kinds import AI  # noqa: E402
@@ -55,7 +55,7 @@ def drain(broker: dramatiq.Broker, queue: str, jobs: int, done) -> float:
 def full_path(kind: str, moto: MotoServer | None, jobs: int) -> float:
     queue = unique("bench-ai-")
     tables = fresh_tables()
-    engine = create_engine_from_url(POSTGRES_URL)
+    engine = connect_database(POSTGRES_URL)
     tables.create(engine)
     settings = Settings(
         broker=kind, ai_queue=queue, video_queue=unique("bench-video-"), video_table=tables["video"].name,

@@ -28,7 +28,7 @@ from adapters.media.ladder import ladder_command  # noqa: E402
 from adapters.media.loudness import analysis_command, normalisation_filter, parse_summary  # noqa: E402
 from bench.common import interleaved, make_source, summary  # noqa: E402
 from bootstrap import Container  # noqa: E402
-from domain.entities import VideoJob  # noqa: E402
+from domain.video.model import VideoJob  # noqa: E402
 from settings import Settings  # noqa: E402
 from tests.services import AWS_ENV, MotoServer  # noqa: E402
 

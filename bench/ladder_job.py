@@ -22,8 +22,8 @@ from adapters.media import FfmpegMediaProcessor
 from adapters.media.ladder import fixed_rate_ladder_command
 from bench.common import interleaved, summary
 from bootstrap import Container
-from domain.entities import VideoJob
-from domain.media import MASTER_PLAYLIST
+from domain.video.model import VideoJob
+from domain.video.playlists import MASTER_PLAYLIST
 from settings import Settings
 from tests.services import AWS_ENV, MotoServer
 

@@ -52,7 +52,7 @@ def one_job(key: str, endpoint: str) -> None:
     from sqlalchemy import insert
 
     from bootstrap import Container
-    from domain.entities import VideoJob
+    from domain.video.model import VideoJob
     from settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as work:

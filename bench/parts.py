@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
 from bench.measure import folder_bytes, vmaf  # noqa: E402
 from bench.sources import SOURCES  # noqa: E402
-from domain.entities import MediaInfo, Rendition  # noqa: E402
-from domain.media import plan_ladder, plan_parts  # noqa: E402
+from domain.video.model import MediaInfo, Rendition  # noqa: E402
+from domain.video.parts import plan_parts  # noqa: E402
+from domain.video.rules import plan_ladder  # noqa: E402
 from settings import Settings, parse_ladder  # noqa: E402
 
 DEFAULTS = Settings(_env_file=None)

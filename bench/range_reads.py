@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
 from adapters.media.safety import RemoteAccess  # noqa: E402
-from domain.entities import Rendition, VideoPart  # noqa: E402
+from domain.video.model import Rendition, VideoPart  # noqa: E402
 from domain.errors import JobError  # noqa: E402
 from tests.range_proxy import RangeProxy  # noqa: E402
 from tests.services import AWS_ENV, MotoServer  # noqa: E402

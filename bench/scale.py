@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from adapters.db import create_engine_from_url  # noqa: E402
+from adapters.db import connect_database  # noqa: E402
 from adapters.sqs.publisher import video_body  # noqa: E402
 from tests.conftest import insert_video  # noqa: E402
 from tests.e2e.stack import Stack, WorkerProcess  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     source = make_video(work / "source.mp4", seconds=2, width=640, height=360)
     moto = MotoServer().start()
-    engine = create_engine_from_url(POSTGRES_URL)
+    engine = connect_database(POSTGRES_URL)
     tables = fresh_tables()
     tables.create(engine)
     try:

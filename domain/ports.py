@@ -1,17 +1,17 @@
-"""The ports the handlers need, as Protocols; adapters/ implements them."""
+"""The ports every kind's handler needs, as Protocols; adapters/ implements them.
+
+A kind's own ports live in its home (``domain/video/ports.py``, ``domain/ai/ports.py``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from domain.entities import AIJobRequest, EngineOutput, JobState, MediaInfo, Rendition
-
-if TYPE_CHECKING:
-    from domain.progress import Progress
+from domain.jobs import JobState
 
 
 class JobRepository(Protocol):
@@ -54,6 +54,11 @@ class ProgressSink(Protocol):
 
     def write(self, key: str, step: str, percent: int, message: str) -> None: ...
 
+    def raise_to(self, key: str, step: str, percent: int, message: str) -> bool:
+        """Write the report only if it does not move the percent back (several writers at once:
+        a video's parts); True if it was written."""
+        ...
+
 
 class ObjectStorage(Protocol):
     """The bucket of CONTRACT section 4."""
@@ -76,50 +81,20 @@ class ObjectStorage(Protocol):
         """Write a small text object in one put, with the Content-Type its name calls for."""
         ...
 
-
-class MediaProcessor(Protocol):
-    """ffmpeg, or anything that can probe, transcode to HLS and take a thumbnail."""
-
-    def probe(self, source: Path) -> MediaInfo: ...
-
-    def transcode_hls(
-        self,
-        source: Path,
-        out_dir: Path,
-        info: MediaInfo,
-        ladder: Sequence[Rendition],
-        on_progress: Callable[[float], None],
-        storyboard_dir: Path | None = None,
-    ) -> Path:
-        """Write ``out_dir/master.m3u8`` and one folder per rendition; return the master path.
-
-        With ``storyboard_dir``, also ``storyboard_dir/storyboard.vtt`` and its sprites (CONTRACT 4a).
-        """
+    def read_head(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of an object; raises SourceNotFound when there is none."""
         ...
 
-    def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None: ...
+    def exists(self, key: str) -> bool: ...
 
-    def start_seconds(self, segment: Path) -> float:
-        """When a media segment's first frame is presented (its first timestamp), in seconds."""
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in key order."""
         ...
 
-
-class Engine(Protocol):
-    """An AI engine: turns one job's payload (and its input file) into a JSON result and files."""
-
-    def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The payload as the engine takes it. Raises InvalidMessage naming the field
-        when it does not fit, a TransientError when this worker cannot run the engine."""
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        """Delete objects; a key that is not there is no error."""
         ...
 
-    def input_key(self, payload: dict[str, Any]) -> str | None:
-        """The object the engine reads (the payload's ``file_key``), or None."""
-        ...
-
-    def run(self, request: AIJobRequest, source: Path | None, workdir: Path, progress: Progress) -> EngineOutput:
-        """Run the engine on ``request`` (its payload prepared) and the downloaded ``source``.
-
-        ``workdir`` is the job's private folder (removed after the job): the
-        files the engine hands back lie in it, and are uploaded by the handler.
-        """
+    def presigned_url(self, key: str, expires_seconds: int) -> str:
+        """A URL that reads ``key`` without credentials for ``expires_seconds`` (ranges allowed)."""
         ...

@@ -6,26 +6,6 @@ from collections.abc import Sequence
 
 from domain.ports import ProgressSink
 
-# Each step owns a band of the overall percent; progress within a step
-# (e.g. ffmpeg's out_time) is mapped into that band.
-VIDEO_STEPS: dict[str, tuple[int, int]] = {
-    "queued": (0, 0),
-    "downloading": (1, 10),
-    "probing": (10, 12),
-    "transcoding": (12, 85),
-    "thumbnail": (85, 88),
-    "uploading": (88, 98),
-    "finalizing": (98, 99),
-    "done": (100, 100),
-}
-AI_STEPS: dict[str, tuple[int, int]] = {
-    "queued": (0, 0),
-    "downloading": (1, 10),
-    "running": (10, 90),
-    "saving": (90, 99),
-    "done": (100, 100),
-}
-
 
 class Progress:
     """Reports the progress of one attempt of one job to a ProgressSink.

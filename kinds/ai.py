@@ -1,23 +1,76 @@
-"""The AI kind: a registered engine run on a payload (CONTRACT sections 1-4)."""
+"""The AI kind's wiring: its queue's body, its table and its declaration (CONTRACT sections 1-4).
+
+The kind's rules and handler live in ``domain/ai/``.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import uuid
+from typing import Any
 
-from adapters.db.tables import AI_JOB_TABLE
-from adapters.messages import AIJobBody
-from domain.entities import AIJobRequest
+from pydantic import StrictStr, field_validator
+from sqlalchemy import Column, DateTime, String, Text
+
+from adapters.db.tables import JSON_COLUMN, TENANT, JobTableSpec, SearchField, job_columns
+from adapters.messages import JobBody
+from domain.ai.captions_for_video import CaptionsForVideo
+from domain.ai.handler import ProcessAIJobHandler
+from domain.ai.model import AI as RULES
+from domain.ai.model import AIJobRequest
 from domain.errors import UnknownJobType
-from domain.handlers.ai import ProcessAIJobHandler
-from domain.handlers.captions import CaptionsForVideo
-from domain.kinds import VIDEO
-from domain.kinds import AI as RULES
+from domain.video.model import VIDEO
 from kinds.declaration import EnqueueField, KindDeclaration, Services, Setting, json_object
+
+
+class AIJobBody(JobBody):
+    """``{"job_id": "<uuid>", "job_type": "ocr", "payload": {...}, "tenant_id": 7, ...}``"""
+
+    job_id: StrictStr
+    job_type: StrictStr
+    payload: dict[str, Any]
+
+    @field_validator("job_id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise ValueError("must be a UUID") from None
+        if len(value) > 64:
+            raise ValueError("must be at most 64 characters")
+        return value
+
+    @field_validator("job_type")
+    @classmethod
+    def _short(cls, value: str) -> str:
+        if not value or len(value) > 50:
+            raise ValueError("must be 1 to 50 characters")
+        return value
+
+    def to_request(self) -> AIJobRequest:
+        return AIJobRequest(self.job_id, self.job_type, dict(self.payload), self.tenant_id)
+
+
+def _columns() -> list[Column]:
+    return [
+        Column("job_type", String(50), nullable=False),
+        Column("payload", JSON_COLUMN, nullable=False),
+        Column("result", JSON_COLUMN, nullable=True),
+        Column("error_message", Text, nullable=True),
+        Column("started_at", DateTime(timezone=True), nullable=True),
+        Column("finished_at", DateTime(timezone=True), nullable=True),
+    ]
+
+
+#: ``ai_aijob`` (setting AI_JOB_TABLE)
+TABLE = JobTableSpec(job_columns(str, _columns), started="started_at", error="error_message",
+                     result=lambda result: {"result": result}, finished="finished_at",
+                     listed=("tenant_id", "job_type"), search=(TENANT, SearchField("job_type", "job-type")))
 
 
 def handler(services: Services) -> ProcessAIJobHandler:
     settings = services.settings
-    workdir = Path(settings.work_dir) if settings.work_dir else None
+    workdir = services.workdir
     # The transcribe engine's captions go to the video its payload names: a step across kinds.
     jobs = services.repository(RULES.name)
     captions = CaptionsForVideo(videos=services.repository(VIDEO.name), jobs=jobs, lock=services.lock,
@@ -52,7 +105,7 @@ AI = KindDeclaration(
     id_field="job_id",
     request=AIJobBody.to_request,
     handler=handler,
-    table=AI_JOB_TABLE,
+    table=TABLE,
     queue=Setting("AI_QUEUE", "ai-jobs"),
     dead_letter_queue=Setting("AI_DLQ", None),
     table_name=Setting("AI_JOB_TABLE", "ai_aijob"),

@@ -10,33 +10,70 @@ kind. The kinds of the contract are declared in ``kinds/video.py`` and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from adapters.db.tables import JobTableSpec
 from adapters.messages import validate_body
-from domain.handlers.flow import JobHandler
-from domain.kinds import JobKind
+from domain.ai.ports import Engine
+from domain.flow import JobHandler
+from domain.jobs import JobKind
+from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
+from domain.video.ports import MediaProcessor
 
-QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"  # SQS's rule for standard queue names
-TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+
+@dataclass(frozen=True)
+class NameRule:
+    """What a name from the configuration must look like.
+
+    Parameters:
+      pattern: the whole name must match it.
+      says: the rule in words, for the line that refuses a name.
+    """
+
+    pattern: re.Pattern
+    says: str
+
+    def check(self, name: str) -> str:
+        """Return ``name`` if it follows the rule; ValueError saying the rule otherwise."""
+        if not self.pattern.fullmatch(name):
+            raise ValueError(f"must be {self.says}")
+        return name
+
+
+#: SQS's rule for standard queue names, the strictest of the brokers the worker runs on.
+QUEUE_NAME = NameRule(re.compile(r"[A-Za-z0-9_-]{1,80}"),
+                      "1 to 80 letters, digits, '-' or '_' (SQS's rule for queue names)")
+#: A plain SQL identifier PostgreSQL keeps whole (no quoting, at most 63 characters).
+TABLE_NAME = NameRule(re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}"),
+                      "a letter or '_' followed by at most 62 letters, digits or '_'")
 
 
 class Configuration(Protocol):
     """The settings, as far as declarations read them (``settings.Settings``)."""
 
-    def value(self, variable: str, default: str | None, pattern: str) -> str | None: ...
+    def value(self, variable: str, default: str | None) -> str | None: ...
 
 
 class Services(Protocol):
-    """What a declaration's handler factory may use (``bootstrap.Container``)."""
+    """What a declaration's factories may use: the worker's ``bootstrap.Container`` has all of it,
+    the ops tools' ``Ops`` what ``publishable`` and ``types`` read (settings, engine_specs)."""
 
     settings: Any
+    lock: JobLock
+    progress: ProgressSink
+    storage: ObjectStorage
+    media: MediaProcessor
+    engines: Mapping[str, Engine]
+    engine_specs: Mapping[str, Any]
+    workdir: Path | None
 
-    def repository(self, kind: str) -> Any: ...
+    def repository(self, kind: str) -> JobRepository: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +82,16 @@ class Setting:
 
     variable: str
     default: str | None
+
+    def read(self, settings: Configuration, rule: NameRule) -> str | None:
+        """The configured value (or the default), checked against ``rule``; ValueError naming the variable."""
+        value = settings.value(self.variable, self.default)
+        if value is None:
+            return None
+        try:
+            return rule.check(value)
+        except ValueError as error:
+            raise ValueError(f"invalid configuration: {self.variable}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -118,14 +165,13 @@ class KindDeclaration:
         return self.kind.name
 
     def queue_name(self, settings: Configuration) -> str:
-        return settings.value(self.queue.variable, self.queue.default, QUEUE_NAME)
+        return self.queue.read(settings, QUEUE_NAME)
 
     def dead_letter_queue_name(self, settings: Configuration) -> str:
-        dlq = self.dead_letter_queue
-        return settings.value(dlq.variable, dlq.default, QUEUE_NAME) or f"{self.queue_name(settings)}-dlq"
+        return self.dead_letter_queue.read(settings, QUEUE_NAME) or f"{self.queue_name(settings)}-dlq"
 
     def table_named(self, settings: Configuration) -> str:
-        return settings.value(self.table_name.variable, self.table_name.default, TABLE_NAME)
+        return self.table_name.read(settings, TABLE_NAME)
 
     def parse(self, body: dict[str, Any]) -> Any:
         """The handler's request for a message's body; InvalidMessage naming the field when it does not fit."""

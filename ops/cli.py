@@ -26,9 +26,9 @@ from adapters.db.job_queries import BadFilter
 from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
 from adapters.sqs.admin import MAX_BROWSE, QueueMissing
+from domain.numbers import whole_number
 from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from kinds import KindDeclaration
-from adapters.db.tables import whole_number
 from ops import render
 from ops.service import Ops, OpsError, operator
 
@@ -39,9 +39,10 @@ FINAL_STEPS = ("done", "failed")
 
 def positive_int(maximum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= maximum:
-            raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {maximum}")
-        return int(text)
+        try:
+            return whole_number(text, low=1, high=maximum)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {maximum}") from None
 
     return parse
 
@@ -100,7 +101,7 @@ def build_parser(job_kinds: dict[str, KindDeclaration]) -> argparse.ArgumentPars
     purge.add_argument("queue")
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    enqueue = commands.add_parser("enqueue", help="publish a job as the API does (a legacy body)")
+    enqueue = commands.add_parser("enqueue", help="publish a job as the API does (a plain-JSON body)")
     kind_commands = _Subparsers(enqueue.add_subparsers(dest="kind", required=True, metavar="KIND"), common)
     for name, declaration in job_kinds.items():
         command = kind_commands.add_parser(name, help=f"a job of the {declaration.queue.variable} queue")

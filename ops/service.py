@@ -1,7 +1,8 @@
-"""The ops tools' composition root: what the dashboard and the CLI read and do.
+"""What the dashboard and the CLI read and do, over the worker's own Infrastructure.
 
-Built from the worker's own settings and job kinds, so the tools see exactly
-the queues, tables, bucket and Redis the worker uses. Tests pass their own clients.
+Built from the worker's own settings and job kinds (``bootstrap.Infrastructure``),
+so the tools see exactly the queues, tables, bucket and Redis the worker uses.
+Tests pass their own clients.
 """
 
 from __future__ import annotations
@@ -13,91 +14,37 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-import boto3
-import redis
-from botocore.config import Config
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
-import kinds
-from adapters.ai.registry import build_registry
-from adapters.ai.spec import EngineSpec
-from adapters.db import Tables, create_engine_from_url
 from adapters.db.job_queries import JobQueries
 from adapters.logs.redact import Redactor, secret_values
-from adapters.redis.presence import WorkerRecord, WorkerRegistry
+from adapters.redis.presence import WorkerRecord
 from adapters.redis.progress import RedisProgress
 from adapters.sqs.admin import MAX_BROWSE
-from adapters.sqs.publisher import LegacyPublisher, legacy_body
-from bootstrap import build_queue_admin, load_job_kinds
+from adapters.sqs.publisher import JsonPublisher, json_body
+from bootstrap import OPS_CLIENTS, Infrastructure
 from domain.errors import PermanentError
 from domain.operations import DeadLetter, QueueAdmin, Tally
 from kinds import KindDeclaration
 from ops.actions import ActionRecords, BackgroundActions, act
 from settings import Settings
 
-BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=15)
-
-
 class OpsError(Exception):
     """Something an operator asked for cannot be done; the message says why."""
 
 
-class Ops:
+class Ops(Infrastructure):
     """Queues, dead letters, jobs, progress, outputs and workers of one deployment.
+
+    Built on the worker's own Infrastructure (the same settings, kinds and
+    clients), with clients that give up quickly (``OPS_CLIENTS``).
 
     Parameters:
       settings: the worker's settings (the same environment variables).
-      sqs, s3: boto3 clients (default: built from settings).
-      redis_client: a redis-py client (default: REDIS_URL).
-      database: a SQLAlchemy engine (default: DATABASE_URL).
-      job_kinds: the kinds of job (default: the worker's, from settings).
+      **given: Infrastructure's ``job_kinds``, ``sqs``, ``s3``, ``redis`` or
+        ``database`` to use instead of building them (tests).
     """
 
-    def __init__(self, settings: Settings, *, sqs=None, s3=None, redis_client=None, database=None,
-                 job_kinds: dict[str, KindDeclaration] | None = None) -> None:
-        self.settings = settings
-        for name, given in (("sqs", sqs), ("s3", s3), ("redis", redis_client), ("database", database),
-                            ("kinds", job_kinds)):
-            if given is not None:
-                self.__dict__[name] = given
-
-    # --- clients ---------------------------------------------------------
-    @cached_property
-    def sqs(self):
-        s = self.settings
-        return boto3.client("sqs", region_name=s.aws_region, endpoint_url=s.sqs_endpoint_url, config=BOTO_CONFIG)
-
-    @cached_property
-    def s3(self):
-        s = self.settings
-        return boto3.client("s3", region_name=s.aws_region, endpoint_url=s.s3_endpoint_url, config=BOTO_CONFIG)
-
-    @cached_property
-    def redis(self) -> redis.Redis:
-        # One quick retry: a page or a command waiting out redis-py's default backoff (about 3 s
-        # per call) during an outage would hang instead of saying Redis is unreachable.
-        return redis.Redis.from_url(
-            self.settings.redis_client_url, socket_timeout=5, socket_connect_timeout=5, retry=fail_fast_retry()
-        )
-
-    @cached_property
-    def database(self):
-        return create_engine_from_url(self.settings.database_url)
-
-    # --- the deployment's kinds ---------------------------------------------
-    @cached_property
-    def kinds(self) -> dict[str, KindDeclaration]:
-        return load_job_kinds(self.settings)
-
-    @cached_property
-    def tables(self) -> Tables:
-        return kinds.configured_tables(self.kinds, self.settings)
-
-    @cached_property
-    def engine_specs(self) -> dict[str, EngineSpec]:
-        """The AI engines the worker registers (what ``enqueue`` checks job types against)."""
-        return build_registry(self.settings.extra_engine_modules)
+    def __init__(self, settings: Settings, **given: Any) -> None:
+        super().__init__(settings, clients=OPS_CLIENTS, **given)
 
     def kind(self, name: str) -> KindDeclaration:
         """A kind by its name; OpsError naming the kinds there are."""
@@ -117,7 +64,7 @@ class Ops:
     # --- views -------------------------------------------------------------
     @cached_property
     def queues(self) -> QueueAdmin:
-        admin = build_queue_admin(self.settings, self.kinds, sqs=lambda: self.sqs, redis_client=lambda: self.redis)
+        admin = self.queue_admin
         if admin is None:
             raise OpsError("BROKER=stub has no queues to inspect; use sqs or redis")
         return admin
@@ -125,10 +72,6 @@ class Ops:
     @cached_property
     def jobs(self) -> JobQueries:
         return JobQueries(self.database, self.tables)
-
-    @cached_property
-    def worker_registry(self) -> WorkerRegistry:
-        return WorkerRegistry(self.redis, gone_after=self.settings.worker_gone_seconds)
 
     def workers(self) -> list[WorkerRecord]:
         return self.worker_registry.workers()
@@ -178,9 +121,9 @@ class Ops:
         return found
 
     @cached_property
-    def publisher(self) -> LegacyPublisher:
+    def publisher(self) -> JsonPublisher:
         """Keeps the queue URLs it looked up, like the worker's own publisher."""
-        return LegacyPublisher(self.sqs)
+        return JsonPublisher(self.sqs)
 
     def dead_letter(self, queue: str, letter_id: str) -> DeadLetter | None:
         """One dead letter by its id, or None. SQS cannot fetch a message by id, so up
@@ -226,7 +169,7 @@ class Ops:
         except PermanentError as error:
             raise OpsError(error.reason) from None
         queue = declaration.queue_name(self.settings)
-        body = legacy_body(fields)
+        body = json_body(fields)
         if self.settings.broker == "sqs":
             return self.publisher.send(queue, body)
         if self.settings.broker == "redis":
@@ -250,10 +193,6 @@ class Ops:
             "jobs": self.jobs.counts(),
             "workers": [record.as_dict() for record in workers],
         }
-
-
-def fail_fast_retry() -> Retry:
-    return Retry(NoBackoff(), 1)
 
 
 def operator() -> str:

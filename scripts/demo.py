@@ -3,7 +3,7 @@
 moto's server stands in for SQS and S3, fakeredis's TCP server for Redis, a
 SQLite file for PostgreSQL. The worker is the real ``dramatiq tasks.video
 tasks.ai`` command; this script plays the Django API: it creates the rows,
-uploads the sources, publishes the legacy bodies with plain boto3, shows the
+uploads the sources, publishes the plain-JSON bodies with plain boto3, shows the
 live progress from Redis and prints the READY row, the HLS files, the first
 captions and the OCR result at the end. The video speaks when espeak-ng
 (Debian) can make speech for it, and a ``transcribe`` job with its
@@ -45,7 +45,7 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from adapters.ai.engines.ocr import SPEC as OCR  # noqa: E402
 from adapters.ai.engines.transcribe import SPEC as TRANSCRIBE  # noqa: E402
-from adapters.db import create_engine_from_url  # noqa: E402
+from adapters.db import connect_database  # noqa: E402
 from adapters.media import find_ffmpeg  # noqa: E402
 from adapters.sqs.publisher import ai_body, video_body  # noqa: E402
 from kinds import configured_tables, load_kinds  # noqa: E402
@@ -169,7 +169,7 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
 
     # What the Django API does: the row, the uploaded source, the message.
     tables = configured_tables(load_kinds(), Settings(_env_file=None))  # the tables' default names
-    engine = create_engine_from_url(database_url)
+    engine = connect_database(database_url)
     tables.create(engine)
     source_key = f"uploads/{tenant}/{video_id}/source.mp4"
     no_captions = speech_unavailable() or TRANSCRIBE.unavailable()

@@ -9,7 +9,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import insert
 
-from adapters.db import create_engine_from_url
+from adapters.db import connect_database
 from tests.services import AWS_ENV, POSTGRES_URL, REDIS_URL, MotoServer, fresh_tables, unique
 
 os.environ.update(AWS_ENV)
@@ -41,19 +41,19 @@ def moto():
 
 
 @pytest.fixture(scope="session")
-def pg_engine():
-    engine = create_engine_from_url(POSTGRES_URL)
-    yield engine
-    engine.dispose()
+def pg_database():
+    database = connect_database(POSTGRES_URL)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture
-def tables(pg_engine):
+def tables(pg_database):
     """Fresh video and AI tables under unique names (VIDEO_TABLE, AI_JOB_TABLE)."""
     tables = fresh_tables()
-    tables.create(pg_engine)
+    tables.create(pg_database)
     yield tables
-    tables.metadata.drop_all(pg_engine)
+    tables.metadata.drop_all(pg_database)
 
 
 @pytest.fixture
@@ -70,9 +70,9 @@ def bucket(moto):
     return name
 
 
-def insert_video(engine, table, video_id: int, file_key: str, status: str = "UPLOADED", tenant_id=7) -> None:
+def insert_video(database, table, video_id: int, file_key: str, status: str = "UPLOADED", tenant_id=7) -> None:
     now = datetime.now(timezone.utc)
-    with engine.begin() as connection:
+    with database.begin() as connection:
         connection.execute(
             insert(table).values(
                 id=video_id, tenant_id=tenant_id, file_key=file_key, status=status, created_at=now, updated_at=now
@@ -80,9 +80,9 @@ def insert_video(engine, table, video_id: int, file_key: str, status: str = "UPL
         )
 
 
-def insert_ai_job(engine, table, job_id: str, job_type: str, payload: dict, status: str = "PENDING") -> None:
+def insert_ai_job(database, table, job_id: str, job_type: str, payload: dict, status: str = "PENDING") -> None:
     now = datetime.now(timezone.utc)
-    with engine.begin() as connection:
+    with database.begin() as connection:
         connection.execute(
             insert(table).values(
                 id=job_id, tenant_id=7, job_type=job_type, status=status, payload=payload, created_at=now, updated_at=now

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from domain.entities import AIJob, AIJobRequest
-from domain.handlers.ai import ProcessAIJobHandler
-from domain.handlers.flow import Outcome
-from domain.statuses import AIJobStatus
-from tests.unit.fakes import FakeAIJobRepository, FakeLock, FakeProgress, FakeStorage
+from domain.ai.handler import ProcessAIJobHandler
+from domain.ai.model import AI, AIJobRequest, AIJobStatus
+from domain.flow import Outcome
+from tests.unit.fakes import FakeJobRepository, FakeLock, FakeProgress, FakeRow, FakeStorage
 
 JOB = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
 
@@ -14,7 +13,7 @@ JOB = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
 class _TakenOver:
     """Wraps an engine: once it has run, a newer attempt takes the job over (the lock expired while it stalled)."""
 
-    def __init__(self, engine, jobs: FakeAIJobRepository) -> None:
+    def __init__(self, engine, jobs: FakeJobRepository) -> None:
         self.engine, self.jobs = engine, jobs
 
     def prepare(self, payload):
@@ -37,7 +36,7 @@ def run_engine(engine, job_type: str, payload: dict, *, storage: FakeStorage | N
     """
     storage = storage if storage is not None else FakeStorage()
     sink = FakeProgress()
-    jobs = FakeAIJobRepository(AIJob(id=job_id, job_type=job_type, status=AIJobStatus.PENDING, tenant_id=tenant))
+    jobs = FakeJobRepository(AI, FakeRow(job_id, AIJobStatus.PENDING, tenant_id=tenant))
     if taken_over:
         engine = _TakenOver(engine, jobs)
     handler = ProcessAIJobHandler(jobs=jobs, lock=FakeLock(), progress=sink, storage=storage,

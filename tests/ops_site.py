@@ -102,17 +102,17 @@ class Site:
         return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
 
-def make_site(stack: Stack, pg_engine, **overrides) -> Site:
+def make_site(stack: Stack, pg_database, **overrides) -> Site:
     settings = settings_for(stack, **overrides)
-    ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis_client=redis_lib.Redis.from_url(REDIS_URL),
-              database=pg_engine)
+    ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis=redis_lib.Redis.from_url(REDIS_URL),
+              database=pg_database)
     app = create_app(settings, ops)
     return Site(stack, app, app.test_client(), ops)
 
 
 @pytest.fixture
-def site(private_stack, pg_engine) -> Site:
-    return make_site(private_stack, pg_engine)
+def site(private_stack, pg_database) -> Site:
+    return make_site(private_stack, pg_database)
 
 
 def receive_all(stack: Stack, queue: str) -> list[dict]:

@@ -13,17 +13,17 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, StrictInt, field_validator
-from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Text
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Column, DateTime, Integer, String, Text
 
-from adapters.db.tables import JobTableSpec
-from adapters.messages import SafeKey
+from adapters.db.tables import JobTableSpec, job_columns
+from adapters.messages import BigintId, JobBody, SafeKey
 from domain.errors import UnsupportedMedia
-from domain.handlers.flow import JobHandler
-from domain.kinds import JobKind
+from domain.flow import JobHandler
+from domain.jobs import JobKind
+from domain.numbers import whole_number
 from domain.progress import Progress
 from kinds import EnqueueField, KindDeclaration, Services, Setting
-from adapters.db.tables import whole_number
 
 
 class DocumentStatus(str, Enum):
@@ -63,21 +63,11 @@ class DocumentRequest(BaseModel):
         return self.doc_id
 
 
-class DocumentBody(BaseModel):
+class DocumentBody(JobBody):
     """``{"doc_id": 3, "file_key": "uploads/7/essay.txt", "tenant_id": 7}``"""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    doc_id: StrictInt
+    doc_id: BigintId
     file_key: SafeKey
-    tenant_id: StrictInt | None = None
-
-    @field_validator("doc_id")
-    @classmethod
-    def _positive(cls, value: int) -> int:
-        if value <= 0:
-            raise ValueError("must be a positive integer")
-        return value
 
     def to_request(self) -> DocumentRequest:
         return DocumentRequest(doc_id=self.doc_id, file_key=self.file_key, tenant_id=self.tenant_id)
@@ -85,20 +75,15 @@ class DocumentBody(BaseModel):
 
 def _columns() -> list[Column]:
     return [
-        Column("id", BigInteger, primary_key=True, autoincrement=False),
-        Column("tenant_id", BigInteger, nullable=True),
         Column("file_key", String(1024), nullable=False),
-        Column("status", String(20), nullable=False),
         Column("words", Integer, nullable=True),
         Column("error", Text, nullable=True),
         Column("begun_at", DateTime(timezone=True), nullable=True),
         Column("ended_at", DateTime(timezone=True), nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
     ]
 
 
-TABLE = JobTableSpec(_columns, started="begun_at", error="error", finished="ended_at",
+TABLE = JobTableSpec(job_columns(int, _columns), started="begun_at", error="error", finished="ended_at",
                      result=lambda words: {"words": words}, listed=("tenant_id", "words"))
 
 

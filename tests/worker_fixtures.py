@@ -10,11 +10,11 @@ from tests.services import fresh_tables
 
 
 @pytest.fixture(scope="module")
-def stack(moto, pg_engine):
+def stack(moto, pg_database):
     tables = fresh_tables()
-    tables.create(pg_engine)
-    yield Stack(moto, pg_engine, tables)
-    tables.metadata.drop_all(pg_engine)
+    tables.create(pg_database)
+    yield Stack(moto, pg_database, tables)
+    tables.metadata.drop_all(pg_database)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def worker(stack, tmp_path_factory):
 @pytest.fixture
 def private_stack(stack):
     """Queues and a bucket of its own (sharing the module's tables), for workers with special settings."""
-    return Stack(stack.moto, stack.engine, stack.tables)
+    return Stack(stack.moto, stack.database, stack.tables)
 
 
 @pytest.fixture

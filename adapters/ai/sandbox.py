@@ -20,7 +20,7 @@ from adapters.ai.spec import EngineSpec
 from adapters.child_process import run_child
 from adapters.messages import explain
 from domain import errors
-from domain.entities import AIJobRequest, EngineOutput
+from domain.ai.model import AIJobRequest, EngineOutput
 from domain.errors import LimitExceeded, PermanentError, ProcessingTimeout, TransientError
 from domain.progress import Progress
 

@@ -18,7 +18,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 from adapters.ai.audio import SAMPLE_RATE, audio_windows
 from adapters.ai.spec import Report
 from adapters.ai.whisper_weights import PinnedModel, verified_copy
-from domain.captions import TimedSegment, TimedWord
+from domain.ai.captions import TimedSegment, TimedWord
 from domain.errors import InvalidMessage
 
 BEAM_SIZE = 5

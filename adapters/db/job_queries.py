@@ -21,12 +21,12 @@ class JobQueries:
     """Job rows by kind, status and id.
 
     Parameters:
-      engine: a SQLAlchemy engine on the platform's database.
+      database: the platform's database (a SQLAlchemy Engine).
       tables: the job tables under their configured names, by kind.
     """
 
-    def __init__(self, engine: Engine, tables: Tables) -> None:
-        self.engine = engine
+    def __init__(self, database: Engine, tables: Tables) -> None:
+        self.database = database
         self.tables = tables
 
     def statuses(self, kind: str) -> list[str]:
@@ -35,7 +35,7 @@ class JobQueries:
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows per status for each kind; every status present, zero when none."""
         result = {}
-        with self.engine.connect() as connection:
+        with self.database.connect() as connection:
             for entry in self.tables:
                 table = entry.table
                 rows = connection.execute(select(table.c.status, func.count()).group_by(table.c.status))
@@ -74,7 +74,7 @@ class JobQueries:
                 raise BadFilter(f"{option}: {error}") from None
             column = table.c[field.column]
             query = query.where(column.startswith(value, autoescape=True) if field.prefix else column == value)
-        with self.engine.connect() as connection:
+        with self.database.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 
     def one(self, kind: str, job_id: str) -> dict[str, Any] | None:
@@ -83,7 +83,7 @@ class JobQueries:
         key = entry.kind.parse_id(str(job_id))
         if key is None:
             return None
-        with self.engine.connect() as connection:
+        with self.database.connect() as connection:
             row = connection.execute(select(entry.table).where(entry.table.c.id == key)).mappings().one_or_none()
         return dict(row) if row else None
 

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.db.tables import KindTable
-from domain.entities import JobState
 from domain.errors import TransientError
+from domain.jobs import JobState
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -40,12 +40,12 @@ class SqlJobRepository:
     """The JobRepository port on one kind's table.
 
     Parameters:
-      engine: a SQLAlchemy engine (PostgreSQL through psycopg2, or SQLite).
+      database: the database (a SQLAlchemy Engine: PostgreSQL through psycopg2, or SQLite).
       table: the kind's table, with its transitions and the columns it writes.
     """
 
-    def __init__(self, engine: Engine, table: KindTable) -> None:
-        self.engine = engine
+    def __init__(self, database: Engine, table: KindTable) -> None:
+        self.database = database
         self.kind = table.kind
         self.table = table.table
         self.spec = table.spec
@@ -58,9 +58,12 @@ class SqlJobRepository:
     def state_of(self, job_id: Any) -> JobState | None:
         columns = self.table.c
         with self._connection() as connection:
-            row = connection.execute(select(columns.status, columns.tenant_id, columns.created_at)
+            row = connection.execute(select(columns.status, columns.tenant_id, columns.created_at,
+                                            columns[self.spec.started].label("started"))
                                      .where(columns.id == job_id)).first()
-        return JobState(self.kind.statuses(row.status), row.tenant_id, as_utc(row.created_at)) if row else None
+        if row is None:
+            return None
+        return JobState(self.kind.statuses(row.status), row.tenant_id, as_utc(row.created_at), as_utc(row.started))
 
     def mark_processing(self, job_id: Any) -> datetime | None:
         now = utcnow()
@@ -94,7 +97,7 @@ class SqlJobRepository:
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as connection:
+            with self.database.begin() as connection:
                 yield connection
         except DBAPIError as error:
             # The driver's text can name hosts and users; keep the reason plain.

@@ -1,10 +1,11 @@
-"""The job tables of CONTRACT section 2, column for column, and what the worker writes in each.
+"""The job tables of CONTRACT section 2 and what the worker writes in each, for any kind.
 
 Django's migrations own these tables in production; ``Tables.create`` exists
-for tests and local runs only. The two tables differ in the names of the
+for tests and local runs only. The kinds' tables differ in the names of the
 columns the worker writes (``error_reason``/``error_message``,
 ``processing_started_at``/``started_at``, a ``finished_at`` only for AI jobs):
-each ``JobTableSpec`` says which, so one repository serves every kind.
+each kind's ``JobTableSpec`` (declared with the kind, in ``kinds/``) says
+which, so one repository serves every kind.
 """
 
 from __future__ import annotations
@@ -18,29 +19,19 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
-    Double,
     Engine,
     MetaData,
     String,
     Table,
-    Text,
     create_engine,
     event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from domain.entities import VideoOutput
-from domain.kinds import JobKind
+from domain.jobs import JobKind
+from domain.numbers import whole_number
 
 JSON_COLUMN = JSON().with_variant(JSONB(), "postgresql")
-
-
-def whole_number(text: str) -> int:
-    """A whole number as typed, within a bigint column; ValueError for anything else ("²", "1e3", 2**64)."""
-    digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or abs(int(text)) > 2**63 - 1:
-        raise ValueError(f"not a whole number: {text[:40]!r}")
-    return int(text)
 
 
 @dataclass(frozen=True)
@@ -89,54 +80,24 @@ class JobTableSpec:
         return Table(name, metadata, *self.columns())
 
 
-def _timestamps() -> list[Column]:
-    return [Column("created_at", DateTime(timezone=True), nullable=False),
-            Column("updated_at", DateTime(timezone=True), nullable=False)]
+def job_columns(id_type: type, own: Callable[[], list[Column]]) -> Callable[[], list[Column]]:
+    """The columns of a job table: those every kind has (``id``, ``tenant_id``, ``status``,
+    ``created_at``, ``updated_at``, as Django's TimestampModel makes them) around the kind's own.
 
+    Parameters:
+      id_type: ``int`` (a bigint id) or ``str`` (a varchar(64) id, e.g. a UUID).
+      own: makes the kind's own columns (fresh Column objects each time).
+    """
 
-def _video_columns() -> list[Column]:
-    return [
-        Column("id", BigInteger, primary_key=True, autoincrement=False),
-        Column("tenant_id", BigInteger, nullable=True),
-        Column("file_key", String(1024), nullable=False),
-        Column("status", String(20), nullable=False),
-        Column("hls_path", String(1024), nullable=True),
-        Column("thumbnail_key", String(1024), nullable=True),
-        Column("duration_seconds", Double, nullable=True),
-        Column("error_reason", Text, nullable=True),
-        Column("processing_started_at", DateTime(timezone=True), nullable=True),
-        *_timestamps(),
-    ]
+    def columns() -> list[Column]:
+        key = (Column("id", BigInteger, primary_key=True, autoincrement=False) if id_type is int
+               else Column("id", String(64), primary_key=True))
+        return [key, Column("tenant_id", BigInteger, nullable=True), Column("status", String(20), nullable=False),
+                *own(),
+                Column("created_at", DateTime(timezone=True), nullable=False),
+                Column("updated_at", DateTime(timezone=True), nullable=False)]
 
-
-def _ai_job_columns() -> list[Column]:
-    return [
-        Column("id", String(64), primary_key=True),
-        Column("tenant_id", BigInteger, nullable=True),
-        Column("job_type", String(50), nullable=False),
-        Column("status", String(20), nullable=False),
-        Column("payload", JSON_COLUMN, nullable=False),
-        Column("result", JSON_COLUMN, nullable=True),
-        Column("error_message", Text, nullable=True),
-        Column("started_at", DateTime(timezone=True), nullable=True),
-        Column("finished_at", DateTime(timezone=True), nullable=True),
-        *_timestamps(),
-    ]
-
-
-def _video_output(output: VideoOutput) -> dict[str, Any]:
-    return {"hls_path": output.hls_path, "thumbnail_key": output.thumbnail_key,
-            "duration_seconds": output.duration_seconds}
-
-
-#: ``video_video`` (setting VIDEO_TABLE)
-VIDEO_TABLE = JobTableSpec(_video_columns, started="processing_started_at", error="error_reason",
-                           result=_video_output,
-                           search=(TENANT, SearchField("file_key", "file-key-prefix", prefix=True)))
-#: ``ai_aijob`` (setting AI_JOB_TABLE)
-AI_JOB_TABLE = JobTableSpec(_ai_job_columns, started="started_at", error="error_message",
-                            result=lambda result: {"result": result}, finished="finished_at",
-                            listed=("tenant_id", "job_type"), search=(TENANT, SearchField("job_type", "job-type")))
+    return columns
 
 
 @dataclass(frozen=True)
@@ -166,9 +127,9 @@ class Tables:
     def __iter__(self) -> Iterator[KindTable]:
         return iter(self.kinds.values())
 
-    def create(self, engine: Engine) -> None:
+    def create(self, database: Engine) -> None:
         """Create missing tables: tests and local runs only."""
-        self.metadata.create_all(engine)
+        self.metadata.create_all(database)
 
 
 def build_tables(tables: Mapping[str, tuple[JobKind, JobTableSpec, str]]) -> Tables:
@@ -180,15 +141,15 @@ def build_tables(tables: Mapping[str, tuple[JobKind, JobTableSpec, str]]) -> Tab
     })
 
 
-def create_engine_from_url(url: str) -> Engine:
-    """An engine that survives restarts of the database (pre-ping) and, on
+def connect_database(url: str) -> Engine:
+    """The database at ``url`` (a SQLAlchemy Engine) that survives its restarts (pre-ping) and, on
     SQLite, waits for the write lock instead of failing at once."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        database = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
-        @event.listens_for(engine, "connect")
+        @event.listens_for(database, "connect")
         def _wal(dbapi_connection, _record):  # several worker processes share one file
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
-        return engine
+        return database
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)

@@ -9,7 +9,7 @@ from adapters.media.encoding import AudioEncoding
 from adapters.media.loudness import Loudness, analysis_command, normalisation_filter, parse_summary
 from adapters.media.runner import run_ffmpeg
 from adapters.media.safety import RemoteAccess, Source
-from domain.entities import MediaInfo, Rendition
+from domain.video.model import MediaInfo, Rendition
 
 log = logging.getLogger(__name__)
 

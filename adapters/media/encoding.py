@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.entities import Rendition
-from domain.media import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST
+from domain.video.model import Rendition
+from domain.video.playlists import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST
 
 SEGMENT_PATTERN = "seg_%05d.ts"
 # VBV buffer as a multiple of the rung's maximum rate: a 6 s segment's peak

@@ -10,14 +10,15 @@ manifests they returned (``adapters.media.parts`` says how parts line up).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from adapters.media.audio import shared_audio
 from adapters.media.commands import thumbnail_command
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
 from adapters.media.ladder import check_names, ladder_command
-from adapters.media.manifest import AudioManifest, PartManifest
+from adapters.media.manifest import AudioManifest, ManifestJson, PartManifest
 from adapters.media.master import rewrite_master
 from adapters.media.parted import encode_audio, encode_part
 from adapters.media.probe import probe_media, start_seconds
@@ -26,9 +27,9 @@ from adapters.media.runner import ProgressFraction, run_ffmpeg
 from adapters.media.safety import RemoteAccess, Source, is_url, sniff, sniff_head
 from adapters.media.stitch import stitch_hls, stitch_storyboard
 from adapters.media.storyboard import TILE_WIDTH, interval_ms, write_storyboard
-from domain.entities import MediaInfo, Rendition, VideoPart
 from domain.errors import UnsupportedMedia
-from domain.media import MASTER_PLAYLIST
+from domain.video.model import MediaInfo, Rendition, VideoPart
+from domain.video.playlists import MASTER_PLAYLIST
 
 # The storyboard's tiles, written by ffmpeg beside the renditions and removed
 # once laid out on sprite sheets.
@@ -187,8 +188,8 @@ class FfmpegMediaProcessor:
         part: VideoPart,
         on_progress: Callable[[float], None],
         tiles_dir: Path | None = None,
-    ) -> PartManifest:
-        """Encode one part of a long video for every rendition (video only); return its manifest.
+    ) -> ManifestJson:
+        """Encode one part of a long video for every rendition (video only); return its manifest as JSON.
 
         Parameters:
           source: the local source file, or a presigned URL of it.
@@ -203,15 +204,15 @@ class FfmpegMediaProcessor:
           tiles_dir: where the part's storyboard tiles ``tile_NNNNN.png`` go
             (numbered on the whole video's storyboard); None for none.
 
-        The manifest (``PartManifest.to_json``) lists each rendition's
-        segments with durations and sizes, CODECS and RESOLUTION, the tiles
-        and the first and last timestamps; ``stitch_hls`` and
-        ``stitch_storyboard`` need nothing else.
+        The manifest (``manifest.PartManifest``'s JSON) lists each
+        rendition's segments with durations and sizes, CODECS and
+        RESOLUTION, the tiles and the first and last timestamps;
+        ``stitch_hls`` and ``stitch_storyboard`` need nothing else.
         """
         check_names(ladder)
         return encode_part(self.ffmpeg, source, out_dir, info, ladder, part, video=self.video,
                            timeout_seconds=self.timeout_seconds, access=self.remote, on_progress=on_progress,
-                           tiles_dir=tiles_dir)  # fmt: skip
+                           tiles_dir=tiles_dir).to_json()  # fmt: skip
 
     def encode_audio(
         self,
@@ -221,8 +222,8 @@ class FfmpegMediaProcessor:
         ladder: Sequence[Rendition],
         attempt: str,
         on_progress: Callable[[float], None],
-    ) -> AudioManifest | None:
-        """Encode the shared audio group of a video in parts, once over the whole source; None when it is silent.
+    ) -> ManifestJson | None:
+        """Encode the shared audio group of a video in parts, once over the whole source; its manifest as JSON, None when silent.
 
         Parameters:
           source: the local source file, or a presigned URL of it.
@@ -242,14 +243,14 @@ class FfmpegMediaProcessor:
         audio = self._audio(source, info, ladder)
         return encode_audio(self.ffmpeg, source, out_dir, info, audio, attempt,
                             video=self.video, timeout_seconds=self.timeout_seconds,
-                            access=self.remote, on_progress=on_progress)  # fmt: skip
+                            access=self.remote, on_progress=on_progress).to_json()  # fmt: skip
 
     def stitch_hls(
         self,
         hls_dir: Path,
         ladder: Sequence[Rendition],
-        parts: Sequence[PartManifest],
-        audio: AudioManifest | None,
+        parts: Sequence[Mapping[str, Any]],
+        audio: Mapping[str, Any] | None,
     ) -> Path:
         """Write the playlists and the master of a video encoded in parts; return ``hls_dir/master.m3u8``.
 
@@ -257,24 +258,27 @@ class FfmpegMediaProcessor:
           hls_dir: the local folder mirroring the video's ``hls/``; only
             playlists are written (the segments are already in storage).
           ladder: the renditions, in the order the master lists them.
-          parts: every part's manifest (``PartManifest.from_json``).
-          audio: the audio group's manifest, None for a silent video.
+          parts: every part's manifest, as ``encode_part`` returned it.
+          audio: the audio group's manifest as ``encode_audio`` returned it,
+            None for a silent video.
 
         Raises ValueError when the manifests are not one attempt's complete set.
         """
-        return stitch_hls(hls_dir, ladder, parts, audio)
+        return stitch_hls(hls_dir, ladder, [PartManifest.from_json(part) for part in parts],
+                          AudioManifest.from_json(audio) if audio is not None else None)
 
-    def stitch_storyboard(self, parts: Sequence[PartManifest], tiles_dir: Path, storyboard_dir: Path,
+    def stitch_storyboard(self, parts: Sequence[Mapping[str, Any]], tiles_dir: Path, storyboard_dir: Path,
                           info: MediaInfo) -> Path:
         """Lay out every part's tiles as the single pass would; return ``storyboard_dir/storyboard.vtt``.
 
         Parameters:
-          parts: every part's manifest.
+          parts: every part's manifest, as ``encode_part`` returned it.
           tiles_dir: the local folder holding every part's tiles, by their manifest names.
           storyboard_dir: where ``storyboard.vtt`` and ``storyboard/`` go.
           info: the source's probe (the cues cover its duration).
         """
-        return stitch_storyboard(parts, tiles_dir, storyboard_dir, duration_seconds=info.duration_seconds)
+        return stitch_storyboard([PartManifest.from_json(part) for part in parts], tiles_dir, storyboard_dir,
+                                 duration_seconds=info.duration_seconds)
 
     def _audio(self, source: Source, info: MediaInfo, ladder: Sequence[Rendition]) -> AudioEncoding:
         return shared_audio(self.ffmpeg, source, info, ladder, target_lufs=self.loudness_target_lufs,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from adapters.media.storyboard import cue_count
-from domain.entities import MediaInfo, VideoPart
+from domain.video.model import MediaInfo, VideoPart
 
 # ffmpeg's own choice when a source says nothing about its frame rate.
 FALLBACK_FRAME_RATE = Fraction(25)

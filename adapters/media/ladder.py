@@ -31,8 +31,8 @@ from adapters.media.encoding import (
     x264_args,
 )
 from adapters.media.safety import RemoteAccess, Source, input_args
-from domain.entities import Rendition
-from domain.media import RESERVED_RENDITION_NAMES
+from domain.video.model import Rendition
+from domain.video.playlists import RESERVED_RENDITION_NAMES
 
 # A rendition name becomes a folder and a token of -var_stream_map, where
 # spaces, commas and colons are separators and % starts a pattern.

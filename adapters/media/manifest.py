@@ -18,9 +18,11 @@ from typing import Any
 import av
 
 from adapters.media.master import playlist_entries
-from domain.media import master_variants
+from domain.video.playlists import master_variants
 
 MANIFEST_VERSION = 1
+# A manifest as plain JSON (``to_json``), the shape the media processor returns and takes.
+ManifestJson = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class PartManifest:
     tiles: tuple[Tile, ...]
     tile_interval_ms: int | None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ManifestJson:
         """This manifest as plain JSON (``from_json`` reads it back)."""
         return {
             "version": MANIFEST_VERSION, "index": self.index, "start_seconds": self.start_seconds,
@@ -172,7 +174,7 @@ class AudioManifest:
     attempt: str
     track: Track
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ManifestJson:
         """This manifest as plain JSON (``from_json`` reads it back)."""
         return {"version": MANIFEST_VERSION, "attempt": self.attempt, "track": self.track.to_json()}
 

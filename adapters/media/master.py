@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.entities import Rendition
-from domain.media import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST, master_variants
+from domain.video.model import Rendition
+from domain.video.playlists import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST, master_variants
 
 AUDIO_GROUP = "audio"
 AAC_LC = "mp4a.40.2"

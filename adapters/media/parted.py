@@ -33,9 +33,9 @@ from adapters.media.parts import (
 from adapters.media.runner import ProgressFraction, run_ffmpeg
 from adapters.media.safety import RemoteAccess, Source
 from adapters.media.storyboard import TILE_WIDTH, interval_ms
-from domain.entities import MediaInfo, Rendition, VideoPart
 from domain.errors import ProcessingTimeout, UnsupportedMedia
-from domain.media import AUDIO_FOLDER
+from domain.video.model import MediaInfo, Rendition, VideoPart
+from domain.video.playlists import AUDIO_FOLDER
 
 log = logging.getLogger(__name__)
 TILE_NAME = "tile_%05d.png"

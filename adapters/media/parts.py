@@ -70,8 +70,9 @@ from adapters.media.encoding import (
 from adapters.media.grid import PartWindow, frame_rate, part_window
 from adapters.media.ladder import check_names
 from adapters.media.safety import RemoteAccess, Source, input_args
-from domain.entities import MediaInfo, Rendition, VideoPart
-from domain.media import AUDIO_FOLDER, check_attempt
+from domain.video.model import MediaInfo, Rendition, VideoPart
+from domain.video.parts import check_attempt
+from domain.video.playlists import AUDIO_FOLDER
 
 # Containers without a keyframe index (their seek lands on a packet at or
 # before the time, possibly between keyframes, whose frames the decoder then

@@ -9,8 +9,8 @@ from pathlib import Path
 import av
 
 from adapters.media.safety import RemoteAccess, Source, input_url, is_url, open_options, sniff
-from domain.entities import MediaInfo
 from domain.errors import LimitExceeded, SourceNotFound, TransientError, UnsupportedMedia
+from domain.video.model import MediaInfo
 
 NOT_DECODABLE = "the source is not a video file ffmpeg can decode"
 NOT_ACCEPTED = (

@@ -44,7 +44,7 @@ when the machine has one.
 
 from __future__ import annotations
 
-from domain.entities import MediaInfo
+from domain.video.model import MediaInfo
 
 # Demuxer names (components of ffmpeg's comma-separated format name) whose
 # parts read by range.

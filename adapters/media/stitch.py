@@ -21,8 +21,8 @@ from adapters.media.manifest import AudioManifest, PartManifest, Segment, Track
 from adapters.media.master import AAC_LC, Rate, Variant, master_text, segments_rate
 from adapters.media.grid import owned_tiles
 from adapters.media.storyboard import write_storyboard
-from domain.entities import Rendition
-from domain.media import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST
+from domain.video.model import Rendition
+from domain.video.playlists import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST
 
 log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"seg_(\d+)\.ts$")

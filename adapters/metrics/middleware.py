@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from time import monotonic
 
@@ -13,7 +12,8 @@ from dramatiq.middleware import Middleware
 
 from adapters.metrics.prometheus import Metrics
 from adapters.worker.context import current_job
-from adapters.worker.labels import BUSY, REJECTED, JobLabels, dead_letter_category, identify, job_outcome
+from adapters.worker.labels import BUSY, JOB_LABELS, REJECTED, identify, job_outcome
+from adapters.worker.options import actor_option
 from adapters.worker.reasons import dead_letter_reason
 from adapters.worker.waits import queue_wait
 
@@ -30,7 +30,6 @@ class JobMetrics(Middleware):
 
     Parameters:
       metrics: what to record into; started in ``after_process_boot``.
-      kinds: actor name -> how its jobs are named (JobLabels).
       multiproc_dir: prometheus_client's multiprocess directory, the one
         Dramatiq's exposition server reads.
       count_nacks: count every nack as a dead letter (Redis and stub brokers);
@@ -38,11 +37,8 @@ class JobMetrics(Middleware):
         message instead (an outage while failing its row).
     """
 
-    def __init__(
-        self, metrics: Metrics, kinds: Mapping[str, JobLabels], *, multiproc_dir: str, count_nacks: bool
-    ) -> None:
+    def __init__(self, metrics: Metrics, *, multiproc_dir: str, count_nacks: bool) -> None:
         self.metrics = metrics
-        self.kinds = dict(kinds)
         self.multiproc_dir = multiproc_dir
         self.count_nacks = count_nacks
 
@@ -61,7 +57,7 @@ class JobMetrics(Middleware):
         self, broker: dramatiq.Broker, message: dramatiq.MessageProxy, *, result=None, exception=None
     ) -> None:
         job = current_job()
-        job_type = job.job_type if job is not None else identify(message, self.kinds).job_type
+        job_type = job.job_type if job is not None else _job_type(broker, message)
         outcome = job_outcome(message, job.outcome if job is not None else None, exception)
         seconds = None if job is None else max(0.0, monotonic() - job.started)
         self.metrics.job(job_type, outcome, seconds)
@@ -69,11 +65,15 @@ class JobMetrics(Middleware):
             self.metrics.lock_busy(job_type)
 
     def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
-        self.metrics.job(identify(message, self.kinds).job_type, REJECTED, None)
+        self.metrics.job(_job_type(broker, message), REJECTED, None)
 
     def after_nack(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
         if self.count_nacks:
-            self.metrics.dead_letter(message.queue_name, dead_letter_category(dead_letter_reason(message)))
+            self.metrics.dead_letter(message.queue_name, dead_letter_reason(message).category)
+
+
+def _job_type(broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> str:
+    return identify(message, actor_option(broker, message, JOB_LABELS)).job_type
 
 
 def remove_dead_files(directory: Path) -> None:

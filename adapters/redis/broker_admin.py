@@ -72,7 +72,7 @@ class DeadLetterReasons(Middleware):
             pipe = self.client.pipeline(transaction=False)
             # The broker files dead letters under its own id, not the message's.
             stored_as = message.options.get("redis_message_id", message.message_id)
-            pipe.hset(key, stored_as, dead_letter_reason(message))
+            pipe.hset(key, stored_as, dead_letter_reason(message).text)
             pipe.expire(key, self.ttl_seconds)
             pipe.execute()
         except redis.RedisError:

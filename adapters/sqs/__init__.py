@@ -1,1 +1,1 @@
-"""SQS: the legacy queues' broker and consumer, their dead letters, the ops tools' admin, the publisher."""
+"""SQS: the broker and consumer of the API's queues, their dead letters, the ops tools' admin, the publisher."""

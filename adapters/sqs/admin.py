@@ -1,4 +1,4 @@
-"""SqsQueueAdmin: queue depths and dead-letter tools on the legacy SQS queues.
+"""SqsQueueAdmin: queue depths and dead-letter tools on the job queues and their dead-letter queues.
 
 SQS has no "peek": browsing receives messages, which hides them for a while.
 So a browse takes a short lease, reads at most a bounded page, and hands every
@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from botocore.exceptions import ClientError
 
 from adapters.sqs.sweep import DEPTH, Sweep, hand_back, sent_ms, take_snapshot
+from domain.numbers import whole_number_or_none
 from domain.operations import DeadLetter, DeadLetterNotFound, QueueStats, Tally, UnknownQueue
 
 BROWSE_LEASE_SECONDS = 10  # how long a browsed letter could be hidden if the browser died mid-page
@@ -131,8 +132,7 @@ class SqsQueueAdmin:
             queue=queue,
             body=message["Body"],
             reason=attributes.get("reason", "(no reason recorded)"),
-            # isdigit() alone admits "²", which int() refuses.
-            receive_count=int(count) if count.isascii() and count.isdigit() and len(count) < 10 else None,
+            receive_count=whole_number_or_none(count, low=0, high=10**9),
             dead_lettered_at=attributes.get("dead_lettered_at") or _sent_at(message),
             original_id=attributes.get("message_id", ""),
         )
@@ -149,7 +149,7 @@ class SqsQueueAdmin:
             try:
                 self._urls[queue] = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
             except ClientError as error:
-                if "NonExistentQueue" in str(error) or "QueueDoesNotExist" in str(error):
+                if _missing(error):
                     raise QueueMissing(f"SQS queue {queue!r} does not exist") from None
                 raise
         return self._urls[queue]
@@ -157,6 +157,26 @@ class SqsQueueAdmin:
     def _check(self, queue: str) -> None:
         if queue not in self.dead_letter_queues:
             raise UnknownQueue(f"{queue!r} is not a queue of this worker ({', '.join(self.dead_letter_queues)})")
+
+
+def queue_exists(sqs, name: str) -> bool:
+    """Whether an SQS queue of that name exists (GetQueueUrl: no queue is ever created here).
+
+    Parameters:
+      sqs: a boto3 SQS client.
+      name: the queue's name.
+    """
+    try:
+        sqs.get_queue_url(QueueName=name)
+    except ClientError as error:
+        if _missing(error):
+            return False
+        raise
+    return True
+
+
+def _missing(error: ClientError) -> bool:
+    return "NonExistentQueue" in str(error) or "QueueDoesNotExist" in str(error)
 
 
 def _sent_at(message: dict) -> str:

@@ -1,4 +1,4 @@
-"""LegacySQSBroker: dramatiq-sqs's broker, also on the API's own queues."""
+"""RoutedSQSBroker: dramatiq-sqs's broker, also on the API's own queues."""
 
 from __future__ import annotations
 
@@ -15,20 +15,20 @@ from dramatiq_sqs.broker import (
     MAX_VISIBILITY_TIMEOUT_SECONDS,
 )
 
-from adapters.sqs.codec import BodyCodec, LegacyRoute
-from adapters.sqs.consumer import LegacySQSConsumer
+from adapters.sqs.codec import BodyCodec, Route
+from adapters.sqs.consumer import RoutedSQSConsumer
 from adapters.sqs.dead_letter import DeadLetterQueue
 from adapters.worker.options import RECEIVE_COUNT, RETURN_TO_QUEUE, SENT_AT
 
 log = logging.getLogger(__name__)
 
 
-class LegacySQSBroker(SQSBroker):
+class RoutedSQSBroker(SQSBroker):
     """``dramatiq_sqs.SQSBroker``, taking the same parameters, that also speaks the API's queues.
 
     A queue with a route (one of ``routes``) is one of the API's: used under
     its exact name (no namespace), its bodies plain JSON or Dramatiq envelopes,
-    consumed by ``LegacySQSConsumer`` (rejects and dead letters with reasons,
+    consumed by ``RoutedSQSConsumer`` (rejects and dead letters with reasons,
     the original body kept, visibility extended by the heartbeat and returned
     at shutdown), its failures sent to the route's dead-letter queue (not in
     the base class's ``dead_letter_queues``, which only ``dead_letter=True``
@@ -59,7 +59,7 @@ class LegacySQSBroker(SQSBroker):
         visibility_timeout: int | None = MAX_VISIBILITY_TIMEOUT_SECONDS,
         max_message_size: int = MAX_MESSAGE_SIZE_BYTES,
         tags: dict[str, str] | None = None,
-        routes: Mapping[str, LegacyRoute] | None = None,
+        routes: Mapping[str, Route] | None = None,
         outage_retry_seconds: int = 60,
         **options,
     ) -> None:
@@ -71,7 +71,7 @@ class LegacySQSBroker(SQSBroker):
         self.routes = dict(routes or {})
         self.outage_retry_seconds = outage_retry_seconds
         self.routed_dead_letters: dict[str, DeadLetterQueue] = {}
-        self.consumers: list[LegacySQSConsumer] = []
+        self.consumers: list[RoutedSQSConsumer] = []
         self._consumers_guard = threading.Lock()
 
     def _ensure_queue(self, queue_name: str) -> None:
@@ -96,7 +96,7 @@ class LegacySQSBroker(SQSBroker):
         if route is None:
             return super().consume(queue_name, prefetch, timeout)
         self._ensure_queue(queue_name)
-        consumer = LegacySQSConsumer(
+        consumer = RoutedSQSConsumer(
             self.queues[queue_name],
             prefetch,
             timeout,

@@ -1,11 +1,17 @@
 """Turns an SQS body into a Dramatiq message.
 
-Two kinds of bodies arrive on the legacy queues: the API's plain JSON (one
+Two kinds of bodies arrive on the API's queues: the API's plain JSON (one
 job per message, CONTRACT section 1) and the base64 Dramatiq envelopes that
-Dramatiq's own retries enqueue. A body that is neither, or that fails the
-queue's schema, still becomes a Dramatiq message - one flagged with
-``reject_reason`` - so that the worker dead-letters it through the same path
-as every other failure instead of leaving it to loop on the queue.
+Dramatiq's own retries enqueue. The worker's own queues (the video parts)
+take envelopes only. A body that is neither still becomes a Dramatiq
+message - one flagged with ``reject_reason`` - so that the worker
+dead-letters it through the same path as every other failure instead of
+leaving it to loop on the queue.
+
+Only the transport is decoded here: a plain-JSON object becomes the
+message's kwargs as it is, and the actor validates it against its kind's
+body model - once, on every broker (an invalid body is a permanent error
+there, dead-lettered with the field it names).
 """
 
 from __future__ import annotations
@@ -17,36 +23,37 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass
 
 import dramatiq
-from pydantic import BaseModel
 
-from adapters.messages import parse_body
-from adapters.worker.options import LEGACY_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE, SENT_AT
+from adapters.messages import json_object
+from adapters.worker.options import ORIGINAL_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE, SENT_AT
 from domain.errors import InvalidMessage
+from domain.numbers import whole_number_or_none
 
 # A Dramatiq envelope is base64 of a JSON object, so it starts with "eyJ"
 # (base64 of '{"'); a JSON body can never look like that.
 ENVELOPE = re.compile(r"eyJ[A-Za-z0-9+/]*={0,2}")
+# The actor name of a rejected body on a queue of envelopes only: no actor has it.
+REJECTED_ENVELOPE = "rejected_message"
 
 
 def sent_timestamp_ms(attributes: Mapping[str, object]) -> int | None:
     """SQS's ``SentTimestamp`` among a received message's attributes (epoch ms), None when absent or malformed."""
-    value = str(attributes.get("SentTimestamp", ""))
-    return int(value) if value.isascii() and value.isdigit() else None
+    return whole_number_or_none(str(attributes.get("SentTimestamp", "")), low=0)
 
 
 @dataclass(frozen=True)
-class LegacyRoute:
-    """Which actor runs a queue's plain-JSON bodies, their schema, and where failures go.
+class Route:
+    """Which actor runs a queue's plain-JSON bodies, and where failures go.
 
     Parameters:
-      actor_name: the Dramatiq actor that processes the queue's jobs.
-      schema: the pydantic model of the queue's body.
+      actor_name: the Dramatiq actor that runs the queue's plain-JSON bodies
+        (one of the API's queues); None for a queue of Dramatiq envelopes only
+        (the worker's own).
       dead_letter_queue: the SQS queue failed messages are sent to, original
         body and reason attached (CONTRACT section 6's ``<queue>-dlq``).
     """
 
-    actor_name: str
-    schema: type[BaseModel]
+    actor_name: str | None
     dead_letter_queue: str
 
 
@@ -61,7 +68,7 @@ class BodyCodec:
         Dramatiq envelope naming any other actor is rejected, not crashed on.
     """
 
-    def __init__(self, queue_name: str, route: LegacyRoute, known_actors: Container[str]) -> None:
+    def __init__(self, queue_name: str, route: Route, known_actors: Container[str]) -> None:
         self.queue_name = queue_name
         self.route = route
         self.known_actors = known_actors
@@ -85,17 +92,19 @@ class BodyCodec:
         return message
 
     def _decode(self, body: str, sqs_message_id: str) -> dramatiq.Message:
-        if not ENVELOPE.fullmatch(body.strip()):
-            parsed = parse_body(self.route.schema, body)
-            return dramatiq.Message(
-                queue_name=self.queue_name,
-                actor_name=self.route.actor_name,
-                args=(),
-                kwargs=parsed.model_dump(mode="json"),
-                options={LEGACY_BODY: body},
-                message_id=sqs_message_id,
-            )
-        return self._decode_envelope(body)
+        if ENVELOPE.fullmatch(body.strip()):
+            return self._decode_envelope(body)
+        if self.route.actor_name is None:
+            raise InvalidMessage(f"invalid message: {self.queue_name!r} takes only the worker's own Dramatiq "
+                                 "messages, not a plain body")
+        return dramatiq.Message(
+            queue_name=self.queue_name,
+            actor_name=self.route.actor_name,
+            args=(),
+            kwargs=json_object(body),
+            options={ORIGINAL_BODY: body},
+            message_id=sqs_message_id,
+        )
 
     def _decode_envelope(self, body: str) -> dramatiq.Message:
         try:
@@ -114,11 +123,12 @@ class BodyCodec:
         return message
 
     def _rejected(self, body: str, sqs_message_id: str, reason: str) -> dramatiq.Message:
+        # A reject of an envelopes-only queue runs no actor; GiveUp has nothing to fail.
         return dramatiq.Message(
             queue_name=self.queue_name,
-            actor_name=self.route.actor_name,
+            actor_name=self.route.actor_name or REJECTED_ENVELOPE,
             args=(),
             kwargs={},
-            options={LEGACY_BODY: body, REJECT_REASON: reason},
+            options={ORIGINAL_BODY: body, REJECT_REASON: reason},
             message_id=sqs_message_id,
         )

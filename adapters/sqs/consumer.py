@@ -1,4 +1,4 @@
-"""LegacySQSConsumer: dramatiq-sqs's consumer, taught the legacy queues.
+"""RoutedSQSConsumer: dramatiq-sqs's consumer, taught the API's queues.
 
 What it adds to ``dramatiq_sqs.broker.SQSConsumer``:
 - every body becomes a Dramatiq message (plain JSON, envelopes, and rejects
@@ -25,12 +25,12 @@ from dramatiq_sqs.utils import batched
 
 from adapters.sqs.codec import BodyCodec, sent_timestamp_ms
 from adapters.sqs.dead_letter import DeadLetterQueue
-from adapters.worker.options import GIVE_UP_PENDING, LEGACY_BODY, RECEIVE_COUNT, RETURN_TO_QUEUE
+from adapters.worker.options import GIVE_UP_PENDING, ORIGINAL_BODY, RECEIVE_COUNT, RETURN_TO_QUEUE
 from adapters.worker.reasons import dead_letter_reason
 
 
-class LegacySQSConsumer(SQSConsumer):
-    """Consumes one legacy queue.
+class RoutedSQSConsumer(SQSConsumer):
+    """Consumes one routed queue (one of the API's, or the worker's own parts queue).
 
     Parameters:
       queue: the boto3 Queue resource to receive from.
@@ -123,7 +123,7 @@ class LegacySQSConsumer(SQSConsumer):
             self.message_refc -= 1
             return
         self.dead_letters.send(
-            message.options.get(LEGACY_BODY) or sqs_message.body,
+            message.options.get(ORIGINAL_BODY) or sqs_message.body,
             reason=dead_letter_reason(message),
             receive_count=int(message.options.get(RECEIVE_COUNT, 1)),
             message_id=message.message_id,

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timezone
 
 from adapters.metrics.prometheus import METRICS
-from adapters.worker.labels import dead_letter_category
+from adapters.worker.reasons import DeadLetterReason
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,13 @@ class DeadLetterQueue:
         self.queue = queue
         self.source_queue = source_queue
 
-    def send(self, body: str, *, reason: str, receive_count: int, message_id: str) -> None:
+    def send(self, body: str, *, reason: DeadLetterReason, receive_count: int, message_id: str) -> None:
         """Send ``body`` unchanged (it can be redriven as it is) with the reason attached."""
         self.queue.send_message(
             MessageBody=body,
             MessageAttributes=dead_letter_attributes(
-                reason=reason, receive_count=receive_count, source_queue=self.source_queue, message_id=message_id
+                reason=reason.text, receive_count=receive_count, source_queue=self.source_queue, message_id=message_id
             ),
         )
-        METRICS.dead_letter(self.source_queue, dead_letter_category(reason))
-        log.warning("dead-lettered message %s from %s: %s", message_id, self.source_queue, reason)
+        METRICS.dead_letter(self.source_queue, reason.category)
+        log.warning("dead-lettered message %s from %s: %s", message_id, self.source_queue, reason.text)

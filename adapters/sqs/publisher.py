@@ -1,4 +1,4 @@
-"""A Django-free publisher of the API's legacy bodies (CONTRACT section 1).
+"""A Django-free publisher of the API's plain-JSON bodies (CONTRACT section 1).
 
 Emits exactly what the Django API emits: one plain UTF-8 JSON object per
 message, no base64, no Dramatiq envelope. Used by the tests, the demo, the
@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-def legacy_body(fields: dict[str, Any], created_at: datetime | None = None) -> str:
+def json_body(fields: dict[str, Any], created_at: datetime | None = None) -> str:
     """A body as the API writes it: the job's fields, then ``created_at`` (now, unless given)."""
     return json.dumps({**fields, "created_at": (created_at or datetime.now(timezone.utc)).isoformat()},
                       separators=(", ", ": "))
@@ -20,7 +20,7 @@ def legacy_body(fields: dict[str, Any], created_at: datetime | None = None) -> s
 
 def video_body(video_id: int, file_key: str, tenant_id: int | None = None, created_at: datetime | None = None) -> str:
     """The video queue's body of CONTRACT section 1."""
-    return legacy_body({"video_id": video_id, "file_key": file_key, "tenant_id": tenant_id}, created_at)
+    return json_body({"video_id": video_id, "file_key": file_key, "tenant_id": tenant_id}, created_at)
 
 
 def ai_body(
@@ -31,11 +31,11 @@ def ai_body(
     created_at: datetime | None = None,
 ) -> str:
     """The AI queue's body of CONTRACT section 1."""
-    return legacy_body({"job_id": job_id, "job_type": job_type, "tenant_id": tenant_id, "payload": payload}, created_at)
+    return json_body({"job_id": job_id, "job_type": job_type, "tenant_id": tenant_id, "payload": payload}, created_at)
 
 
-class LegacyPublisher:
-    """Sends legacy bodies to SQS queues, by name; looks each queue's URL up once.
+class JsonPublisher:
+    """Sends plain-JSON bodies to SQS queues, by name; looks each queue's URL up once.
 
     Parameters:
       sqs: a boto3 SQS client.

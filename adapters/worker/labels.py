@@ -1,5 +1,4 @@
-"""Bounded names for metrics and logs: the job a message carries, how its run
-ended, and the category of a dead-letter reason.
+"""Bounded names for metrics and logs: the job a message carries and how its run ended.
 
 Labels come from a small fixed set (or from configuration), never from free
 text in a message body, so a hostile or broken body cannot create new series.
@@ -7,31 +6,28 @@ text in a message body, so a hostile or broken body cannot create new series.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import dramatiq
 from dramatiq.middleware import Shutdown
 
 from domain.errors import LockBusy, Waiting
-from domain.handlers.flow import Outcome
-from domain.kinds import JobKind
+from domain.flow import Outcome
+from domain.jobs import JobKind
 
-COMPLETED, SKIPPED, SUPERSEDED = Outcome.COMPLETED.value, Outcome.SKIPPED.value, Outcome.SUPERSEDED.value
+REPORTED = tuple(outcome.value for outcome in Outcome)  # what an actor reports of its handler
+COMPLETED, SKIPPED, SUPERSEDED, DEFERRED = REPORTED
 FAILED = "failed"  # the message is dead-lettered: permanent error or retries exhausted
 RETRIED = "retried"  # a transient error; the message comes back after a backoff
 INTERRUPTED = "interrupted"  # the worker shut down under the job
 BUSY = "busy"  # another worker holds the job's lock; tried again without spending a retry
 WAITING = "waiting"  # the job waits for something not there yet (its video); tried again, no retry spent
 REJECTED = "rejected"  # never ran: invalid body or delivered too many times
-OUTCOMES = (COMPLETED, SKIPPED, SUPERSEDED, FAILED, RETRIED, INTERRUPTED, BUSY, WAITING, REJECTED)
+OUTCOMES = (*REPORTED, FAILED, RETRIED, INTERRUPTED, BUSY, WAITING, REJECTED)
 
-INVALID_MESSAGE = "invalid_message"
-TOO_MANY_RECEIVES = "too_many_receives"
-RETRIES_EXHAUSTED = "retries_exhausted"
-PERMANENT_ERROR = "permanent_error"
-OTHER = "other"
-DEAD_LETTER_CATEGORIES = (INVALID_MESSAGE, TOO_MANY_RECEIVES, RETRIES_EXHAUSTED, PERMANENT_ERROR, OTHER)
+#: The actor option holding its JobLabels (declared by JobTracking, read by JobMetrics too).
+JOB_LABELS = "job_labels"
 
 
 @dataclass(frozen=True)
@@ -45,12 +41,15 @@ class JobLabels:
         the label only when ``types()`` contains it, else the kind's name is.
       types: the finer types allowed as labels (the registered AI engines);
         called only for messages of this kind.
+      job_type: the label instead of the kind's name (the worker's own messages
+        about a kind's job: ``video_piece``).
     """
 
     kind: JobKind
     id_field: str
     type_field: str | None = None
     types: Callable[[], Collection[str]] = field(default=lambda: ())
+    job_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,13 @@ class JobInfo:
     key: str | None
 
 
-def identify(message: dramatiq.Message, labels: Mapping[str, JobLabels]) -> JobInfo:
-    """The job ``message`` carries; an actor missing from ``labels`` is named by its actor name."""
-    named = labels.get(message.actor_name)
+def identify(message: dramatiq.Message, named: JobLabels | None) -> JobInfo:
+    """The job ``message`` carries, as its actor's labels name it; without labels (an actor
+    of no kind, an unknown actor), the actor's name is the job type."""
     kwargs = message.kwargs if isinstance(message.kwargs, dict) else {}
     if named is None:
         return JobInfo(message.actor_name, "", None)
-    job_type = named.kind.name
+    job_type = named.job_type or named.kind.name
     if named.type_field:
         finer = kwargs.get(named.type_field)
         if isinstance(finer, str) and finer in named.types():
@@ -94,7 +93,7 @@ def job_outcome(message: dramatiq.MessageProxy, reported: str | None, exception:
       exception: what the actor raised, if anything.
     """
     if exception is None:
-        return reported if reported in (COMPLETED, SKIPPED, SUPERSEDED) else COMPLETED
+        return reported if reported in REPORTED else COMPLETED
     if message.failed:
         return FAILED
     if isinstance(exception, Shutdown):
@@ -104,22 +103,3 @@ def job_outcome(message: dramatiq.MessageProxy, reported: str | None, exception:
     if isinstance(exception, Waiting):
         return WAITING
     return RETRIED
-
-
-def dead_letter_category(reason: str) -> str:
-    """The category of a dead-letter reason, as the worker words them.
-
-    The reasons are sentences made in one place each: the body codec and
-    ``validate_body`` ("invalid message: ..."), RejectBeforeRun ("delivered N
-    times (limit M) ..."), ``dead_letter_reason`` ("gave up after N attempts:
-    ...", "the message failed"); any other reason is a PermanentError's own.
-    """
-    if reason.startswith("invalid message"):
-        return INVALID_MESSAGE
-    if reason.startswith("delivered ") and " times (limit " in reason:
-        return TOO_MANY_RECEIVES
-    if reason.startswith("gave up after "):
-        return RETRIES_EXHAUSTED
-    if not reason or reason == "the message failed":
-        return OTHER
-    return PERMANENT_ERROR

@@ -7,7 +7,8 @@ import logging
 import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage
 
-from adapters.worker.options import RECEIVE_COUNT, REJECT_REASON
+from adapters.worker.options import RECEIVE_COUNT, REJECT_CATEGORY, REJECT_REASON
+from adapters.worker.reasons import TOO_MANY_RECEIVES
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class RejectBeforeRun(Middleware):
                 f"delivered {received} times (limit {self.max_receive_count}) without finishing: "
                 "the job may be crashing its worker"
             )
+            message.options[REJECT_CATEGORY] = TOO_MANY_RECEIVES
         if message.options.get(REJECT_REASON):
             log.warning("rejecting message %s: %s", message.message_id, message.options[REJECT_REASON])
             message.fail()

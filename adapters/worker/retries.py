@@ -37,7 +37,7 @@ class CappedRetries(Retries):
       min_backoff: first backoff, in milliseconds.
       max_backoff: longest backoff, in milliseconds (at most 900,000 on SQS).
       return_on_shutdown: return interrupted messages to the queue (the
-        consumer must honour ``return_to_queue``; LegacySQSConsumer does).
+        consumer must honour ``return_to_queue``; RoutedSQSConsumer does).
       busy_delay: milliseconds before a message whose job is locked elsewhere
         is tried again.
     """

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from time import monotonic
 
 import dramatiq
 from dramatiq.middleware import Middleware
 
 from adapters.worker.context import JobContext, current_job, enter_job, leave_job
-from adapters.worker.labels import FAILED, REJECTED, RETRIED, SUPERSEDED, JobLabels, identify, job_outcome
+from adapters.worker.labels import FAILED, JOB_LABELS, REJECTED, RETRIED, SUPERSEDED, identify, job_outcome
+from adapters.worker.options import actor_option
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +25,15 @@ class JobTracking(Middleware):
     in reverse, so the context then covers every other hook's log lines and
     the retry middleware has already decided whether the message failed.
 
-    Parameters:
-      kinds: actor name -> how its jobs are named (JobLabels).
+    An actor's ``job_labels`` option (JobLabels) says how its jobs are named.
     """
 
-    def __init__(self, kinds: Mapping[str, JobLabels]) -> None:
-        self.kinds = dict(kinds)
+    @property
+    def actor_options(self) -> set[str]:
+        return {JOB_LABELS}
 
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
-        info = identify(message, self.kinds)
+        info = identify(message, actor_option(broker, message, JOB_LABELS))
         attempt = int(message.options.get("retries", 0) or 0) + 1
         enter_job(JobContext(job_type=info.job_type, job_id=info.job_id, attempt=attempt, key=info.key))
 

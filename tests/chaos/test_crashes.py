@@ -31,7 +31,7 @@ def slow_source(tmp_path_factory):
 def upload_job(stack, source, video_id):
     key = f"uploads/7/{video_id}/source.mp4"
     stack.upload(source, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
     return video_body(video_id, key, 7)
 
 
@@ -45,7 +45,7 @@ def wait_transcoding(stack, video_id):
 def test_kill_9_mid_transcode_rounds(private_stack, start_worker, slow_source, soak, figures):
     stack, rounds = private_stack, 20 if soak else 3
     ready = failed = duplicated = locks_left = 0
-    with TransitionLog(stack.engine, stack.tables["video"].name) as log:
+    with TransitionLog(stack.database, stack.tables["video"].name) as log:
         for video_id in new_ids(rounds):
             stack.send(stack.video_queue, upload_job(stack, slow_source, video_id))
             doomed = start_worker(X264_PRESET="veryslow", **LEASES)
@@ -71,7 +71,7 @@ def test_a_stalled_worker_cannot_overwrite_the_attempt_that_took_over(
 ):
     stack = private_stack
     (video_id,) = new_ids(1)
-    with TransitionLog(stack.engine, stack.tables["video"].name) as log:
+    with TransitionLog(stack.database, stack.tables["video"].name) as log:
         stack.send(stack.video_queue, upload_job(stack, slow_source, video_id))
         stale = start_worker(X264_PRESET="veryslow", **LEASES)
         wait_transcoding(stack, video_id)
@@ -106,9 +106,9 @@ def test_duplicate_storm_three_workers(private_stack, start_worker, tmp_path, so
     for video_id in ids:
         key = f"uploads/7/{video_id}/source.mp4"
         stack.s3.upload_file(str(tiny), stack.bucket, key)
-        insert_video(stack.engine, stack.tables["video"], video_id, key)
+        insert_video(stack.database, stack.tables["video"], video_id, key)
         bodies.append(video_body(video_id, key, 7))
-    with TransitionLog(stack.engine, stack.tables["video"].name) as log:
+    with TransitionLog(stack.database, stack.tables["video"].name) as log:
         url = stack.url(stack.video_queue)
         half = len(bodies) // 2
         apart = bodies[half:] * 2
@@ -137,7 +137,7 @@ def test_duplicate_storm_three_workers(private_stack, start_worker, tmp_path, so
 
 
 def _count(stack, table, ids, statuses):
-    with stack.engine.connect() as connection:
+    with stack.database.connect() as connection:
         return connection.execute(
             select(func.count()).select_from(table).where(table.c.id.in_(ids), table.c.status.in_(statuses))
         ).scalar()

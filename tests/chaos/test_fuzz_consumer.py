@@ -3,7 +3,7 @@
 Hypothesis generates the corpus (valid bodies, near-valid ones, wrong types,
 huge and deeply nested values, unknown fields, arbitrary text); every body
 goes through moto's SQS server into a real Dramatiq worker running the
-LegacySQSBroker and this project's middleware. Each one must end exactly once:
+RoutedSQSBroker and this project's middleware. Each one must end exactly once:
 run by the actor if valid, dead-lettered with a reason if not. None lost, no
 worker crash.
 """
@@ -19,13 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.messages import VideoJobBody, validate_body
-from adapters.sqs.broker import LegacySQSBroker
-from adapters.sqs.codec import LegacyRoute
-from adapters.worker.reject import RejectBeforeRun
+from adapters.messages import validate_body
+from adapters.sqs.broker import RoutedSQSBroker
+from adapters.sqs.codec import Route
 from adapters.worker.give_up import GiveUp
+from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.retries import CappedRetries
 from domain.errors import PermanentError
+from kinds.video import VideoJobBody
 from tests.services import unique
 
 pytestmark = pytest.mark.chaos
@@ -85,10 +86,10 @@ def test_fuzzed_bodies_each_end_exactly_once(moto, soak, figures):
     sqs = moto.client("sqs")
     queue, dlq = unique("video-jobs-"), unique("video-dlq-")
     ran: dict[str, dict] = {}
-    broker = LegacySQSBroker(
-        routes={queue: LegacyRoute("process_video", VideoJobBody, dlq)},
+    broker = RoutedSQSBroker(
+        routes={queue: Route("process_video", dlq)},
         visibility_timeout=120, endpoint_url=moto.url, region_name="us-east-1",
-        middleware=[RejectBeforeRun(5), GiveUp({}), CappedRetries(max_retries=0, min_backoff=100, max_backoff=100)],
+        middleware=[RejectBeforeRun(5), GiveUp(), CappedRetries(max_retries=0, min_backoff=100, max_backoff=100)],
     )
     broker.add_middleware(dramatiq.middleware.CurrentMessage())
 

@@ -52,7 +52,7 @@ def test_hostile_inputs_fail_with_reasons_and_leak_nothing(private_stack, start_
     sent = []
     for offset, (name, data, key, words) in enumerate(cases):
         video_id = first + offset
-        insert_video(stack.engine, stack.tables["video"], video_id, key[:1024])
+        insert_video(stack.database, stack.tables["video"], video_id, key[:1024])
         if data is not None:
             stack.s3.put_object(Bucket=stack.bucket, Key=key, Body=data)
         stack.send(stack.video_queue, video_body(video_id, key, 7))

@@ -35,7 +35,7 @@ def start_job(stack, source):
     video_id = random.randrange(10**6, 10**9)
     key = f"uploads/7/{video_id}/source.mp4"
     stack.upload(source, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
     stack.send(stack.video_queue, video_body(video_id, key, 7))
     return video_id
 
@@ -58,7 +58,7 @@ def postgres(action: str) -> None:
 
 def test_postgresql_stopped_and_started_mid_job(private_stack, start_worker, slow_source, figures):
     stack = private_stack
-    with TransitionLog(stack.engine, stack.tables["video"].name) as log:
+    with TransitionLog(stack.database, stack.tables["video"].name) as log:
         worker = start_worker(X264_PRESET="veryslow", **FAST_RETRIES)
         video_id = start_job(stack, slow_source)
         stack.wait_for(lambda: stack.redis.hget(f"progress:video:{video_id}", "step") == "transcoding", 90,
@@ -85,7 +85,7 @@ def test_redis_shut_down_and_restarted_mid_job(private_stack, start_worker, slow
     wait_for_port(port)
     own = redis_lib.Redis(port=port, decode_responses=True)
     try:
-        with TransitionLog(stack.engine, stack.tables["video"].name) as log:
+        with TransitionLog(stack.database, stack.tables["video"].name) as log:
             start_worker(X264_PRESET="veryslow", REDIS_URL=f"redis://127.0.0.1:{port}/0", **FAST_RETRIES)
             video_id = start_job(stack, slow_source)
             stack.wait_for(lambda: own.hget(f"progress:video:{video_id}", "step") == "transcoding", 90,
@@ -104,7 +104,7 @@ def test_redis_shut_down_and_restarted_mid_job(private_stack, start_worker, slow
 
 def test_sqs_and_s3_server_unresponsive_mid_job(private_stack, start_worker, slow_source, moto, figures):
     stack = private_stack
-    with TransitionLog(stack.engine, stack.tables["video"].name) as log:
+    with TransitionLog(stack.database, stack.tables["video"].name) as log:
         start_worker(X264_PRESET="veryslow", **FAST_RETRIES)
         video_id = start_job(stack, slow_source)
         stack.wait_for(lambda: stack.redis.hget(f"progress:video:{video_id}", "step") == "transcoding", 90,

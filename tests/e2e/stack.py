@@ -21,7 +21,7 @@ class Stack:
     """Fresh queues, bucket and tables, and the environment a worker needs for them."""
 
     moto: MotoServer
-    engine: Engine
+    database: Engine
     tables: Tables
     bucket: str = field(default_factory=lambda: unique("media-"))
     video_queue: str = field(default_factory=lambda: unique("video-jobs-"))
@@ -84,12 +84,12 @@ class Stack:
 
     def video(self, video_id: int) -> dict:
         table = self.tables["video"]
-        with self.engine.connect() as connection:
+        with self.database.connect() as connection:
             return dict(connection.execute(select(table).where(table.c.id == video_id)).mappings().one())
 
     def ai_job(self, job_id: str) -> dict:
         table = self.tables["ai"]
-        with self.engine.connect() as connection:
+        with self.database.connect() as connection:
             return dict(connection.execute(select(table).where(table.c.id == job_id)).mappings().one())
 
     def wait_for(self, predicate, timeout: float = 90, what: str = "condition"):
@@ -166,16 +166,16 @@ class TransitionLog:
     """Records every status change of a table with a trigger, to count final writes.
 
     Parameters:
-      engine: the PostgreSQL engine.
+      database: the PostgreSQL database.
       table: the name of the table to watch.
     """
 
-    def __init__(self, engine: Engine, table: str) -> None:
-        self.engine, self.table, self.audit = engine, table, f"{table}_audit"
+    def __init__(self, database: Engine, table: str) -> None:
+        self.database, self.table, self.audit = database, table, f"{table}_audit"
 
     def __enter__(self) -> TransitionLog:
         audit, table = self.audit, self.table
-        with self.engine.begin() as connection:
+        with self.database.begin() as connection:
             connection.execute(text(f"""
                 CREATE TABLE {audit} (id text, old_status text, new_status text, at timestamptz DEFAULT clock_timestamp());
                 CREATE FUNCTION {audit}_fn() RETURNS trigger AS $$
@@ -186,13 +186,13 @@ class TransitionLog:
         return self
 
     def __exit__(self, *exc) -> None:
-        with self.engine.begin() as connection:
+        with self.database.begin() as connection:
             connection.execute(text(
                 f"DROP TRIGGER {self.audit}_tr ON {self.table}; DROP FUNCTION {self.audit}_fn(); DROP TABLE {self.audit}"
             ))
 
     def read(self, job_id) -> list[tuple[str, str]]:
-        with self.engine.connect() as connection:
+        with self.database.connect() as connection:
             rows = connection.execute(
                 text(f"SELECT old_status, new_status FROM {self.audit} WHERE id = :id ORDER BY at"), {"id": str(job_id)}
             )

@@ -1,4 +1,4 @@
-"""AI jobs end to end: legacy AI bodies on SQS -> the real worker -> DONE or FAILED rows."""
+"""AI jobs end to end: plain-JSON AI bodies on SQS -> the real worker -> DONE or FAILED rows."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 def new_job(stack, job_type, payload, status="PENDING"):
     job_id = str(uuid.uuid4())
-    insert_ai_job(stack.engine, stack.tables["ai"], job_id, job_type, payload, status=status)
+    insert_ai_job(stack.database, stack.tables["ai"], job_id, job_type, payload, status=status)
     return job_id, ai_body(job_id, job_type, payload, 7)
 
 
@@ -102,7 +102,7 @@ def test_same_ai_body_twice_is_done_once(private_stack, start_worker, tmp_path):
     png = write_image(tmp_path / "p.png", PAGES[2], "PNG")
     stack.upload(png, "uploads/7/p.png")
     job_id, body = new_job(stack, "ocr", {"file_key": "uploads/7/p.png"})
-    with TransitionLog(stack.engine, stack.tables["ai"].name) as log:
+    with TransitionLog(stack.database, stack.tables["ai"].name) as log:
         stack.send(stack.ai_queue, body)
         stack.send(stack.ai_queue, body)
         start_worker(threads=2)
@@ -143,7 +143,7 @@ def test_transcribe_body_twice_writes_the_captions_once(private_stack, start_wor
     stack.s3.put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
     stack.upload(speak(tmp_path / "hello.wav", "Hello everyone, and welcome to the lecture."), "uploads/7/hello.wav")
     job_id, body = new_job(stack, "transcribe", {"file_key": "uploads/7/hello.wav", "lang": "en", "video_id": 42})
-    with TransitionLog(stack.engine, stack.tables["ai"].name) as log:
+    with TransitionLog(stack.database, stack.tables["ai"].name) as log:
         stack.send(stack.ai_queue, body)
         stack.send(stack.ai_queue, body)
         start_worker(threads=2)

@@ -73,7 +73,7 @@ def text_of(driver, element_id: str) -> str:
 
 
 def test_the_dashboard_in_a_browser_while_a_worker_runs(
-    private_stack, start_worker, dashboard, browser, pg_engine, tmp_path
+    private_stack, start_worker, dashboard, browser, pg_database, tmp_path
 ):
     from selenium.webdriver.common.by import By
 
@@ -87,7 +87,7 @@ def test_the_dashboard_in_a_browser_while_a_worker_runs(
     for body in BAD_BODIES:
         stack.send(stack.video_queue, body)
     failed_id = 7_000_000 + int(time.time()) % 1_000_000
-    insert_video(pg_engine, stack.tables["video"], failed_id, "uploads/7/missing.mp4")
+    insert_video(pg_database, stack.tables["video"], failed_id, "uploads/7/missing.mp4")
     stack.send(stack.video_queue, json.dumps({"video_id": failed_id, "file_key": "uploads/7/missing.mp4",
                                               "tenant_id": 7}))
     stack.wait_status(failed_id, "FAILED", timeout=60)
@@ -97,7 +97,7 @@ def test_the_dashboard_in_a_browser_while_a_worker_runs(
     video_id = failed_id + 1
     source = make_video(tmp_path / "source.mp4", seconds=12, width=640, height=360)
     stack.upload(source, f"uploads/7/{video_id}/source.mp4")
-    insert_video(pg_engine, stack.tables["video"], video_id, f"uploads/7/{video_id}/source.mp4")
+    insert_video(pg_database, stack.tables["video"], video_id, f"uploads/7/{video_id}/source.mp4")
     driver.get(f"{url}/jobs/video/{video_id}")
     assert text_of(driver, "progress-step") == "—" and text_of(driver, "status") == "UPLOADED"
     driver.execute_script("window.loadedOnce = 'still the first load';")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from adapters.media import FfmpegMediaProcessor
-from domain.entities import Rendition
+from domain.video.model import Rendition
 from tests.browser import chromium, serve_dashboard, wait
 from tests.conftest import insert_video
 from tests.e2e.test_player_browser import MISSING, screenshot
@@ -40,8 +40,8 @@ def publish_ready_video(stack, tmp_path) -> int:
     prefix = f"videos/7/{video_id}"
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         stack.upload(path, f"{prefix}/{path.relative_to(out).as_posix()}")
-    insert_video(stack.engine, stack.tables["video"], video_id, f"uploads/7/{video_id}/source.mp4", status="READY")
-    with stack.engine.begin() as connection:
+    insert_video(stack.database, stack.tables["video"], video_id, f"uploads/7/{video_id}/source.mp4", status="READY")
+    with stack.database.begin() as connection:
         connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
                            .values(hls_path=f"{prefix}/hls/master.m3u8", duration_seconds=8.0))
     return video_id

@@ -23,7 +23,7 @@ ids = itertools.count(random.randrange(10**6, 10**9))  # unique across runs: Red
 @pytest.fixture
 def transitions(private_stack):
     """Every status change of the video table, recorded by a trigger the test installs."""
-    with TransitionLog(private_stack.engine, private_stack.tables["video"].name) as log:
+    with TransitionLog(private_stack.database, private_stack.tables["video"].name) as log:
         yield log.read
 
 
@@ -34,7 +34,7 @@ def test_same_body_twice_on_two_workers_is_written_once(private_stack, start_wor
         video_id = next(ids)
         key = f"uploads/7/{video_id}/source.mp4"
         stack.upload(sample_video, key)
-        insert_video(stack.engine, stack.tables["video"], video_id, key)
+        insert_video(stack.database, stack.tables["video"], video_id, key)
         videos.append(video_id)
     for video_id in videos:  # each body twice, back to back, before any worker runs
         for _ in range(2):
@@ -61,7 +61,7 @@ def test_sigterm_mid_transcode_returns_the_message_and_another_worker_finishes(
     video_id = next(ids)
     key = f"uploads/7/{video_id}/source.mp4"
     stack.upload(source, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
     # Leases far longer than the test: only an explicit return makes the message visible again.
     slow = start_worker(X264_PRESET="veryslow", VISIBILITY_TIMEOUT_SECONDS="600", LOCK_TTL_SECONDS="600")
     stack.send(stack.video_queue, video_body(video_id, key, 7))
@@ -92,7 +92,7 @@ def test_redis_broker_runs_the_same_actors(private_stack, start_worker, sample_v
     video_id = next(ids)
     key = f"uploads/7/{video_id}/source.mp4"
     stack.upload(sample_video, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
     start_worker(BROKER="redis")
     broker = RedisBroker(url=REDIS_URL)
     message = dramatiq.Message(
@@ -112,7 +112,7 @@ def long_video_job(stack, tmp_path, seconds=10):
     video_id = next(ids)
     key = f"uploads/7/{video_id}/source.mp4"
     stack.upload(source, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
     return video_id, key
 
 

@@ -66,16 +66,16 @@ def test_the_worker_policy_allows_every_call_a_real_worker_makes(private_stack, 
         ready = next(ids)
         key = f"uploads/7/{ready}/source.mp4"
         stack.upload(sample_video, key)
-        insert_video(stack.engine, stack.tables["video"], ready, key)
+        insert_video(stack.database, stack.tables["video"], ready, key)
         stack.send(stack.video_queue, video_body(ready, key, 7))
 
         missing = next(ids)
-        insert_video(stack.engine, stack.tables["video"], missing, f"uploads/7/{missing}/gone.mp4")
+        insert_video(stack.database, stack.tables["video"], missing, f"uploads/7/{missing}/gone.mp4")
         stack.send(stack.video_queue, video_body(missing, f"uploads/7/{missing}/gone.mp4", 7))
 
         # Times out (transient), is retried once through the queue, then fails and is dead-lettered.
         hung = str(uuid.uuid4())
-        insert_ai_job(stack.engine, stack.tables["ai"], hung, "test_hang", {})
+        insert_ai_job(stack.database, stack.tables["ai"], hung, "test_hang", {})
         stack.send(stack.ai_queue, ai_body(hung, "test_hang", {}, 7))
 
         assert stack.wait_status(ready, "READY", "FAILED", timeout=120)["status"] == "READY", worker.output()
@@ -85,7 +85,7 @@ def test_the_worker_policy_allows_every_call_a_real_worker_makes(private_stack, 
 
         # SIGTERM while a job runs: its message is returned to the queue.
         interrupted = str(uuid.uuid4())
-        insert_ai_job(stack.engine, stack.tables["ai"], interrupted, "test_hang", {})
+        insert_ai_job(stack.database, stack.tables["ai"], interrupted, "test_hang", {})
         stack.send(stack.ai_queue, ai_body(interrupted, "test_hang", {}, 7))
         stack.wait_for(lambda: stack.ai_job(interrupted)["status"] == "PROCESSING", 30, "the job to start")
     finally:

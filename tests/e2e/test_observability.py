@@ -26,7 +26,7 @@ def new_video(stack, path):
     video_id = next(ids)
     key = f"uploads/7/{video_id}/source.mp4"
     stack.upload(path, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
     return video_id, key
 
 

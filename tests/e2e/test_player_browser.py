@@ -146,7 +146,7 @@ def test_the_worker_output_plays_in_hls_js_switches_levels_and_scrubs(stack, wor
                         audio=speech_like(0.3, seconds=SECONDS))
     key = f"uploads/7/{VIDEO_ID}/source.mp4"
     stack.upload(source, key)
-    insert_video(stack.engine, stack.tables["video"], VIDEO_ID, key)
+    insert_video(stack.database, stack.tables["video"], VIDEO_ID, key)
     stack.send(stack.video_queue, video_body(VIDEO_ID, key, 7))
     row = stack.wait_status(VIDEO_ID, "READY", "FAILED", timeout=180)
     assert row["status"] == "READY", row["error_reason"]
@@ -245,10 +245,10 @@ def test_captions_wait_for_their_video_show_in_hls_js_on_time_and_outlive_a_re_e
     source = as_lecture_video(speak(tmp_path / "lecture.wav", ENGLISH), tmp_path / "lecture.mp4", lead_seconds=lead)
     key = f"uploads/7/{video_id}/source.mp4"
     stack.upload(source, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
     job_id = str(uuid.uuid4())
     payload = {"file_key": key, "lang": "en", "video_id": video_id}
-    insert_ai_job(stack.engine, stack.tables["ai"], job_id, "transcribe", payload)
+    insert_ai_job(stack.database, stack.tables["ai"], job_id, "transcribe", payload)
 
     # Captions sent before their video: the job waits, saying so, and spends no retry.
     stack.send(stack.ai_queue, ai_body(job_id, "transcribe", payload, 7))
@@ -312,7 +312,7 @@ def test_captions_wait_for_their_video_show_in_hls_js_on_time_and_outlive_a_re_e
         site.close()
 
     # A re-encode of the video keeps the captions its previous master listed.
-    with stack.engine.begin() as connection:
+    with stack.database.begin() as connection:
         connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
                            .values(status="UPLOADED"))
     stack.send(stack.video_queue, video_body(video_id, key, 7))

@@ -115,7 +115,7 @@ def new_video(stack, path) -> tuple[int, str]:
     video_id = next(ids)
     key = f"uploads/7/{video_id}/source.mp4"
     stack.upload(path, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
     return video_id, key
 
 

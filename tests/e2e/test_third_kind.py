@@ -16,7 +16,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import insert, select
 
-from adapters.sqs.publisher import legacy_body
+from adapters.sqs.publisher import json_body
 from ops.service import Ops
 from ops.web import create_app
 from tests.e2e.stack import Stack, WorkerProcess
@@ -27,17 +27,17 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def toy(moto, pg_engine):
+def toy(moto, pg_database):
     tables = fresh_tables(("tests.toy_kind",))
-    tables.create(pg_engine)
-    stack = Stack(moto, pg_engine, tables)
+    tables.create(pg_database)
+    stack = Stack(moto, pg_database, tables)
     queue = unique("document-jobs-")
     for name in (queue, f"{queue}-dlq"):
         stack.sqs.create_queue(QueueName=name)
     overrides = {"JOB_KIND_MODULES": "tests.toy_kind", "DOCUMENT_QUEUE": queue,
                  "DOCUMENT_TABLE": tables["document"].name}
     yield stack, queue, overrides
-    tables.metadata.drop_all(pg_engine)
+    tables.metadata.drop_all(pg_database)
 
 
 def add_document(stack: Stack, doc_id: int, file_key: str, text: bytes | None) -> None:
@@ -45,14 +45,14 @@ def add_document(stack: Stack, doc_id: int, file_key: str, text: bytes | None) -
     if text is not None:
         stack.s3.put_object(Bucket=stack.bucket, Key=file_key, Body=text)
     now = datetime.now(timezone.utc)
-    with stack.engine.begin() as connection:
+    with stack.database.begin() as connection:
         connection.execute(insert(stack.tables["document"]).values(
             id=doc_id, tenant_id=7, file_key=file_key, status="PENDING", created_at=now, updated_at=now))
 
 
 def document(stack: Stack, doc_id: int) -> dict:
     table = stack.tables["document"]
-    with stack.engine.connect() as connection:
+    with stack.database.connect() as connection:
         return dict(connection.execute(select(table).where(table.c.id == doc_id)).mappings().one())
 
 
@@ -72,9 +72,9 @@ def test_a_third_kind_runs_on_sqs_and_the_ops_tools_show_and_act_on_it(toy, tmp_
     worker = WorkerProcess(env, tmp_path / "worker.log")
     try:
         add_document(stack, 1, "uploads/7/essay.txt", "한국어 문장 and five English words".encode())
-        stack.send(queue, legacy_body({"doc_id": 1, "file_key": "uploads/7/essay.txt", "tenant_id": 7}))
+        stack.send(queue, json_body({"doc_id": 1, "file_key": "uploads/7/essay.txt", "tenant_id": 7}))
         add_document(stack, 2, "uploads/7/binary.txt", b"\xff\xfe\x00 not text")
-        stack.send(queue, legacy_body({"doc_id": 2, "file_key": "uploads/7/binary.txt", "tenant_id": 7}))
+        stack.send(queue, json_body({"doc_id": 2, "file_key": "uploads/7/binary.txt", "tenant_id": 7}))
         stack.send(queue, '{"doc_id": 0, "file_key": "uploads/7/x.txt"}')
         row = wait_final(stack, 1)
         assert (row["status"], row["words"], row["error"]) == ("COUNTED", 6, None)
@@ -84,7 +84,8 @@ def test_a_third_kind_runs_on_sqs_and_the_ops_tools_show_and_act_on_it(toy, tmp_
         assert (failed["status"], failed["error"]) == ("FAILED", "the document is not UTF-8 text")
         letters = stack.dead_letters(f"{queue}-dlq", expect=2)
         reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in letters)
-        assert reasons == ["invalid message: doc_id: must be a positive integer", "the document is not UTF-8 text"]
+        assert reasons == ["invalid message: doc_id: must be a positive integer that fits the table's BIGINT",
+                           "the document is not UTF-8 text"]
         for message in letters:  # back where the ops tools will look for them
             stack.sqs.change_message_visibility(QueueUrl=stack.url(f"{queue}-dlq"),
                                                 ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
@@ -117,8 +118,8 @@ def test_a_third_kind_runs_on_sqs_and_the_ops_tools_show_and_act_on_it(toy, tmp_
     for name, value in overrides.items():
         monkeypatch.setenv(name, value)
     settings = settings_for(stack, job_kind_modules="tests.toy_kind")
-    site_ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis_client=redis_lib.Redis.from_url(REDIS_URL),
-                   database=stack.engine)
+    site_ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis=redis_lib.Redis.from_url(REDIS_URL),
+                   database=stack.database)
     app = create_app(settings, site_ops)
     site = Site(stack, app, app.test_client(), site_ops)
     overview = site.get("/").text

@@ -1,4 +1,4 @@
-"""The video job end to end: legacy body on SQS -> real worker -> READY row, HLS in S3."""
+"""The video job end to end: plain-JSON body on SQS -> real worker -> READY row, HLS in S3."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def new_video(stack, path, *, status="UPLOADED", tenant_id=7):
     key = f"uploads/{tenant_id}/{video_id}/source.mp4"
     if path is not None:
         stack.upload(path, key)
-    insert_video(stack.engine, stack.tables["video"], video_id, key, status=status, tenant_id=tenant_id)
+    insert_video(stack.database, stack.tables["video"], video_id, key, status=status, tenant_id=tenant_id)
     return video_id, key
 
 
@@ -198,7 +198,7 @@ def test_a_message_that_keeps_killing_workers_is_dead_lettered(private_stack, st
 
 def test_ai_job_without_engine_fails_with_reason_and_dead_letters(stack, worker):
     job_id = str(uuid.uuid4())
-    insert_ai_job(stack.engine, stack.tables["ai"], job_id, "speech", {"file_key": "a.wav"})
+    insert_ai_job(stack.database, stack.tables["ai"], job_id, "speech", {"file_key": "a.wav"})
     body = ai_body(job_id, "speech", {"file_key": "a.wav"}, 7)
     stack.send(stack.ai_queue, body)
     row = stack.wait_for(lambda: (r := stack.ai_job(job_id))["status"] == "FAILED" and r, 60, "AI job FAILED")

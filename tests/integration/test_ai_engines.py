@@ -11,8 +11,15 @@ import pytest
 from adapters.ai.engines.ocr import SPEC as OCR
 from adapters.ai.registry import build_registry
 from adapters.ai.sandbox import EngineCrashed, EngineUnavailable, SandboxedEngine
+from domain.errors import (
+    InvalidMessage,
+    LimitExceeded,
+    ProcessingTimeout,
+    SourceNotFound,
+    TransientError,
+    UnsupportedMedia,
+)
 from tests.engine_runs import JOB, run_engine
-from domain.errors import InvalidMessage, LimitExceeded, ProcessingTimeout, SourceNotFound, TransientError, UnsupportedMedia
 from tests.ocr_samples import PAGES, character_error_rate, expected, write_image, write_multipage
 from tests.unit.fakes import FakeStorage
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, inspect, select
 
-from adapters.db import SqlJobRepository, create_engine_from_url
-from domain.entities import VideoOutput
+from adapters.db import SqlJobRepository, connect_database
+from domain.ai.model import AIJobStatus
 from domain.errors import TransientError
-from domain.statuses import AIJobStatus, VideoStatus
+from domain.video.model import VideoOutput, VideoStatus
 from tests.conftest import insert_ai_job, insert_video
 from tests.services import fresh_tables
 
@@ -22,9 +22,9 @@ JOB_ID = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
 @pytest.fixture(params=["postgresql", "sqlite"])
 def db(request, tmp_path):
     if request.param == "postgresql":
-        engine, tables = request.getfixturevalue("pg_engine"), request.getfixturevalue("tables")
+        engine, tables = request.getfixturevalue("pg_database"), request.getfixturevalue("tables")
     else:
-        engine = create_engine_from_url(f"sqlite:///{tmp_path / 'jobs.db'}")
+        engine = connect_database(f"sqlite:///{tmp_path / 'jobs.db'}")
         tables = fresh_tables()
         tables.create(engine)
     return engine, tables
@@ -41,8 +41,8 @@ def count_updates(engine):
     return statements
 
 
-def test_contract_columns_on_postgresql(pg_engine, tables):
-    columns = {c["name"]: c for c in inspect(pg_engine).get_columns(tables["video"].name)}
+def test_contract_columns_on_postgresql(pg_database, tables):
+    columns = {c["name"]: c for c in inspect(pg_database).get_columns(tables["video"].name)}
     assert list(columns) == [
         "id", "tenant_id", "file_key", "status", "hls_path", "thumbnail_key", "duration_seconds",
         "error_reason", "processing_started_at", "created_at", "updated_at",
@@ -52,7 +52,7 @@ def test_contract_columns_on_postgresql(pg_engine, tables):
     assert str(columns["file_key"]["type"]) == "VARCHAR(1024)"
     assert str(columns["duration_seconds"]["type"]) == "DOUBLE PRECISION"
     assert columns["processing_started_at"]["type"].timezone is True
-    ai = {c["name"]: c for c in inspect(pg_engine).get_columns(tables["ai"].name)}
+    ai = {c["name"]: c for c in inspect(pg_database).get_columns(tables["ai"].name)}
     assert list(ai) == [
         "id", "tenant_id", "job_type", "status", "payload", "result", "error_message",
         "started_at", "finished_at", "created_at", "updated_at",
@@ -111,9 +111,9 @@ def test_failed_row_keeps_reason_and_retry_clears_it(db):
     assert row(engine, tables["video"], 4)["error_reason"] is None
 
 
-def test_concurrent_completes_write_once(pg_engine, tables):
-    insert_video(pg_engine, tables["video"], 5, "k")
-    repo = SqlJobRepository(pg_engine, tables.kinds["video"])
+def test_concurrent_completes_write_once(pg_database, tables):
+    insert_video(pg_database, tables["video"], 5, "k")
+    repo = SqlJobRepository(pg_database, tables.kinds["video"])
     fence = repo.mark_processing(5)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: repo.complete(5, OUTPUT, fence=fence), range(16)))
@@ -146,7 +146,7 @@ def test_state_of_tells_status_tenant_and_an_aware_creation_time(db):
 
 
 def test_database_down_is_transient_without_secrets():
-    engine = create_engine_from_url("postgresql+psycopg2://secretuser:secretpw@127.0.0.1:1/none")
+    engine = connect_database("postgresql+psycopg2://secretuser:secretpw@127.0.0.1:1/none")
     repo = SqlJobRepository(engine, fresh_tables().kinds["video"])
     with pytest.raises(TransientError) as caught:
         repo.mark_processing(1)

@@ -1,6 +1,6 @@
-"""dramatiq-sqs 0.4.4's own test suite, unchanged, run against LegacySQSBroker on moto's server.
+"""dramatiq-sqs 0.4.4's own test suite, unchanged, run against RoutedSQSBroker on moto's server.
 
-LegacySQSBroker takes SQSBroker's constructor and, on a queue without a route,
+RoutedSQSBroker takes SQSBroker's constructor and, on a queue without a route,
 behaves as SQSBroker does; every failure of the suite must be one of the
 differences documented here (and in the README).
 """
@@ -18,9 +18,9 @@ import pytest
 from tests.services import ROOT
 
 SUITE = ROOT.parent / "shared" / "peer" / "dramatiq_sqs-0.4.4" / "tests"
-PLUGIN = ROOT / "tests" / "peer" / "legacy_broker_plugin.py"
+PLUGIN = ROOT / "tests" / "peer" / "routed_broker_plugin.py"
 
-#: test -> why LegacySQSBroker differs from SQSBroker there (README, "LegacySQSBroker and SQSBroker")
+#: test -> why RoutedSQSBroker differs from SQSBroker there (README, "RoutedSQSBroker and SQSBroker")
 DOCUMENTED = {
     "test_cant_delay_messages_for_longer_than_15_seconds":
         "a delay over SQS's 15 minutes is capped, not refused: Dramatiq's Retries would lose the message",
@@ -30,10 +30,10 @@ DOCUMENTED = {
 @pytest.mark.skipif(not SUITE.is_dir(), reason="the peer suite is not checked out beside the project")
 def test_the_upstream_suite_passes_but_for_the_documented_differences(tmp_path):
     shutil.copytree(SUITE, tmp_path / "tests")
-    shutil.copy(PLUGIN, tmp_path / "legacy_broker_plugin.py")
+    shutil.copy(PLUGIN, tmp_path / "routed_broker_plugin.py")
     report = tmp_path / "report.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "legacy_broker_plugin", "-p", "no:cacheprovider", "-q",
+        [sys.executable, "-m", "pytest", "-p", "routed_broker_plugin", "-p", "no:cacheprovider", "-q",
          f"--junitxml={report}", "tests"],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
         env={**os.environ, "PYTHONPATH": str(tmp_path)},

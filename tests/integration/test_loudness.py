@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.media import FfmpegMediaProcessor
-from domain.entities import Rendition
+from domain.video.model import Rendition
 from tests.media_samples import ffmpeg_exe, make_media, measure_loudness, speech_like
 
 LADDER = [Rendition("240p", 240, 300, 128)]

@@ -20,9 +20,9 @@ from adapters.media.ladder import ladder_command
 from adapters.media.probe import NOT_ACCEPTED, NOT_DECODABLE
 from adapters.media.runner import run_ffmpeg
 from adapters.media.safety import open_options
-from domain.entities import MediaInfo, Rendition
 from domain.errors import ProcessingTimeout, TransientError, UnsupportedMedia
-from domain.media import plan_ladder
+from domain.video.model import MediaInfo, Rendition
+from domain.video.rules import plan_ladder
 from tests.media_samples import ffmpeg_exe, make_video, write_gab2_avi, write_hls_playlist
 
 RUNGS = [Rendition("240p", 240, 300, 64), Rendition("360p", 360, 500, 96), Rendition("720p", 720, 1000, 128)]

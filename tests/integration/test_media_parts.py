@@ -7,6 +7,7 @@ of the storyboard's partition, which is where seams break.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,8 +19,9 @@ from adapters.media import FfmpegMediaProcessor
 from adapters.media.manifest import AudioManifest, PartManifest
 from adapters.media.master import playlist_entries
 from adapters.media.safety import RemoteAccess
-from domain.entities import MediaInfo, Rendition
-from domain.media import plan_ladder, plan_parts
+from domain.video.model import MediaInfo, Rendition
+from domain.video.parts import plan_parts
+from domain.video.rules import plan_ladder
 from tests.integration.test_media_sources import UPLOADS, make_upload
 from tests.media_samples import X264, ffmpeg_exe, make_media
 
@@ -48,12 +50,13 @@ def encode_in_parts(media: FfmpegMediaProcessor, source, out: Path, info: MediaI
     manifests = []
     for part in plan_parts(info.duration_seconds, part_seconds=part_seconds, segment_seconds=SEGMENT, attempt="a1"):
         manifest = media.encode_part(source, out / "hls", info, ladder, part, lambda _: None, tiles_dir=out / "tiles")
-        manifests.append(PartManifest.from_json(manifest.to_json()))
+        manifests.append(json.loads(json.dumps(manifest)))
     audio = media.encode_audio(source, out / "hls", info, ladder, "a1", lambda _: None)
-    audio = AudioManifest.from_json(audio.to_json()) if audio else None
+    audio = json.loads(json.dumps(audio))
     master = media.stitch_hls(out / "hls", ladder, manifests, audio)
     media.stitch_storyboard(manifests, out / "tiles", out, info)
-    return master, manifests, audio
+    return master, [PartManifest.from_json(manifest) for manifest in manifests], \
+        AudioManifest.from_json(audio) if audio else None
 
 
 def single_pass(media: FfmpegMediaProcessor, source: Path, out: Path, info: MediaInfo,

@@ -18,8 +18,8 @@ import pytest
 from adapters.media import FfmpegMediaProcessor
 from adapters.media.ladder import fixed_rate_ladder_command
 from adapters.media.runner import run_ffmpeg
-from domain.entities import Rendition
-from domain.media import plan_ladder
+from domain.video.model import Rendition
+from domain.video.rules import plan_ladder
 from tests.media_samples import AAC, X264, ffmpeg_exe, make_media, measure_loudness, speech_like
 
 RUNGS = [Rendition("240p", 240, 300, 64), Rendition("360p", 360, 500, 96)]

@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from adapters.media import FfmpegMediaProcessor
+from adapters.media.manifest import PartManifest
 from adapters.media.probe import NOT_ACCEPTED
 from adapters.media.safety import HEAD_BYTES, RemoteAccess
-from domain.entities import MediaInfo, Rendition, VideoPart
+from domain.video.model import MediaInfo, Rendition, VideoPart
 from domain.errors import SourceNotFound, TransientError, UnsupportedMedia
 from tests.integration.test_media_parts import presign
 from tests.media_samples import ffmpeg_exe, make_media, write_hls_playlist
@@ -55,7 +56,7 @@ def test_a_part_reads_its_range_not_the_whole_upload(moto, bucket, tmp_path):
         info = media.probe(url)
         probe = proxy.reset()
         middle = VideoPart(index=6, start_seconds=12, duration_seconds=3, first_segment=12, attempt="r1")
-        manifest = media.encode_part(url, tmp_path / "hls", info, RUNG, middle, lambda _: None)
+        manifest = PartManifest.from_json(media.encode_part(url, tmp_path / "hls", info, RUNG, middle, lambda _: None))
         part = proxy.reset()
     assert [segment.uri for segment in manifest.renditions[0].segments] == ["r1/seg_00012.ts", "r1/seg_00013.ts",
                                                                              "r1/seg_00014.ts"]
@@ -223,6 +224,6 @@ def test_a_trusted_certificate_is_read_and_its_host_name_checked(https_server, t
     assert info.duration_seconds == pytest.approx(4, abs=0.1)
     manifest = media.encode_part(f"https://localhost:{port}/clip.mp4", tmp_path / "hls", info, RUNG, FIRST,
                                  lambda _: None)
-    assert len(manifest.renditions[0].segments) == 2
+    assert len(PartManifest.from_json(manifest).renditions[0].segments) == 2
     with pytest.raises(TransientError):  # the certificate is for localhost, not for this address
         media.probe(f"https://127.0.0.1:{port}/clip.mp4")

@@ -158,11 +158,11 @@ def test_redis_broker_dead_letters_carry_a_reason_and_can_be_redriven(redis_brok
         admin.delete(queue, [letters[1].id])
 
 
-def test_job_queries_count_list_and_find(pg_engine, tables):
+def test_job_queries_count_list_and_find(pg_database, tables):
     for video_id, status in ((1, "READY"), (2, "FAILED"), (3, "FAILED"), (4, "PROCESSING")):
-        insert_video(pg_engine, tables["video"], video_id, f"uploads/{video_id}.mp4", status=status)
-    insert_ai_job(pg_engine, tables["ai"], "job-1", "ocr", {"file_key": "a.png"}, status="DONE")
-    queries = JobQueries(pg_engine, tables)
+        insert_video(pg_database, tables["video"], video_id, f"uploads/{video_id}.mp4", status=status)
+    insert_ai_job(pg_database, tables["ai"], "job-1", "ocr", {"file_key": "a.png"}, status="DONE")
+    queries = JobQueries(pg_database, tables)
 
     counts = queries.counts()
     assert counts["video"] == {"PENDING": 0, "UPLOADED": 0, "PROCESSING": 1, "READY": 1, "FAILED": 2}

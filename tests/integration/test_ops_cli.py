@@ -15,8 +15,8 @@ from tests.services import ROOT, unique
 
 
 @pytest.fixture
-def cli_stack(moto, pg_engine, tables):
-    return Stack(moto, pg_engine, tables)
+def cli_stack(moto, pg_database, tables):
+    return Stack(moto, pg_database, tables)
 
 
 def ops(stack: Stack, *args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -40,7 +40,7 @@ def dead_letter(stack: Stack, body: str, reason: str) -> None:
 
 def test_status_reports_queues_jobs_and_workers(cli_stack):
     stack = cli_stack
-    insert_video(stack.engine, stack.tables["video"], 1, "uploads/1.mp4", status="FAILED")
+    insert_video(stack.database, stack.tables["video"], 1, "uploads/1.mp4", status="FAILED")
     stack.send(stack.video_queue, "{}")
     dead_letter(stack, '{"video_id": 0}', "video_id: must be greater than 0")
     worker_id = unique("dyno-")
@@ -93,7 +93,7 @@ def test_dlq_list_show_redrive_and_purge(cli_stack):
     assert json.loads(ops(stack, "dlq", "list", "video", "--json").stdout) == []
 
 
-def test_enqueue_publishes_the_legacy_bodies(cli_stack):
+def test_enqueue_publishes_the_api_bodies(cli_stack):
     stack = cli_stack
     result = ops(stack, "enqueue", "video", "42", "uploads/7/42/source.mp4", "--tenant", "7", "--json")
     assert result.returncode == 0, result.stderr
@@ -111,7 +111,7 @@ def test_enqueue_publishes_the_legacy_bodies(cli_stack):
 
 def test_progress_and_jobs(cli_stack):
     stack = cli_stack
-    insert_video(stack.engine, stack.tables["video"], 5, "uploads/5.mp4", status="FAILED")
+    insert_video(stack.database, stack.tables["video"], 5, "uploads/5.mp4", status="FAILED")
     absent = ops(stack, "progress", "video", "5")
     assert absent.returncode == 1 and "no progress recorded for video 5" in absent.stderr
 

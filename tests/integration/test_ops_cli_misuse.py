@@ -16,8 +16,8 @@ ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x9b31m\r\u202e"
 
 
 @pytest.fixture
-def cli_stack(moto, pg_engine, tables):
-    return Stack(moto, pg_engine, tables)
+def cli_stack(moto, pg_database, tables):
+    return Stack(moto, pg_database, tables)
 
 
 def assert_one_clear_line(result, code: int, *fragments: str) -> None:
@@ -104,8 +104,8 @@ def test_a_page_past_the_end_and_odd_ids_are_answers_not_database_errors(cli_sta
 def test_control_characters_are_escaped_in_text_and_exact_in_json(cli_stack):
     stack = cli_stack
     video_id = 424242
-    insert_video(stack.engine, stack.tables["video"], video_id, "uploads/x.mp4", status="FAILED")
-    with stack.engine.begin() as connection:
+    insert_video(stack.database, stack.tables["video"], video_id, "uploads/x.mp4", status="FAILED")
+    with stack.database.begin() as connection:
         table = stack.tables["video"]
         connection.execute(table.update().where(table.c.id == video_id).values(error_reason="bad " + ESCAPES))
     dead_letter(stack, "body " + ESCAPES, "reason " + ESCAPES)
@@ -140,8 +140,8 @@ def test_secrets_are_masked_in_error_lines_and_output(cli_stack):
         assert "***" in result.stdout + result.stderr
     # A row whose reason carries the deployment's own database password.
     env = cli_stack.env(OPS_ADMIN_PASSWORD=secret)
-    insert_video(cli_stack.engine, cli_stack.tables["video"], 5151, "uploads/y.mp4", status="FAILED")
-    with cli_stack.engine.begin() as connection:
+    insert_video(cli_stack.database, cli_stack.tables["video"], 5151, "uploads/y.mp4", status="FAILED")
+    with cli_stack.database.begin() as connection:
         table = cli_stack.tables["video"]
         connection.execute(table.update().where(table.c.id == 5151).values(error_reason=f"password {secret} wrong"))
     for args in (["jobs", "video"], ["jobs", "video", "--json"]):

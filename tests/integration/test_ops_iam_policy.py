@@ -22,8 +22,8 @@ def recording(client, calls: list[Call]):
     return client
 
 
-def test_the_ops_policy_allows_every_call_of_status_dead_letters_enqueue_and_outputs(moto, pg_engine, tables):
-    stack = Stack(moto, pg_engine, tables)
+def test_the_ops_policy_allows_every_call_of_status_dead_letters_enqueue_and_outputs(moto, pg_database, tables):
+    stack = Stack(moto, pg_database, tables)
     for index in range(3):
         stack.sqs.send_message(
             QueueUrl=stack.url(stack.video_dlq), MessageBody=f'{{"video_id": {index}}}',

@@ -76,7 +76,7 @@ def test_redrive_all_ends_with_the_true_count_while_the_same_bodies_keep_coming_
 def test_browsing_does_not_hide_letters_from_actions(site):
     stack = site.stack
     site.fill([f"letter {index}" for index in range(60)], queue=stack.ai_queue)
-    browser_ops = Ops(site.ops.settings, sqs=stack.moto.client("sqs"), redis_client=site.ops.redis)
+    browser_ops = Ops(site.ops.settings, sqs=stack.moto.client("sqs"), redis=site.ops.redis)
     stop = threading.Event()
     pages = []
 
@@ -168,7 +168,7 @@ def test_more_ids_than_a_request_may_carry_are_a_400_page(site):
 # --- odd input in pages -------------------------------------------------------------------
 
 
-def test_odd_ids_pages_and_records_are_4xx_or_rendered_never_500(site, pg_engine):
+def test_odd_ids_pages_and_records_are_4xx_or_rendered_never_500(site, pg_database):
     stack = site.stack
     assert site.get("/jobs/video/²").status_code == 404
     assert site.get("/jobs/video/99999999999999999999").status_code == 404
@@ -179,7 +179,7 @@ def test_odd_ids_pages_and_records_are_4xx_or_rendered_never_500(site, pg_engine
         assert response.status_code == 400 and "page number must be from 1" in response.text, page
     # An AI id with a slash (the API's ids are strings): its link and its page work.
     job_id = f"tenant/7/{unique('job-')}"
-    insert_ai_job(pg_engine, stack.tables["ai"], job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
+    insert_ai_job(pg_database, stack.tables["ai"], job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
     listing = site.get("/jobs/ai/").text
     assert f'href="/jobs/ai/{job_id}"' in listing
     page = site.get(f"/jobs/ai/{job_id}")
@@ -215,18 +215,18 @@ def test_a_damaged_worker_record_still_renders(site):
 # --- secrets and transport ----------------------------------------------------------------
 
 
-def test_secrets_in_problem_texts_are_masked_on_pages(private_stack, pg_engine):
+def test_secrets_in_problem_texts_are_masked_on_pages(private_stack, pg_database):
     endpoint = f"http://AKIAEXAMPLEKEY:sup3r-s3cret-v4lue@127.0.0.1:{free_port()}"  # nothing listens there
     settings = settings_for(private_stack, sqs_endpoint_url=endpoint)
-    ops = Ops(settings, s3=private_stack.s3, redis_client=redis_lib.Redis.from_url(REDIS_URL), database=pg_engine)
+    ops = Ops(settings, s3=private_stack.s3, redis=redis_lib.Redis.from_url(REDIS_URL), database=pg_database)
     site = Site(private_stack, app := create_app(settings, ops), app.test_client(), ops)
     for path in ("/", f"/queues/{private_stack.video_queue}/dead-letters/"):
         page = site.get(path)
         assert page.status_code == 200, path
         assert "sup3r-s3cret-v4lue" not in page.text and "SQS" in page.text, path
     video_id = next(video_ids)
-    insert_video(pg_engine, private_stack.tables["video"], video_id, "uploads/x.mp4", status="FAILED")
-    with pg_engine.begin() as connection:
+    insert_video(pg_database, private_stack.tables["video"], video_id, "uploads/x.mp4", status="FAILED")
+    with pg_database.begin() as connection:
         table = private_stack.tables["video"]
         connection.execute(table.update().where(table.c.id == video_id).values(
             error_reason=f"could not reach redis://:{ADMIN[1]}@cache:6379/0"))
@@ -234,9 +234,9 @@ def test_secrets_in_problem_texts_are_masked_on_pages(private_stack, pg_engine):
     assert ADMIN[1] not in page and "redis://:***@cache" in page
 
 
-def test_behind_a_trusted_https_router_cookies_are_secure_and_hsts_is_sent(private_stack, pg_engine):
+def test_behind_a_trusted_https_router_cookies_are_secure_and_hsts_is_sent(private_stack, pg_database):
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
-    trusting = make_site(private_stack, pg_engine, ops_trusted_proxies=1)
+    trusting = make_site(private_stack, pg_database, ops_trusted_proxies=1)
     letter = trusting.dead_letter("x")
     page = trusting.get(f"/queues/video/dead-letters/redrive/confirm?id={letter}", headers=https)
     assert page.status_code == 200
@@ -247,7 +247,7 @@ def test_behind_a_trusted_https_router_cookies_are_secure_and_hsts_is_sent(priva
                                            headers=basic(*ADMIN))
     assert "Strict-Transport-Security" not in plain.headers and "Secure" not in plain.headers["Set-Cookie"]
     # Without OPS_TRUSTED_PROXIES a client cannot claim HTTPS (nor another address).
-    untrusting = make_site(private_stack, pg_engine)
+    untrusting = make_site(private_stack, pg_database)
     assert "Strict-Transport-Security" not in untrusting.get("/", headers=https).headers
 
 

@@ -14,17 +14,17 @@ MASTER = b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n"
 
 
 @pytest.fixture
-def site(private_stack, pg_engine):
-    return make_site(private_stack, pg_engine)
+def site(private_stack, pg_database):
+    return make_site(private_stack, pg_database)
 
 
 def ready_video(site, *, tenant_id=7, status="READY") -> int:
     stack = site.stack
     video_id = next(video_ids)
     prefix = f"videos/{tenant_id if tenant_id is not None else 'shared'}/{video_id}"
-    insert_video(stack.engine, stack.tables["video"], video_id, f"uploads/{video_id}.mp4", status=status,
+    insert_video(stack.database, stack.tables["video"], video_id, f"uploads/{video_id}.mp4", status=status,
                  tenant_id=tenant_id)
-    with stack.engine.begin() as connection:
+    with stack.database.begin() as connection:
         connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
                            .values(hls_path=f"{prefix}/hls/master.m3u8"))
     objects = {"hls/master.m3u8": (MASTER, "application/vnd.apple.mpegurl"),

@@ -14,25 +14,25 @@ from tests.ops_site import video_ids
 
 
 @pytest.fixture
-def cli_stack_search(moto, pg_engine, tables):
-    return Stack(moto, pg_engine, tables)
+def cli_stack_search(moto, pg_database, tables):
+    return Stack(moto, pg_database, tables)
 
 
-def seed(stack, pg_engine):
+def seed(stack, pg_database):
     videos = [next(video_ids) for _ in range(5)]
     keys = ["uploads/7/100%_real.mp4", "uploads/7/100x_real.mp4", "uploads/7/a_b.mp4", "uploads/8/c.mp4",
             "uploads/7/axb.mp4"]
     for video_id, key, tenant, status in zip(videos, keys, (7, 7, 7, 8, 7),
                                              ("FAILED", "FAILED", "READY", "FAILED", "UPLOADED")):
-        insert_video(pg_engine, stack.tables["video"], video_id, key, status=status, tenant_id=tenant)
-    insert_ai_job(pg_engine, stack.tables["ai"], "job-ocr-1", "ocr", {"file_key": "a.png"}, "FAILED")
-    insert_ai_job(pg_engine, stack.tables["ai"], "job-echo-1", "test_echo", {}, "DONE")
+        insert_video(pg_database, stack.tables["video"], video_id, key, status=status, tenant_id=tenant)
+    insert_ai_job(pg_database, stack.tables["ai"], "job-ocr-1", "ocr", {"file_key": "a.png"}, "FAILED")
+    insert_ai_job(pg_database, stack.tables["ai"], "job-echo-1", "test_echo", {}, "DONE")
     return videos
 
 
 def test_the_cli_finds_jobs_by_the_kinds_own_fields_with_wildcards_taken_literally(cli_stack_search):
     stack = cli_stack_search
-    videos = seed(stack, stack.engine)
+    videos = seed(stack, stack.database)
 
     def found(*args):
         result = ops(stack, "jobs", *args, "--json")
@@ -55,8 +55,8 @@ def test_the_cli_finds_jobs_by_the_kinds_own_fields_with_wildcards_taken_literal
     assert usage.returncode == 2 and "unrecognized arguments" in usage.stderr
 
 
-def test_the_dashboard_finds_jobs_and_keeps_the_search_while_paging(site, pg_engine):
-    videos = seed(site.stack, pg_engine)
+def test_the_dashboard_finds_jobs_and_keeps_the_search_while_paging(site, pg_database):
+    videos = seed(site.stack, pg_database)
     page = site.get("/jobs/video/?file-key-prefix=uploads/7/100%25&status=")
     assert page.status_code == 200
     assert re.findall(r'<tr data-job-id="(\d+)">', page.text) == [str(videos[0])]

@@ -10,10 +10,11 @@ import time
 import redis as redis_lib
 import requests
 
-from adapters.db import create_engine_from_url
+from adapters.db import connect_database
 from adapters.redis.presence import INDEX, PREFIX, WorkerRegistry
 from adapters.redis.progress import RedisProgress
-from ops.service import Ops, fail_fast_retry
+from bootstrap import OPS_CLIENTS
+from ops.service import Ops
 from ops.web import create_app
 from tests.conftest import insert_ai_job, insert_video
 from tests.ops_site import ADMIN, BODIES, SECRET, VIEWER, Site, make_site, receive_all, settings_for, video_ids
@@ -26,8 +27,8 @@ PAGES = ["/", "/jobs/video/", "/jobs/ai/", "/workers", "/queues/{video}/dead-let
 # --- access -----------------------------------------------------------------------------
 
 
-def test_without_any_password_every_page_answers_503_and_says_what_to_set(private_stack, pg_engine):
-    site = make_site(private_stack, pg_engine, ops_admin_password=None, ops_viewer_password=None)
+def test_without_any_password_every_page_answers_503_and_says_what_to_set(private_stack, pg_database):
+    site = make_site(private_stack, pg_database, ops_admin_password=None, ops_viewer_password=None)
     for path in PAGES:
         for who in (None, ADMIN, ("admin", "")):
             response = site.get(path.format(video=private_stack.video_queue), who=who)
@@ -172,16 +173,16 @@ def test_an_action_on_a_letter_gone_meanwhile_is_a_flash_message_not_an_error(si
 # --- jobs, progress, outputs ------------------------------------------------------------
 
 
-def test_job_lists_filter_by_status_show_reasons_and_paginate(site, pg_engine):
+def test_job_lists_filter_by_status_show_reasons_and_paginate(site, pg_database):
     videos = site.stack.tables["video"]
     failed = [next(video_ids) for _ in range(27)]
     for video_id in failed:
-        insert_video(pg_engine, videos, video_id, f"uploads/{video_id}.mp4", status="FAILED")
+        insert_video(pg_database, videos, video_id, f"uploads/{video_id}.mp4", status="FAILED")
     ready = next(video_ids)
-    insert_video(pg_engine, videos, ready, "uploads/r.mp4", status="READY")
-    with pg_engine.begin() as connection:
+    insert_video(pg_database, videos, ready, "uploads/r.mp4", status="READY")
+    with pg_database.begin() as connection:
         connection.execute(videos.update().where(videos.c.id == failed[-1]).values(error_reason="source not found: x"))
-    insert_ai_job(pg_engine, site.stack.tables["ai"], "ai-" + unique(""), "ocr", {"file_key": "a.png"}, "FAILED")
+    insert_ai_job(pg_database, site.stack.tables["ai"], "ai-" + unique(""), "ocr", {"file_key": "a.png"}, "FAILED")
 
     first = site.get("/jobs/video/?status=failed")
     assert first.status_code == 200
@@ -199,10 +200,10 @@ def test_job_lists_filter_by_status_show_reasons_and_paginate(site, pg_engine):
     assert re.search(r'data-kind="video" data-status="FAILED">FAILED <b>(\d+)</b>', counts).group(1) == "27"
 
 
-def test_the_job_page_shows_the_row_live_progress_and_outputs(site, pg_engine):
+def test_the_job_page_shows_the_row_live_progress_and_outputs(site, pg_database):
     stack = site.stack
     video_id = next(video_ids)
-    insert_video(pg_engine, stack.tables["video"], video_id, "uploads/7/source.mp4", status="PROCESSING", tenant_id=7)
+    insert_video(pg_database, stack.tables["video"], video_id, "uploads/7/source.mp4", status="PROCESSING", tenant_id=7)
     prefix = f"videos/7/{video_id}/"
     stack.s3.put_object(Bucket=stack.bucket, Key=prefix + "hls/master.m3u8", Body=b"#EXTM3U\n")
     stack.s3.put_object(Bucket=stack.bucket, Key=prefix + "thumbnail.jpg", Body=b"\xff" * 2048)
@@ -227,8 +228,8 @@ def test_the_job_page_shows_the_row_live_progress_and_outputs(site, pg_engine):
     assert site.get(f"/jobs/video/{video_id}/progress.json").get_json()["progress"]["step"] == "uploading"
 
     job_id = unique("job-")
-    insert_ai_job(pg_engine, stack.tables["ai"], job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
-    with pg_engine.begin() as connection:
+    insert_ai_job(pg_database, stack.tables["ai"], job_id, "ocr", {"file_key": "u/p.png"}, "FAILED")
+    with pg_database.begin() as connection:
         table = stack.tables["ai"]
         connection.execute(table.update().where(table.c.id == job_id).values(error_message="no such engine"))
     ai_page = site.get(f"/jobs/ai/{job_id}").text
@@ -272,8 +273,8 @@ def test_workers_page_shows_running_stopped_and_gone_workers(site):
 # --- outages ----------------------------------------------------------------------------
 
 
-def test_a_missing_queue_is_named_and_the_rest_of_the_page_still_renders(private_stack, pg_engine):
-    site = make_site(private_stack, pg_engine, video_queue=unique("missing-video-"))
+def test_a_missing_queue_is_named_and_the_rest_of_the_page_still_renders(private_stack, pg_database):
+    site = make_site(private_stack, pg_database, video_queue=unique("missing-video-"))
     overview = site.get("/")
     assert overview.status_code == 200
     assert "SQS is unreachable" in overview.text and "does not exist" in overview.text
@@ -289,10 +290,10 @@ def test_redis_and_the_database_down_are_named_not_tracebacks(private_stack):
     stack = private_stack
     settings = settings_for(stack)
     dead_redis = redis_lib.Redis(
-        host="127.0.0.1", port=free_port(), socket_connect_timeout=1, socket_timeout=1, retry=fail_fast_retry()
+        host="127.0.0.1", port=free_port(), socket_connect_timeout=1, socket_timeout=1, retry=OPS_CLIENTS.redis["retry"]
     )
-    dead_db = create_engine_from_url(f"postgresql+psycopg2://postgres:db-secret-pw@127.0.0.1:{free_port()}/test")
-    ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis_client=dead_redis, database=dead_db)
+    dead_db = connect_database(f"postgresql+psycopg2://postgres:db-secret-pw@127.0.0.1:{free_port()}/test")
+    ops = Ops(settings, sqs=stack.sqs, s3=stack.s3, redis=dead_redis, database=dead_db)
     site = Site(stack, app := create_app(settings, ops), app.test_client(), ops)
 
     overview = site.get("/")
@@ -360,10 +361,10 @@ def test_the_procfile_web_line_serves_the_dashboard_under_gunicorn(private_stack
     assert ADMIN[1] not in logged and typed_in_the_user_box not in logged
 
 
-def test_without_ops_secret_key_a_random_key_is_used_and_a_warning_says_to_set_it(private_stack, pg_engine, caplog):
+def test_without_ops_secret_key_a_random_key_is_used_and_a_warning_says_to_set_it(private_stack, pg_database, caplog):
     with caplog.at_level("WARNING", logger="ops.web.app"):
-        first = make_site(private_stack, pg_engine, ops_secret_key=None)
-        second = make_site(private_stack, pg_engine, ops_secret_key=None)
+        first = make_site(private_stack, pg_database, ops_secret_key=None)
+        second = make_site(private_stack, pg_database, ops_secret_key=None)
     assert any("OPS_SECRET_KEY is not set" in record.getMessage() for record in caplog.records)
     assert first.app.secret_key != second.app.secret_key and len(first.app.secret_key) >= 32
     assert first.app.secret_key not in caplog.text

@@ -11,7 +11,8 @@ import redis as redis_lib
 
 from adapters.redis import RedisLock, RedisProgress
 from domain.errors import TransientError
-from domain.progress import VIDEO_STEPS, Progress
+from domain.progress import Progress
+from domain.video.model import STEPS as VIDEO_STEPS
 
 
 @pytest.fixture

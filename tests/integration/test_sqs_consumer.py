@@ -1,4 +1,4 @@
-"""The legacy SQS broker and consumer, in a real Dramatiq worker, against moto's server."""
+"""The routed SQS broker and consumer, in a real Dramatiq worker, against moto's server."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ import dramatiq
 import pytest
 from dramatiq.middleware import ShutdownNotifications
 
-from adapters.messages import VideoJobBody, validate_body
-from adapters.sqs.broker import LegacySQSBroker
-from adapters.sqs.codec import LegacyRoute
-from adapters.sqs.publisher import LegacyPublisher, video_body
-from adapters.worker.reject import RejectBeforeRun
+from adapters.messages import validate_body
+from adapters.sqs.broker import RoutedSQSBroker
+from adapters.sqs.codec import Route
+from adapters.sqs.publisher import JsonPublisher, video_body
 from adapters.worker.give_up import GiveUp
+from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.retries import CappedRetries
-from domain.errors import TransientError, UnsupportedMedia
+from domain.errors import PermanentError, TransientError, UnsupportedMedia
+from kinds.video import VideoJobBody
 from tests.services import unique
 
 
 class Harness:
-    """A LegacySQSBroker with one test actor, on fresh queues."""
+    """A RoutedSQSBroker with one test actor, on fresh queues."""
 
     def __init__(self, moto, *, behaviour, max_retries=2, max_receive_count=3, visibility=30):
         self.moto = moto
@@ -30,14 +31,15 @@ class Harness:
         self.queue, self.dlq = unique("video-jobs-"), unique("video-dlq-")
         self.calls: list[tuple[dict, str]] = []
         self.given_up: list[tuple[dict, str, str]] = []
+        self.give_up = lambda *args: self.given_up.append(args)  # the actor's give_up option calls it
         self.behaviour = behaviour
-        self.broker = LegacySQSBroker(
-            routes={self.queue: LegacyRoute("process_video", VideoJobBody, self.dlq)},
+        self.broker = RoutedSQSBroker(
+            routes={self.queue: Route("process_video", self.dlq)},
             visibility_timeout=visibility,
             middleware=[
                 RejectBeforeRun(max_receive_count),
                 ShutdownNotifications(notify_shutdown=True),
-                GiveUp({"process_video": lambda *args: self.given_up.append(args)}),
+                GiveUp(),
                 CappedRetries(max_retries=max_retries, min_backoff=100, max_backoff=200, return_on_shutdown=True),
             ],
             endpoint_url=moto.url,
@@ -45,7 +47,7 @@ class Harness:
         )
 
         @dramatiq.actor(actor_name="process_video", queue_name=self.queue, broker=self.broker,
-                        throws=(UnsupportedMedia,))
+                        throws=(PermanentError,), give_up=lambda *args: self.give_up(*args))
         def process_video(**body):
             message = dramatiq.middleware.CurrentMessage.get_current_message()
             self.calls.append((validate_body(VideoJobBody, body).model_dump(), message.message_id if message else ""))
@@ -54,7 +56,7 @@ class Harness:
         self.broker.add_middleware(dramatiq.middleware.CurrentMessage())
         self.broker.declare_queue(self.queue)
         self.broker._ensure_queue(self.queue)
-        self.publisher = LegacyPublisher(self.sqs)
+        self.publisher = JsonPublisher(self.sqs)
         self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=100)
 
     def __enter__(self):
@@ -155,7 +157,7 @@ def test_permanent_error_is_dead_lettered_once_with_its_reason(moto):
     assert letter["MessageAttributes"]["reason"]["StringValue"] == "the source is not a video file ffmpeg can decode"
 
 
-def test_transient_errors_retry_then_dead_letter_the_original_legacy_body(moto):
+def test_transient_errors_retry_then_dead_letter_the_original_json_body(moto):
     def flaky(_n):
         raise TransientError("S3 download failed (503)")
 
@@ -250,9 +252,7 @@ def test_a_message_whose_row_cannot_be_failed_is_kept_not_dead_lettered(moto):
             raise TransientError("the database is unavailable (OperationalError)")
         h.given_up.append((kwargs, body, reason))
 
-    for middleware in h.broker.middleware:
-        if isinstance(middleware, GiveUp):
-            middleware.callbacks["process_video"] = give_up
+    h.give_up = give_up
     h.broker.outage_retry_seconds = 1
     with h:
         raw = video_body(16, "uploads/h.mp4")
@@ -267,7 +267,7 @@ def test_a_message_whose_row_cannot_be_failed_is_kept_not_dead_lettered(moto):
 def test_an_actor_declared_after_consume_is_known_to_the_consumer(moto):
     sqs = moto.client("sqs")
     queue, dlq = unique("video-jobs-"), unique("video-dlq-")
-    broker = LegacySQSBroker(routes={queue: LegacyRoute("process_video", VideoJobBody, dlq)}, visibility_timeout=30,
+    broker = RoutedSQSBroker(routes={queue: Route("process_video", dlq)}, visibility_timeout=30,
                              endpoint_url=moto.url, region_name="us-east-1")
     broker.declare_queue(queue)
     consumer = broker.consume(queue, timeout=100)

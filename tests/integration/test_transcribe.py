@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import re
 import shutil
 from importlib import resources
@@ -15,11 +15,11 @@ import pytest
 from adapters.ai.engines.transcribe import MAX_RESULT_BYTES, SPEC, result_of, time_limit
 from adapters.ai.sandbox import SandboxedEngine
 from adapters.ai.whisper_weights import WHISPER_BASE, PinnedFile, PinnedModel
-from domain.captions import TimedSegment
+from domain.ai.captions import TimedSegment
 from domain.errors import InvalidMessage, TransientError, UnsupportedMedia
+from tests.engine_runs import run_engine
 from tests.media_samples import make_video
 from tests.speech_samples import ENGLISH, KOREAN, as_lecture_video, ffmpeg, have_espeak, silence, speak
-from tests.engine_runs import run_engine
 from tests.unit.fakes import FakeStorage
 
 pytestmark = pytest.mark.skipif(not have_espeak() and os.environ.get("CI") != "true",  # in CI a missing espeak-ng fails

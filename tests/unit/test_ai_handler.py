@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from domain.entities import AIJob, AIJobRequest
+from domain.ai.handler import ProcessAIJobHandler
+from domain.ai.model import AI, AIJobRequest, AIJobStatus
 from domain.errors import SourceNotFound, TransientError, UnknownJobType, UnsafeKey
-from domain.handlers.ai import ProcessAIJobHandler
-from domain.handlers.flow import Outcome
-from domain.statuses import AIJobStatus
-from tests.unit.fakes import FakeAIJobRepository, FakeEngine, FakeLock, FakeProgress, FakeStorage
+from domain.flow import Outcome
+from tests.unit.fakes import FakeEngine, FakeJobRepository, FakeLock, FakeProgress, FakeRow, FakeStorage
 
 JOB_ID = "5f0c2f0e-8d1a-4a52-9a51-0d3c1f1f8b11"
 REQUEST = AIJobRequest(JOB_ID, "echo", {"text": "안녕"}, 7)
@@ -28,7 +27,7 @@ Echo, Flaky = (lambda: FakeEngine(echo)), (lambda: FakeEngine(flaky))
 
 
 def build(status=AIJobStatus.PENDING, engines=None, objects=None, allowed_prefixes=()):
-    repo = FakeAIJobRepository(AIJob(id=JOB_ID, job_type="echo", status=status))
+    repo = FakeJobRepository(AI, FakeRow(JOB_ID, status))
     lock, progress = FakeLock(), FakeProgress()
     engines = {"echo": Echo()} if engines is None else engines
     handler = ProcessAIJobHandler(jobs=repo, lock=lock, progress=progress, engines=engines,
@@ -49,7 +48,7 @@ def test_unknown_job_type_fails_the_row_with_a_reason_naming_it():
     handler, repo, *_ = build(engines={})
     with pytest.raises(UnknownJobType):
         handler.handle(REQUEST)
-    assert repo.rows[JOB_ID].error_message == "no engine is registered for job_type 'echo'"
+    assert repo.rows[JOB_ID].error == "no engine is registered for job_type 'echo'"
 
 
 def test_done_row_is_skipped():

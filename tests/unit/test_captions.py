@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.captions import (
+from domain.ai.captions import (
     CJK_LINE_CHARS,
     LATIN_LINE_CHARS,
     MAX_CUE_SECONDS,

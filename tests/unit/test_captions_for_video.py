@@ -6,17 +6,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from domain import subtitles
-from domain.entities import AIJob, AIJobRequest, Video, VideoJob
+from domain.ai.captions_for_video import CaptionsForVideo
+from domain.ai.handler import ProcessAIJobHandler
+from domain.ai.model import AI, AIJobRequest, AIJobStatus
 from domain.errors import LockBusy, Waiting
-from domain.handlers.ai import ProcessAIJobHandler
-from domain.handlers.captions import CaptionsForVideo
-from domain.handlers.flow import Outcome
-from domain.media import tag_attributes
-from domain.handlers.video import ProcessVideoJobHandler
-from domain.statuses import AIJobStatus, VideoStatus
-from tests.unit.fakes import FakeAIJobRepository, FakeEngine, FakeLock, FakeMedia, FakeProgress, FakeStorage, \
-    FakeVideoRepository
+from domain.flow import Outcome
+from domain.video import subtitles
+from domain.video.handler import ProcessVideoJobHandler
+from domain.video.model import VIDEO, VideoJob, VideoStatus
+from domain.video.playlists import tag_attributes
+from tests.unit.fakes import FakeEngine, FakeJobRepository, FakeLock, FakeMedia, FakeProgress, FakeRow, FakeStorage
 
 MASTER = """#EXTM3U
 #EXT-X-VERSION:6
@@ -64,14 +63,14 @@ def test_the_captions_meet_the_video_timeline_and_fill_one_playlist():
 
 
 def setup(video_status=VideoStatus.READY, video_tenant=7, created=NOW - timedelta(minutes=5), master=True):
-    videos = FakeVideoRepository(Video(id=42, file_key="uploads/7/42.mp4", status=video_status, tenant_id=video_tenant))
+    videos = FakeJobRepository(VIDEO, FakeRow(42, video_status, tenant_id=video_tenant))
     storage = FakeStorage()
     if master:
         storage.objects.update({"videos/7/42/hls/master.m3u8": MASTER.encode(),
                                 "videos/7/42/hls/360p/index.m3u8": VARIANT.encode(),
                                 "videos/7/42/hls/360p/seg_00000.ts": b"ts"})
     lock = FakeLock()
-    jobs = FakeAIJobRepository(AIJob(id=JOB_ID, job_type="transcribe", status=AIJobStatus.PENDING, tenant_id=7))
+    jobs = FakeJobRepository(AI, FakeRow(JOB_ID, AIJobStatus.PENDING, tenant_id=7))
     jobs.created_at = created
     captions = CaptionsForVideo(videos=videos, jobs=jobs, lock=lock, storage=storage, media=FakeMedia(),
                                 clock=lambda: NOW, wait_retry_seconds=30)
@@ -176,8 +175,7 @@ def test_a_re_encode_keeps_the_captions_its_previous_master_listed():
     storage = FakeStorage({"uploads/7/42/source.mp4": b"x" * 100})
     previous = subtitles.with_subtitles(MASTER, [subtitles.entry("ko"), subtitles.entry("en")])
     storage.objects["videos/7/42/hls/master.m3u8"] = previous.encode()
-    videos = FakeVideoRepository(Video(id=42, file_key="uploads/7/42/source.mp4", status=VideoStatus.UPLOADED,
-                                       tenant_id=7))
+    videos = FakeJobRepository(VIDEO, FakeRow(42, VideoStatus.UPLOADED, tenant_id=7))
     handler = ProcessVideoJobHandler(jobs=videos, lock=FakeLock(), progress=FakeProgress(), storage=storage,
                                      media=FakeMedia())
     assert handler.handle(VideoJob(42, "uploads/7/42/source.mp4", 7)) is Outcome.COMPLETED

@@ -15,11 +15,15 @@ import pytest
 import yaml
 from honcho.environ import parse_procfile
 
+from kinds import BUILTIN
 from settings import Settings
 from tests.iam_policy import OPS_POLICY, WORKER_POLICY, Call, denied, load_policy, placeholders
 from tests.services import BIN, ROOT
 
-SETTINGS = {name.upper() for name in Settings.model_fields}
+# The kinds' names (VIDEO_QUEUE, AI_DLQ, VIDEO_TABLE...) are declared by the kinds, the rest by Settings.
+KIND_SETTINGS = {setting.variable for kind in BUILTIN
+                 for setting in (kind.queue, kind.dead_letter_queue, kind.table_name)}
+SETTINGS = {name.upper() for name in Settings.model_fields} | KIND_SETTINGS
 # Read by boto3 or by Tesseract, not by Settings; nothing else may be set.
 PLATFORM_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TESSDATA_PREFIX"}
 CONTRACT = {"BROKER", "AWS_REGION", "VIDEO_QUEUE", "AI_QUEUE", "S3_BUCKET", "DATABASE_URL", "REDIS_URL",
@@ -46,8 +50,21 @@ def option(argv: list[str], name: str) -> str:
 
 def assert_valid_settings(values: dict[str, str]) -> None:
     """The values a platform file sets pass the worker's own validation."""
-    known = {k.lower(): v for k, v in values.items() if k in SETTINGS and v is not None}
+    known = {k.lower(): v for k, v in values.items() if k in SETTINGS - KIND_SETTINGS and v is not None}
     Settings(_env_file=None, **known)
+    given = _Given({k: v for k, v in values.items() if k in KIND_SETTINGS})
+    for kind in BUILTIN:
+        kind.queue_name(given), kind.dead_letter_queue_name(given), kind.table_named(given)
+
+
+class _Given:
+    """The kinds' names as a platform file sets them (``Settings.value`` reads them from the environment)."""
+
+    def __init__(self, values: dict[str, str | None]) -> None:
+        self.values = values
+
+    def value(self, variable: str, default: str | None) -> str | None:
+        return self.values.get(variable) or default
 
 
 # Procfile
@@ -242,7 +259,8 @@ def test_render_env_is_known_complete_and_valid():
 
 REGION, ACCOUNT, BUCKET = "eu-west-1", "111122223333", "media-prod"
 VALUES = dict(REGION=REGION, ACCOUNT_ID=ACCOUNT, VIDEO_QUEUE="video-jobs", AI_QUEUE="ai-jobs",
-              VIDEO_DLQ="video-jobs-dlq", AI_DLQ="ai-jobs-dlq", S3_BUCKET=BUCKET, SOURCE_PREFIX="uploads/")
+              VIDEO_DLQ="video-jobs-dlq", AI_DLQ="ai-jobs-dlq", S3_BUCKET=BUCKET, SOURCE_PREFIX="uploads/",
+              VIDEO_PARTS_QUEUE="video-parts", VIDEO_PARTS_DLQ="video-parts-dlq")
 URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/"
 
 
@@ -272,13 +290,25 @@ WORKER_CALLS = [
     # Captions for a video: its master and first segment read, its subtitles and master written.
     s3("GetObject", "videos/7/1/hls/master.m3u8"), s3("GetObject", "videos/7/1/hls/360p/seg_00000.ts"),
     s3("PutObject", "videos/7/1/hls/subs/en/index.m3u8"),
+    # Long videos in parts: the worker's own queue and its dead letters, the attempt's plan and records
+    # beside hls/, the earlier encode's segments and the attempt's records removed once READY.
+    sqs("GetQueueUrl", "video-parts"), sqs("GetQueueUrl", "video-parts-dlq"), sqs("SendMessage", "video-parts-dlq"),
+    *(sqs(op, "video-parts") for op in (
+        "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "SendMessage")),
+    *(sqs("GetQueueAttributes", q) for q in ("video-parts", "video-parts-dlq")),
+    s3("GetObject", "videos/7/1/parts/20261205T161121123456/plan.json"),
+    s3("PutObject", "videos/7/1/parts/20261205T161121123456/done/part_00007.json"),
+    s3("ListObjectsV2", Prefix="videos/7/1/parts/20261205T161121123456/done/"),
+    s3("DeleteObjects", Delete={"Objects": [{"Key": "videos/7/1/hls/720p/seg_00000.ts"}]}),
+    s3("DeleteObject", "videos/7/1/parts/20261205T161121123456/plan.json"),
 ]
 NOT_FOR_THE_WORKER = [
     sqs("CreateQueue", "video-jobs"), sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs-dlq"),
     sqs("SendMessage", "other-queue"), sqs("DeleteMessage", "ai-jobs-dlq"),
     s3("PutObject", "uploads/7/1/source.mp4"), s3("GetObject", "private/keys.txt"),
+    s3("DeleteObject", "uploads/7/1/source.mp4"), s3("DeleteObject", "ai/7/job-1/captions.vtt"),
     s3("DeleteObject", "videos/7/1/thumbnail.jpg"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
-    s3("GetObject", "ai/7/job-1/captions.vtt"),
+    s3("GetObject", "ai/7/job-1/captions.vtt"), sqs("CreateQueue", "video-parts"),
 ]
 OPS_CALLS = [
     *(sqs(op, q) for q in ("video-jobs", "ai-jobs", "video-jobs-dlq", "ai-jobs-dlq")

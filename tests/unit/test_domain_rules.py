@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from domain.entities import Rendition
 from domain.errors import UnsafeKey
-from domain.media import check_object_key, default_ladder, plan_ladder
-from domain.progress import VIDEO_STEPS, Progress
+from domain.keys import check_object_key
+from domain.progress import Progress
+from domain.video.model import STEPS as VIDEO_STEPS
+from domain.video.model import Rendition
+from domain.video.rules import default_ladder, plan_ladder
 from tests.unit.fakes import FakeProgress
 
 

@@ -15,7 +15,7 @@ from adapters.media.ladder import check_names, fixed_rate_ladder_command, ladder
 from adapters.media.loudness import Loudness, normalisation_filter, parse_summary
 from adapters.media.master import playlist_rate, rewrite_master
 from adapters.media.storyboard import interval_ms, write_storyboard
-from domain.entities import Rendition
+from domain.video.model import Rendition
 from settings import Settings, parse_ladder
 
 LADDER = [Rendition("360p", 360, 800, 96), Rendition("720p", 720, 2800, 128)]

@@ -26,9 +26,9 @@ from adapters.media.safety import (
     sniff_head,
 )
 from adapters.media.stitch import media_playlist, ordered_parts, seam_gaps, stitch_hls, stitch_storyboard
-from domain.entities import MediaInfo, Rendition, VideoPart
+from domain.video.model import MediaInfo, Rendition, VideoPart
 from domain.errors import SourceNotFound, TransientError, UnsupportedMedia
-from domain.media import check_attempt, plan_parts
+from domain.video.parts import check_attempt, check_piece, plan_parts
 
 LADDER = [Rendition("360p", 360, 800, 96), Rendition("720p", 720, 2800, 128)]
 INFO = MediaInfo(duration_seconds=125.3, width=1280, height=720, has_audio=True, format_name="mov,mp4,m4a,3gp,3g2,mj2",
@@ -61,8 +61,11 @@ def test_a_part_length_off_the_segment_grid_is_refused(part_seconds, segment_sec
 
 @pytest.mark.parametrize("attempt", ["", "../x", "a/b", "a b", "x" * 65, "%v", "a\n"])
 def test_an_attempt_must_be_a_plain_folder_name(attempt):
+    # "a\n" once passed: "$" matches before a trailing newline.
     with pytest.raises(ValueError, match="attempt"):
         check_attempt(attempt)
+    with pytest.raises(ValueError, match="piece"):
+        check_piece(f"part_00001{attempt[-1:] or chr(10)}")
 
 
 # --- windows on the frame and tile grids ----------------------------------------

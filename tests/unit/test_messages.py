@@ -1,4 +1,4 @@
-"""The legacy bodies of CONTRACT section 1 and how the consumer decodes them."""
+"""The plain-JSON bodies of CONTRACT section 1 and how the consumer decodes them."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from base64 import b64encode
 import dramatiq
 import pytest
 
-from adapters.messages import AIJobBody, VideoJobBody, parse_body, salvage_id
-from adapters.sqs.codec import BodyCodec, LegacyRoute
+from adapters.messages import parse_body, salvage_id
+from adapters.sqs.codec import BodyCodec, Route
 from adapters.sqs.publisher import ai_body, video_body
-from adapters.worker.options import LEGACY_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE
+from adapters.worker.options import ORIGINAL_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE
 from domain.errors import InvalidMessage
+from kinds.ai import AIJobBody
+from kinds.video import VIDEO, VideoJobBody
 
-CODEC = BodyCodec("video-jobs", LegacyRoute("process_video", VideoJobBody, "video-jobs-dlq"), frozenset({"process_video"}))
+CODEC = BodyCodec("video-jobs", Route("process_video", "video-jobs-dlq"), frozenset({"process_video"}))
 EXAMPLE = '{"video_id": 42, "file_key": "uploads/7/42/source.mp4", "tenant_id": 7, "created_at": "2026-11-26T06:00:00+00:00"}'
 
 
@@ -22,13 +24,13 @@ def test_contract_example_decodes_to_the_video_actor_with_the_sqs_message_id():
     message = CODEC.decode(EXAMPLE, "sqs-id-1", 1)
     assert (message.actor_name, message.queue_name, message.message_id) == ("process_video", "video-jobs", "sqs-id-1")
     assert message.kwargs["video_id"] == 42 and message.kwargs["tenant_id"] == 7
-    assert message.options[LEGACY_BODY] == EXAMPLE and message.options[RECEIVE_COUNT] == 1
+    assert message.options[ORIGINAL_BODY] == EXAMPLE and message.options[RECEIVE_COUNT] == 1
     assert REJECT_REASON not in message.options
 
 
 def test_dramatiq_envelopes_from_retries_still_decode():
     retry = dramatiq.Message("video-jobs", "process_video", (), {"video_id": 1, "file_key": "k"},
-                             {LEGACY_BODY: EXAMPLE, "retries": 1, RETURN_TO_QUEUE: True}, message_id="m1")
+                             {ORIGINAL_BODY: EXAMPLE, "retries": 1, RETURN_TO_QUEUE: True}, message_id="m1")
     message = CODEC.decode(b64encode(retry.encode()).decode(), "sqs-id-2", 3)
     assert message.message_id == "m1" and message.options["retries"] == 1
     assert message.options[RECEIVE_COUNT] == 3 and RETURN_TO_QUEUE not in message.options
@@ -41,6 +43,35 @@ def test_dramatiq_envelopes_from_retries_still_decode():
         ("null", "JSON null, not an object"),
         ("1234", "JSON number, not an object"),
         ('"text"', "JSON string, not an object"),
+        ("[" * 100000, "not valid JSON"),
+        (b64encode(dramatiq.Message("video-jobs", "other_actor", (), {}, {}).encode()).decode(),
+         "actor 'other_actor'"),
+    ],
+)
+def test_bodies_that_are_no_message_become_rejected_messages_with_a_reason(body, reason):
+    message = CODEC.decode(body, "sqs-id", 1)
+    assert reason in message.options[REJECT_REASON]
+    assert message.options[ORIGINAL_BODY] == body and message.kwargs == {}
+
+
+def test_the_consumer_decodes_only_the_transport_the_actor_parses_the_body_once():
+    body = '{"video_id": -1, "file_key": "k", "extra": [1]}'
+    message = CODEC.decode(body, "sqs-id", 1)
+    assert REJECT_REASON not in message.options and message.kwargs == json.loads(body)
+    with pytest.raises(InvalidMessage, match="must be a positive integer"):
+        VIDEO.parse(message.kwargs)
+
+
+def test_an_envelopes_only_queue_refuses_plain_bodies():
+    codec = BodyCodec("video-parts", Route(None, "video-parts-dlq"), frozenset({"encode_video_part"}))
+    message = codec.decode(EXAMPLE, "sqs-id", 1)
+    assert "takes only the worker's own Dramatiq messages" in message.options[REJECT_REASON]
+    assert message.options[ORIGINAL_BODY] == EXAMPLE
+
+
+@pytest.mark.parametrize(
+    "body,reason",
+    [
         ('{"video_id": true, "file_key": "k"}', "video_id: Input should be a valid integer"),
         ('{"video_id": 1.5, "file_key": "k"}', "video_id: Input should be a valid integer"),
         ('{"video_id": -1, "file_key": "k"}', "must be a positive integer"),
@@ -50,15 +81,12 @@ def test_dramatiq_envelopes_from_retries_still_decode():
         ('{"video_id": 1, "file_key": "k", "created_at": 5}', "created_at: must be an ISO-8601 string"),
         ('{"video_id": 1, "file_key": "k", "created_at": "yesterday"}', "created_at"),
         ('{"video_id": 1, "file_key": "' + "a" * 1025 + '"}', "1025 characters"),
-        ("[" * 100000, "not valid JSON"),
-        (b64encode(dramatiq.Message("video-jobs", "other_actor", (), {}, {}).encode()).decode(),
-         "actor 'other_actor'"),
     ],
 )
-def test_bad_bodies_become_rejected_messages_with_a_reason(body, reason):
-    message = CODEC.decode(body, "sqs-id", 1)
-    assert reason in message.options[REJECT_REASON]
-    assert message.options[LEGACY_BODY] == body and message.kwargs == {}
+def test_bodies_that_break_the_schema_are_invalid_messages_naming_the_field(body, reason):
+    with pytest.raises(InvalidMessage) as caught:
+        VIDEO.parse(json.loads(body))
+    assert caught.value.reason.startswith("invalid message: ") and reason in caught.value.reason
 
 
 def test_unknown_keys_are_ignored_and_optional_keys_may_be_null():

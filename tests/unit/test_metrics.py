@@ -14,17 +14,18 @@ from prometheus_client import CollectorRegistry
 from adapters.metrics.middleware import JobMetrics, remove_dead_files
 from adapters.metrics.progress import ObservedProgress
 from adapters.metrics.prometheus import Metrics, counted
-from adapters.sqs.codec import BodyCodec, LegacyRoute
-from adapters.messages import VideoJobBody
+from adapters.sqs.codec import BodyCodec, Route
 from adapters.sqs.dead_letter import DeadLetterQueue
-from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.context import JobContext, current_job, enter_job, leave_job, report_outcome
-from adapters.worker.labels import JobLabels, dead_letter_category, identify
-from domain.kinds import AI, VIDEO
-from adapters.worker.reasons import dead_letter_reason
+from adapters.worker.labels import JobLabels, identify
+from adapters.worker.reasons import DeadLetterReason, dead_letter_reason
+from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.retries import CappedRetries
 from adapters.worker.tracking import JobTracking
-from domain.errors import LockBusy, PermanentError, TransientError, Waiting
+from domain.ai.model import AI
+from domain.errors import InvalidMessage, LockBusy, PermanentError, TransientError, Waiting
+from domain.video.model import VIDEO
+from kinds.video import VideoJobBody
 
 KINDS = {
     "process_video": JobLabels(VIDEO, "video_id"),
@@ -61,16 +62,16 @@ def message(actor="process_video", **kwargs):
     ],
 )
 def test_identify_gives_bounded_labels(msg, expected):
-    info = identify(msg, KINDS)
+    info = identify(msg, KINDS.get(msg.actor_name))
     assert (info.job_type, info.job_id, info.key) == expected
 
 
-def codec_reason(body: str) -> str:
-    codec = BodyCodec("q", LegacyRoute("process_video", VideoJobBody, "video-jobs-dlq"), frozenset({"process_video"}))
+def codec_reason(body: str) -> DeadLetterReason:
+    codec = BodyCodec("q", Route("process_video", "video-jobs-dlq"), frozenset({"process_video"}))
     return dead_letter_reason(dramatiq.broker.MessageProxy(codec.decode(body, "m-1", 1)))
 
 
-def reject_reason(receive_count: int) -> str:
+def reject_reason(receive_count: int) -> DeadLetterReason:
     proxy = dramatiq.broker.MessageProxy(message(video_id=1))
     proxy.options["receive_count"] = receive_count
     with pytest.raises(SkipMessage):
@@ -78,7 +79,7 @@ def reject_reason(receive_count: int) -> str:
     return dead_letter_reason(proxy)
 
 
-def failed_reason(error: BaseException, retries: int = 3) -> str:
+def failed_reason(error: BaseException, retries: int = 3) -> DeadLetterReason:
     proxy = dramatiq.broker.MessageProxy(message(video_id=1))
     proxy.options["retries"] = retries
     proxy.stuff_exception(error)
@@ -89,7 +90,9 @@ def failed_reason(error: BaseException, retries: int = 3) -> str:
     ("reason", "category"),
     [
         (lambda: codec_reason("{not json"), "invalid_message"),
-        (lambda: codec_reason('{"video_id": 1}'), "invalid_message"),
+        (lambda: codec_reason("[1, 2]"), "invalid_message"),
+        (lambda: failed_reason(InvalidMessage("invalid message: required key 'file_key' is missing")),
+         "invalid_message"),
         (lambda: codec_reason("eyJhYmMiOiAxfQ=="), "invalid_message"),
         (lambda: reject_reason(4), "too_many_receives"),
         (lambda: failed_reason(TransientError("S3 is unavailable")), "retries_exhausted"),
@@ -99,7 +102,7 @@ def failed_reason(error: BaseException, retries: int = 3) -> str:
     ],
 )
 def test_dead_letter_categories_of_the_reasons_the_worker_makes(reason, category):
-    assert dead_letter_category(reason()) == category
+    assert reason().category == category
 
 
 class Sink:
@@ -152,8 +155,8 @@ def test_dead_letter_queue_counts_what_it_sends(metrics, monkeypatch):
         def send_message(self, **kwargs):
             self.sent = kwargs
 
-    DeadLetterQueue(Queue(), "video-jobs").send("x", reason="gave up after 6 attempts: boom", receive_count=1,
-                                               message_id="m")
+    reason = DeadLetterReason("gave up after 6 attempts: boom", "retries_exhausted")
+    DeadLetterQueue(Queue(), "video-jobs").send("x", reason=reason, receive_count=1, message_id="m")
     assert sample(metrics, "media_worker_dead_letters_total", queue="video-jobs", reason="retries_exhausted") == 1
 
 
@@ -174,14 +177,15 @@ def test_remove_dead_files_keeps_live_processes(tmp_path):
 def worker_broker(metrics):
     """JobTracking and JobMetrics ahead of the retries, as build_broker orders them."""
     broker = StubBroker(middleware=[
-        JobTracking(KINDS),
-        JobMetrics(metrics, KINDS, multiproc_dir="unused", count_nacks=True),
+        JobTracking(),
+        JobMetrics(metrics, multiproc_dir="unused", count_nacks=True),
         RejectBeforeRun(max_receive_count=5),
         CappedRetries(max_retries=1, min_backoff=10, max_backoff=10, busy_delay=10),
     ])
     seen = {"busy": 0, "waiting": 0}
 
-    @dramatiq.actor(actor_name="process_video", broker=broker, throws=(PermanentError,), max_retries=1)
+    @dramatiq.actor(actor_name="process_video", broker=broker, throws=(PermanentError,), max_retries=1,
+                    job_labels=KINDS["process_video"])
     def process_video(video_id, mode):
         seen["context"] = current_job()
         if mode == "skip":

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from domain.entities import MediaInfo, Video, VideoJob
 from domain.errors import JobNotFound, LockBusy, SourceNotFound, TransientError, UnsafeKey, UnsupportedMedia
-from domain.handlers.flow import Outcome
-from domain.handlers.video import ProcessVideoJobHandler, VideoLimits
-from domain.statuses import VideoStatus
-from tests.unit.fakes import FakeLock, FakeMedia, FakeProgress, FakeStorage, FakeVideoRepository
+from domain.flow import Outcome
+from domain.video.handler import ProcessVideoJobHandler, VideoLimits
+from domain.video.model import VIDEO, MediaInfo, VideoJob, VideoStatus
+from tests.unit.fakes import FakeJobRepository, FakeLock, FakeMedia, FakeProgress, FakeRow, FakeStorage
 
 SOURCE = "uploads/7/42/source.mp4"
 
 
 def build(status=VideoStatus.UPLOADED, *, media=None, objects=None, limits=None):
-    repo = FakeVideoRepository(Video(id=42, file_key=SOURCE, status=status, tenant_id=7))
+    repo = FakeJobRepository(VIDEO, FakeRow(42, status, tenant_id=7))
     lock, progress = FakeLock(), FakeProgress()
     storage = FakeStorage({SOURCE: b"x" * 100} if objects is None else objects)
     media = media or FakeMedia()
@@ -33,9 +32,9 @@ def test_happy_path_writes_ready_row_outputs_and_monotonic_progress():
     assert handler.handle(JOB) is Outcome.COMPLETED
     row = repo.rows[42]
     assert row.status is VideoStatus.READY
-    assert row.hls_path == "videos/7/42/hls/master.m3u8"
-    assert row.thumbnail_key == "videos/7/42/thumbnail.jpg"
-    assert row.duration_seconds == 10.0
+    assert row.result.hls_path == "videos/7/42/hls/master.m3u8"
+    assert row.result.thumbnail_key == "videos/7/42/thumbnail.jpg"
+    assert row.result.duration_seconds == 10.0
     assert "videos/7/42/hls/720p/index.m3u8" in storage.objects
     assert "videos/7/42/hls/1080p/index.m3u8" not in storage.objects  # never above the source
     # The storyboard lies beside hls/, at the names CONTRACT 4a gives.
@@ -54,7 +53,7 @@ def test_happy_path_writes_ready_row_outputs_and_monotonic_progress():
 def test_shared_prefix_without_tenant():
     handler, repo, *_ = build()
     handler.handle(VideoJob(video_id=42, file_key=SOURCE, tenant_id=None))
-    assert repo.rows[42].hls_path == "videos/shared/42/hls/master.m3u8"
+    assert repo.rows[42].result.hls_path == "videos/shared/42/hls/master.m3u8"
 
 
 def test_ready_row_is_skipped_without_writes_or_processing():
@@ -100,7 +99,7 @@ def test_permanent_errors_fail_row_with_reason_and_release(media, objects, error
     with pytest.raises(error):
         handler.handle(JOB)
     row = repo.rows[42]
-    assert row.status is VideoStatus.FAILED and reason in row.error_reason
+    assert row.status is VideoStatus.FAILED and reason in row.error
     assert progress.reports[-1][1] == "failed"
     assert lock.held == set()
 
@@ -117,11 +116,11 @@ def test_limits_are_permanent():
     handler, repo, *_ = build(media=media, limits=VideoLimits(max_duration_seconds=3600))
     with pytest.raises(UnsupportedMedia.__mro__[1]):
         handler.handle(JOB)
-    assert "7200 s long; the limit is 3600 s" in repo.rows[42].error_reason
+    assert "7200 s long; the limit is 3600 s" in repo.rows[42].error
     handler, repo, *_ = build(limits=VideoLimits(max_source_bytes=10))
     with pytest.raises(UnsupportedMedia.__mro__[1]):
         handler.handle(JOB)
-    assert "limit" in repo.rows[42].error_reason
+    assert "limit" in repo.rows[42].error
 
 
 def test_transient_error_leaves_row_processing_releases_lock_and_reraises():
@@ -194,4 +193,4 @@ def test_keys_outside_the_allowed_prefixes_fail_permanently():
     handler, repo, *_ = build(objects={"private/secret.mp4": b"x"}, limits=VideoLimits(allowed_prefixes=("uploads/",)))
     with pytest.raises(UnsafeKey):
         handler.handle(VideoJob(video_id=42, file_key="private/secret.mp4"))
-    assert repo.rows[42].error_reason == "file_key is outside the allowed prefixes (uploads/)"
+    assert repo.rows[42].error == "file_key is outside the allowed prefixes (uploads/)"

@@ -8,10 +8,14 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Shutdown, ShutdownNotifications
 
 from adapters.worker.give_up import GiveUp
-from adapters.worker.options import GIVE_UP_PENDING, LEGACY_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE
+from adapters.worker.options import GIVE_UP_PENDING, ORIGINAL_BODY, RECEIVE_COUNT, REJECT_REASON, RETURN_TO_QUEUE
 from adapters.worker.reject import RejectBeforeRun
 from adapters.worker.retries import CappedRetries
 from domain.errors import LockBusy, PermanentError, TransientError, UnsupportedMedia
+
+
+#: broker -> the give-up callback its actors are declared with (their ``give_up`` option)
+GIVE_UPS: dict = {}
 
 
 @pytest.fixture
@@ -28,19 +32,22 @@ def harness():
     broker = StubBroker(middleware=[
         RejectBeforeRun(max_receive_count=3),
         ShutdownNotifications(notify_shutdown=True),
-        GiveUp({"job": give_up}),
+        GiveUp(),
         CappedRetries(max_retries=2, min_backoff=10, max_backoff=20, busy_delay=10),
     ])
     broker.emit_after("process_boot")
+    GIVE_UPS[broker] = give_up
     worker = dramatiq.Worker(broker, worker_timeout=50)
     worker.start()
     yield broker, given_up, outcome
     worker.stop()
     broker.close()
+    del GIVE_UPS[broker]
 
 
 def declare(broker, behaviour, calls):
-    @dramatiq.actor(actor_name="job", queue_name="jobs", broker=broker, throws=(PermanentError,), max_retries=2)
+    @dramatiq.actor(actor_name="job", queue_name="jobs", broker=broker, throws=(PermanentError,), max_retries=2,
+                    give_up=GIVE_UPS[broker])
     def job(**kwargs):
         current = dramatiq.middleware.CurrentMessage.get_current_message()
         calls.append(current.options.get("retries", 0) if current else None)  # the attempt, as it ran
@@ -99,7 +106,7 @@ def test_a_permanent_error_is_not_retried_and_fails_the_row_with_its_own_reason(
         raise UnsupportedMedia("the source is not a video file")
 
     actor = declare(broker, not_a_video, calls)
-    run(broker, actor, legacy_body='{"video_id": 42}')
+    run(broker, actor, **{ORIGINAL_BODY: '{"video_id": 42}'})
     assert len(calls) == 1
     assert given_up == [({"video_id": 42}, '{"video_id": 42}', "the source is not a video file")]
 
@@ -124,7 +131,7 @@ def test_reject_before_run_fails_flagged_and_too_often_delivered_messages_unrun(
     calls: list = []
     actor = declare(broker, lambda attempt: None, calls)
     run(broker, actor, **{REJECT_REASON: "invalid message: video_id: must be a positive integer",
-                          LEGACY_BODY: '{"video_id": 0}'})
+                          ORIGINAL_BODY: '{"video_id": 0}'})
     run(broker, actor, **{RECEIVE_COUNT: 4})
     run(broker, actor, **{RECEIVE_COUNT: 3})  # at the limit: runs
     assert len(calls) == 1

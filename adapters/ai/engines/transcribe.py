@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from adapters.ai.spec import EngineSpec, Report
 from adapters.messages import SafeKey
-from domain.captions import TimedSegment, build_cues, line_limit, to_srt, to_webvtt
+from domain.ai.captions import TimedSegment, build_cues, line_limit, to_srt, to_webvtt
 from domain.errors import InvalidMessage, TransientError
-from domain.kinds import BIGINT_MAX
+from domain.numbers import BIGINT_MAX
 
 MAX_SOURCE_SECONDS = 4 * 3600
 # The result column holds at most this much JSON; the files hold everything.
@@ -33,7 +33,7 @@ WINDOW_SECONDS = 120.0
 # A window ends at the longest pause within its last CUT_SEARCH_SECONDS.
 CUT_SEARCH_SECONDS = 30.0
 OUTPUT_FILES = ("captions.vtt", "captions.srt", "transcript.json")
-# With a video_id, the worker's captions step (domain/handlers/captions.py) says what became of it.
+# With a video_id, the worker's captions step (domain/ai/captions_for_video.py) says what became of it.
 NOT_ATTACHED = "the captions were not added to the video's player"
 NO_VIDEO = "the payload names no video_id"
 

@@ -1,34 +1,19 @@
-"""What makes a kind of job, as the domain sees it.
+"""What every kind of job has: ``JobKind`` (its id, statuses and transitions,
+progress steps, keys and output folder) and ``JobState`` (what a row says).
 
-A kind's id, its statuses and the transitions between them (CONTRACT section
-2), its progress steps (section 3), and the keys and storage prefix derived
-from its id (sections 3 and 4): each written once here, read everywhere else
-through the kind. The kinds of the contract are VIDEO and AI; a new kind is
-one more ``JobKind`` (and, outside the domain, one declaration in ``kinds/``).
+Each kind declares its own ``JobKind`` in its home (``domain/video/model.py``,
+``domain/ai/model.py``); everything else reads a kind's rules through it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
-from domain.progress import AI_STEPS, VIDEO_STEPS
-from domain.statuses import (
-    AI_COMPLETE_FROM,
-    AI_FAIL_FROM,
-    AI_FINAL,
-    AI_MARK_PROCESSING_FROM,
-    VIDEO_COMPLETE_FROM,
-    VIDEO_FAIL_FROM,
-    VIDEO_FINAL,
-    VIDEO_MARK_PROCESSING_FROM,
-    AIJobStatus,
-    VideoStatus,
-)
+from domain.numbers import BIGINT_MAX, whole_number
 
-BIGINT_MAX = 2**63 - 1
 MAX_TEXT_ID = 64  # the id column of the text-keyed tables (varchar(64))
 
 
@@ -81,51 +66,25 @@ class JobKind:
         return f"{self.output_root}/{'shared' if tenant_id is None else tenant_id}/{job_id}"
 
     def parse_id(self, text: str) -> int | str | None:
-        """The job id an operator typed, or None when no job can have it.
-
-        Integer ids are ASCII digits within the 64-bit column ("²".isdigit()
-        is true, int("²") fails); text ids fit their column.
-        """
+        """The job id an operator typed, or None when no job can have it (integer ids are
+        positive and fit the 64-bit column; text ids fit their column)."""
         if self.id_type is int:
-            if not re.fullmatch(r"[0-9]{1,19}", text) or not 0 < int(text) <= BIGINT_MAX:
+            try:
+                return whole_number(text, low=1, high=BIGINT_MAX)
+            except ValueError:
                 return None
-            return int(text)
         return text if 0 < len(text) <= MAX_TEXT_ID else None
 
     def status_names(self) -> list[str]:
         return [status.value for status in self.statuses]
 
 
-VIDEO = JobKind(
-    name="video",
-    noun="video",
-    id_type=int,
-    statuses=VideoStatus,
-    start_from=VIDEO_MARK_PROCESSING_FROM,
-    complete_from=VIDEO_COMPLETE_FROM,
-    fail_from=VIDEO_FAIL_FROM,
-    final=VIDEO_FINAL,
-    processing=VideoStatus.PROCESSING,
-    completed=VideoStatus.READY,
-    failed=VideoStatus.FAILED,
-    steps=VIDEO_STEPS,
-    last_step="finalizing",
-    output_root="videos",
-)
+@dataclass(frozen=True)
+class JobState:
+    """What a job's row says about it: its status, tenant, creation time and the fence of its
+    latest attempt (what ``mark_processing`` last wrote; None before the first)."""
 
-AI = JobKind(
-    name="ai",
-    noun="AI job",
-    id_type=str,
-    statuses=AIJobStatus,
-    start_from=AI_MARK_PROCESSING_FROM,
-    complete_from=AI_COMPLETE_FROM,
-    fail_from=AI_FAIL_FROM,
-    final=AI_FINAL,
-    processing=AIJobStatus.PROCESSING,
-    completed=AIJobStatus.DONE,
-    failed=AIJobStatus.FAILED,
-    steps=AI_STEPS,
-    last_step="saving",
-    output_root="ai",
-)
+    status: Enum
+    tenant_id: int | None
+    created_at: datetime | None
+    started: datetime | None = None

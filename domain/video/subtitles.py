@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from domain.media import CAPTIONS_FOLDER, VARIANT_PLAYLIST, VARIANT_TAG, master_variants, tag_attributes
+from domain.video.playlists import CAPTIONS_FOLDER, VARIANT_PLAYLIST, VARIANT_TAG, master_variants, tag_attributes
 
 GROUP = "subs"
 CUES = "captions.vtt"

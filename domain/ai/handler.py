@@ -8,12 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from domain.entities import AIJobRequest, EngineOutput
+from domain.ai.model import AI, AIJobRequest, EngineOutput
+from domain.ai.ports import Engine
 from domain.errors import UnknownJobType
-from domain.handlers.flow import JobHandler
-from domain.kinds import AI
-from domain.media import check_object_key, check_prefix
-from domain.ports import Engine, JobLock, JobRepository, ObjectStorage, ProgressSink
+from domain.flow import JobHandler
+from domain.keys import check_object_key, check_prefix
+from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
 from domain.progress import Progress
 
 

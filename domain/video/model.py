@@ -1,14 +1,60 @@
-"""Entities and value objects of the video and AI jobs."""
+"""The video kind (CONTRACT sections 1-4): its statuses and transitions, its
+progress steps, its ``JobKind`` and the values its handler works with."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
-from typing import Any
 
-from domain.statuses import AIJobStatus, VideoStatus
+from domain.jobs import JobKind
+
+
+class VideoStatus(str, Enum):
+    PENDING = "PENDING"
+    UPLOADED = "UPLOADED"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+# PROCESSING -> PROCESSING is a redelivery after a crash; FAILED -> PROCESSING
+# is a deliberate retry (a message redriven from the dead-letter queue or
+# re-sent by the API).
+MARK_PROCESSING_FROM = frozenset({VideoStatus.PENDING, VideoStatus.UPLOADED, VideoStatus.PROCESSING,
+                                  VideoStatus.FAILED})
+COMPLETE_FROM = frozenset({VideoStatus.PROCESSING})
+FAIL_FROM = frozenset({VideoStatus.PENDING, VideoStatus.UPLOADED, VideoStatus.PROCESSING})
+FINAL = frozenset({VideoStatus.READY})
+
+# Each step owns a band of the overall percent; progress within a step
+# (e.g. ffmpeg's out_time) is mapped into that band.
+STEPS: dict[str, tuple[int, int]] = {
+    "queued": (0, 0),
+    "downloading": (1, 10),
+    "probing": (10, 12),
+    "transcoding": (12, 85),
+    "thumbnail": (85, 88),
+    "uploading": (88, 98),
+    "finalizing": (98, 99),
+    "done": (100, 100),
+}
+
+VIDEO = JobKind(
+    name="video",
+    noun="video",
+    id_type=int,
+    statuses=VideoStatus,
+    start_from=MARK_PROCESSING_FROM,
+    complete_from=COMPLETE_FROM,
+    fail_from=FAIL_FROM,
+    final=FINAL,
+    processing=VideoStatus.PROCESSING,
+    completed=VideoStatus.READY,
+    failed=VideoStatus.FAILED,
+    steps=STEPS,
+    last_step="finalizing",
+    output_root="videos",
+)
 
 
 @dataclass(frozen=True)
@@ -22,45 +68,6 @@ class VideoJob:
     @property
     def job_id(self) -> int:
         return self.video_id
-
-
-@dataclass(frozen=True)
-class AIJobRequest:
-    """One request to run an AI engine (an AI-queue message)."""
-
-    job_id: str
-    job_type: str
-    payload: dict[str, Any]
-    tenant_id: int | None = None
-
-
-@dataclass
-class Video:
-    """A row of the video table, as far as the worker cares."""
-
-    id: int
-    file_key: str
-    status: VideoStatus
-    tenant_id: int | None = None
-    hls_path: str | None = None
-    thumbnail_key: str | None = None
-    duration_seconds: float | None = None
-    error_reason: str | None = None
-    processing_started_at: datetime | None = None
-
-
-@dataclass
-class AIJob:
-    """A row of the AI job table, as far as the worker cares."""
-
-    id: str
-    job_type: str
-    status: AIJobStatus
-    payload: dict[str, Any] = field(default_factory=dict)
-    tenant_id: int | None = None
-    result: dict[str, Any] | None = None
-    error_message: str | None = None
-    started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,16 @@ class MediaInfo:
     # The source timestamp the outputs show at 0 (ffmpeg's start of the
     # streams the ladder reads), in seconds: parts and the audio keep to it.
     start_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One rung of the HLS ladder: output folder name and frame height."""
+
+    name: str
+    height: int
+    video_kbps: int
+    audio_kbps: int = 128
 
 
 @dataclass(frozen=True)
@@ -103,33 +120,6 @@ class VideoPart:
     duration_seconds: int | None
     first_segment: int
     attempt: str
-
-
-@dataclass(frozen=True)
-class Rendition:
-    """One rung of the HLS ladder: output folder name and frame height."""
-
-    name: str
-    height: int
-    video_kbps: int
-    audio_kbps: int = 128
-
-
-@dataclass(frozen=True)
-class JobState:
-    """What another job's row says about it: its status, tenant and creation time."""
-
-    status: Enum
-    tenant_id: int | None
-    created_at: datetime | None
-
-
-@dataclass(frozen=True)
-class EngineOutput:
-    """What an AI engine hands back: its JSON result, and files for the job's output prefix."""
-
-    result: dict[str, Any]
-    files: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""A pytest plugin that runs dramatiq-sqs 0.4.4's own test suite against LegacySQSBroker and moto's server.
+"""A pytest plugin that runs dramatiq-sqs 0.4.4's own test suite against RoutedSQSBroker and moto's server.
 
-Loaded with ``-p legacy_broker_plugin`` (tests/integration/test_dramatiq_sqs_suite.py copies it next to an
+Loaded with ``-p routed_broker_plugin`` (tests/integration/test_dramatiq_sqs_suite.py copies it next to an
 unchanged copy of the suite). Upstream runs the suite against ElasticMQ in Docker through pytest-docker;
 here ``docker_ip``/``docker_services`` point at a moto server this plugin starts, and the suite's
-``from dramatiq_sqs import SQSBroker`` gets LegacySQSBroker.
+``from dramatiq_sqs import SQSBroker`` gets RoutedSQSBroker.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 import dramatiq_sqs
 import pytest
 
-from adapters.sqs.broker import LegacySQSBroker
+from adapters.sqs.broker import RoutedSQSBroker
 
-dramatiq_sqs.SQSBroker = LegacySQSBroker
+dramatiq_sqs.SQSBroker = RoutedSQSBroker
 
 # The suite's conftest imports these only for type hints and for Docker.
 for name, attributes in (("pytest_docker", {"Services": object}), ("mypy_boto3_sqs", {"SQSServiceResource": object})):

@@ -18,12 +18,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from domain import subtitles
-from domain.entities import AIJobRequest, EngineOutput, JobState
+from domain.ai.model import AIJobRequest, EngineOutput
 from domain.errors import LockBusy, SourceNotFound, Waiting
-from domain.kinds import VIDEO
-from domain.media import MASTER_PLAYLIST
-from domain.ports import JobLock, JobRepository, MediaProcessor, ObjectStorage
+from domain.jobs import JobState
+from domain.ports import JobLock, JobRepository, ObjectStorage
+from domain.video import subtitles
+from domain.video.model import VIDEO
+from domain.video.playlists import MASTER_PLAYLIST
+from domain.video.ports import MediaProcessor
 
 MAX_WAIT = timedelta(hours=6)
 WAIT_RETRY_SECONDS = 60  # how often a job waiting for its video looks again

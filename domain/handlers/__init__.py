@@ -1,1 +1,0 @@
-"""Application handlers: one per job type, each taking its ports as arguments."""
