@@ -75,7 +75,7 @@ class RangeProxy:
         parts = urlsplit(presigned)
         return urlunsplit(parts._replace(netloc=f"127.0.0.1:{self.server.server_port}"))
 
-    def reset(self, settle_seconds: float = 5.0) -> Traffic:
+    def reset(self, settle_seconds: float = 30.0) -> Traffic:
         """Start counting afresh; return what was counted so far.
 
         Parameters:

@@ -61,9 +61,23 @@ def test_a_part_reads_its_range_not_the_whole_upload(moto, bucket, tmp_path):
     assert [segment.uri for segment in manifest.renditions[0].segments] == ["r1/seg_00012.ts", "r1/seg_00013.ts",
                                                                              "r1/seg_00014.ts"]
     assert probe.bytes_sent < 0.05 * size, (probe.bytes_sent, size)
-    # A tenth of the video, read by a seek: ranged GETs, far from the whole upload.
-    assert part.gets <= 4 and part.bytes_sent < 0.4 * size, (part.requests, size)
-    assert all(range_ and range_.startswith("bytes=") for method, range_, _ in part.requests if method == "GET")
+    # A tenth of the video (from 40 % of it), read by a seek: a few ranged GETs, the last one from
+    # the keyframe before the part. What is counted includes what the kernel took into ffmpeg's
+    # receive buffer before it was done (up to a few MB on a loaded machine), hence the margin.
+    starts = [int(range_.removeprefix("bytes=").split("-")[0]) for _, range_, _ in part.requests if range_]
+    assert part.gets <= 4 and len(starts) == part.gets, part.requests
+    assert 0.3 * size < starts[-1] < 0.4 * size, (starts, size)
+    assert part.bytes_sent < 0.6 * size, (part.requests, size)
+
+
+def test_the_thumbnail_and_the_audio_are_made_from_a_url(moto, bucket, clip, tmp_path):
+    url = presign(moto, bucket, clip)
+    media = processor(allow_plain_http=True)
+    media.thumbnail(url, tmp_path / "thumbnail.jpg", 1.0)
+    assert (tmp_path / "thumbnail.jpg").read_bytes()[:2] == b"\xff\xd8"
+    audio = media.encode_audio(url, tmp_path / "hls", media.probe(url), RUNG, "u1", lambda _: None)
+    assert audio is not None and audio["track"]["codecs"] == "mp4a.40.2"
+    assert sum(seconds for _, seconds, _ in audio["track"]["segments"]) == pytest.approx(4.02, abs=0.05)
 
 
 # --- failures of the storage or the network ---------------------------------------------
