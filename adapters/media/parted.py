@@ -17,10 +17,9 @@ from pathlib import Path
 from adapters.child_process import run_child
 from adapters.media.audio import output_sample_rate
 from adapters.media.commands import COMMON_ARGS
-
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
-from adapters.media.manifest import AudioManifest, PartManifest, Tile, Track, read_track
 from adapters.media.grid import frame_rate, mux_shift, part_window
+from adapters.media.manifest import AudioManifest, PartManifest, Tile, Track, read_track
 from adapters.media.parts import (
     audio_command,
     audio_master,

@@ -17,9 +17,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.media.grid import owned_tiles
 from adapters.media.manifest import AudioManifest, PartManifest, Segment, Track
 from adapters.media.master import AAC_LC, Rate, Variant, master_text, segments_rate
-from adapters.media.grid import owned_tiles
 from adapters.media.storyboard import write_storyboard
 from domain.video.model import Rendition
 from domain.video.playlists import AUDIO_FOLDER, MASTER_PLAYLIST, VARIANT_PLAYLIST
