@@ -74,11 +74,12 @@ from domain.video.model import MediaInfo, Rendition, VideoPart
 from domain.video.parts import check_attempt
 from domain.video.playlists import AUDIO_FOLDER
 
-# Containers without a keyframe index (their seek lands on a packet at or
-# before the time, possibly between keyframes, whose frames the decoder then
-# skips): a part seeks this much earlier, more than a keyframe interval.
+# Containers without a keyframe index, or whose index may be missing (their
+# seek lands on a packet at or before the time, possibly between keyframes,
+# whose frames the decoder then skips): a part seeks this much earlier, more
+# than a keyframe interval. MP4/MOV, Matroska and AVI seek to a keyframe.
 PREROLL_SECONDS = 10
-_NO_KEYFRAME_INDEX = frozenset({"mpegts", "mpeg", "ogg"})
+_NO_KEYFRAME_INDEX = frozenset({"mpegts", "mpeg", "ogg", "flv", "asf"})
 # How far frames before a part's start are moved: far enough that ffmpeg's
 # frame-rate conversion drops them, whatever the frame rate.
 _PAST_SECONDS = 100_000

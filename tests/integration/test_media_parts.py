@@ -183,13 +183,16 @@ def test_every_kind_of_upload_still_plays_when_parted(media, tmp_path, kind):
     assert_same_as_single_pass(tmp_path / "single", tmp_path / "parts", ladder, info)
 
 
-@pytest.mark.parametrize("name,extra", [
+@pytest.mark.parametrize("name,codecs", [
     ("ntsc.mp4", ("-r", "30000/1001")),
-    # MPEG-TS has no keyframe index: a part seeks a pre-roll earlier; two-second GOPs.
+    # No keyframe index: a part seeks a pre-roll earlier; two-second GOPs.
     ("gops.ts", ("-g", "50")),
+    ("flash.flv", ("-g", "50")),
+    ("windows.wmv", ("-c:v", "wmv2", "-g", "50", "-c:a", "wmav2")),
 ])  # fmt: skip
-def test_ntsc_rates_and_mpeg_ts_by_url_make_the_single_pass(media, moto, bucket, tmp_path, name, extra):
-    source = make_media(tmp_path / name, seconds=5, extra=extra)
+def test_ntsc_rates_and_containers_without_an_index_by_url_make_the_single_pass(media, moto, bucket, tmp_path, name,
+                                                                               codecs):
+    source = make_media(tmp_path / name, seconds=5, extra=codecs)
     url = presign(moto, bucket, source)
     info = media.probe(url)
     ladder = plan_ladder(info.height, RUNGS)
@@ -207,3 +210,22 @@ def test_progress_of_a_part_rises_to_one(media, tmp_path):
     fractions: list[float] = []
     media.encode_part(source, tmp_path / "hls", info, [RUNGS[0]], part, fractions.append)
     assert fractions == sorted(set(fractions)) and fractions[-1] == 1.0 and all(0 < f <= 1 for f in fractions)
+
+
+def test_a_ten_minute_video_in_parts_gets_the_single_pass_storyboard(tmp_path):
+    # One frame a second keeps this quick; a tile every 6.01 s, parts of 60 s: tiles straddle parts.
+    media = FfmpegMediaProcessor(ffmpeg_exe(), timeout_seconds=120, segment_seconds=6, preset="ultrafast", threads=1)
+    source = make_media(tmp_path / "long.mkv", seconds=601, width=192, height=108, fps=1, audio=None)
+    info = media.probe(source)
+    ladder = plan_ladder(info.height, RUNGS)
+    manifests = []
+    for part in plan_parts(info.duration_seconds, part_seconds=60, segment_seconds=6, attempt="a1"):
+        manifests.append(media.encode_part(source, tmp_path / "parts" / "hls", info, ladder, part, lambda _: None,
+                                           tiles_dir=tmp_path / "tiles"))
+    media.stitch_storyboard(manifests, tmp_path / "tiles", tmp_path / "parts", info)
+    media.transcode_hls(source, tmp_path / "single" / "hls", info, ladder, lambda _: None, storyboard_dir=tmp_path / "single")
+
+    assert len(manifests) == 10 and sum(len(manifest["tiles"]) for manifest in manifests) == 100
+    assert (tmp_path / "parts" / "storyboard.vtt").read_text() == (tmp_path / "single" / "storyboard.vtt").read_text()
+    ours = tmp_path / "parts" / "storyboard" / "sprite_000.jpg"
+    assert ours.read_bytes() == (tmp_path / "single" / "storyboard" / "sprite_000.jpg").read_bytes()
