@@ -61,7 +61,7 @@ class FfmpegMediaProcessor:
       preset: the libx264 preset (speed against size).
       threads: encoder threads per ffmpeg run, 0 for ffmpeg's automatic choice.
       crf: libx264's constant rate factor of a 1080p rendition (smaller ones
-        get a lower one, see ``ladder.rendition_crf``), each rendition capped
+        get a lower one, see ``encoding.rendition_crf``), each rendition capped
         at its rung's rate.
       loudness_target_lufs: the integrated loudness the audio is brought to;
         None leaves the audio's level as it is.
