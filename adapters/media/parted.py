@@ -156,7 +156,9 @@ def encode_part(
             (out_dir / part_playlist(part).replace("%v", rendition.name)).unlink(missing_ok=True)
         master.unlink(missing_ok=True)
     progress.done()
-    tiles_written = _tiles(tiles_dir, window.first_tile, window.tiles, interval, last=part.duration_seconds is None)
+    # The last part, or one in which the video stream ended, may have fewer tiles.
+    ended = part.duration_seconds is None or (window.frames is not None and tracks[0].frames < window.frames)
+    tiles_written = _tiles(tiles_dir, window.first_tile, window.tiles, interval, last=ended)
     return _manifest(part, rate, tracks, tiles_written, interval)
 
 
