@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ import kinds
 from adapters.ai.registry import build_registry
 from adapters.ai.sandbox import SandboxedEngine
 from adapters.ai.spec import EngineSpec
+from adapters.ai.whisper_fetch import DownloadedModelEngine, ModelDownload
 from adapters.db import SqlJobRepository, Tables, create_engine_from_url
 from adapters.logs.redact import secret_values
 from adapters.logs.setup import configure_logging
@@ -143,15 +145,34 @@ class Container:
         if self._engines is not None:
             return dict(self._engines)
         options = self.settings.engine_options
-        return {job_type: SandboxedEngine(spec, options=options.get(job_type))
-                for job_type, spec in self.engine_specs.items()}
+        engines: dict[str, Engine] = {job_type: SandboxedEngine(spec, options=options.get(job_type))
+                                      for job_type, spec in self.engine_specs.items()}
+        if self.transcribe_model_download is not None and "transcribe" in engines:
+            engines["transcribe"] = DownloadedModelEngine(engines["transcribe"], self.transcribe_model_download,
+                                                          "transcribe")
+        return engines
+
+    @cached_property
+    def transcribe_model_download(self) -> ModelDownload | None:
+        """What fills TRANSCRIBE_MODEL's folder from TRANSCRIBE_MODEL_S3_PREFIX (None: no prefix set)."""
+        s = self.settings
+        if not s.transcribe_model_s3_prefix:
+            return None
+        return ModelDownload(self.storage, s.transcribe_model_s3_prefix, Path(s.transcribe_model))
 
     def report_unavailable_engines(self) -> None:
-        """One ERROR line per engine this worker cannot run; its jobs stay retried (another worker may)."""
-        for spec in self.engine_specs.values():
-            unavailable = spec.unavailable()
+        """One ERROR line per engine this worker cannot run (downloading the transcribe engine's model
+        first when it comes from S3); its jobs stay retried (another worker may run them)."""
+        for engine in self.engines.values():
+            unavailable = getattr(engine, "unavailable", lambda: None)()
             if unavailable:
                 log.error("%s; its jobs are retried until a worker that can run it takes them", unavailable)
+
+    def longest_engine_seconds(self) -> float:
+        """The longest time limit any engine may get here (its limits under this deployment's options)."""
+        options = self.settings.engine_options
+        return max((spec.configured(options.get(job_type)).timeout_seconds
+                    for job_type, spec in self.engine_specs.items()), default=0.0)
 
     @cached_property
     def queue_admin(self) -> QueueAdmin | None:
@@ -244,7 +265,9 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
     middleware: list[dramatiq.Middleware] = [
         CoalesceTermSignals(),
         DueTimes(),
-        TimeLimit(time_limit=int((settings.ffmpeg_timeout_seconds + 600) * 1000)),
+        # Past every child's own limit: ffmpeg's, and the longest an engine may run (a medium model's transcription).
+        TimeLimit(time_limit=int((max(settings.ffmpeg_timeout_seconds, container.longest_engine_seconds()) + 600)
+                                 * 1000)),
         ShutdownNotifications(notify_shutdown=True),
         GiveUp(container.give_up_callbacks()),
         CappedRetries(
