@@ -179,8 +179,8 @@ class Settings(BaseSettings):
     @field_validator("transcribe_model")
     @classmethod
     def _model_or_folder(cls, value: str) -> str:
-        if value == "base":
-            return value
+        if value in ("base", ""):  # empty, as a platform's dashboard leaves it: the pinned default
+            return "base"
         if not value.startswith("/") or "\0" in value or any(part == ".." for part in value.split("/")):
             raise ValueError("must be base (the pinned Whisper model) or the absolute path of a folder "
                              "holding a CTranslate2 Whisper model and its model-manifest.json")
