@@ -33,8 +33,8 @@ class ModelLimits:
 
 # (most parameters, limits), smallest first. Whisper tiny 38 M and base 73 M (as CTranslate2
 # counts them), small 242 M, medium 764 M, large-v3-turbo 809 M, large-v1/v2/v3 1.54 G.
-# base: measured here (peak 1.1 GB of address space, real-time factor 0.17 on 2 busy
-# threads: 4.5 times under the limit). The others scale base's figures by the published ones.
+# base: measured here (VmPeak 1.3 GiB on a 5-minute lecture; real-time factor 0.17 on 2 busy
+# threads, 4.5 times under the limit). The others scale base's by published figures: estimates.
 SIZE_CLASSES: tuple[tuple[float, ModelLimits], ...] = (
     (150e6, ModelLimits("base", 3072, 120, 0.75)),
     (450e6, ModelLimits("small", 4096, 180, 1.75)),
