@@ -74,6 +74,11 @@ class ModelDownload:
                 self._reason = f"no Whisper model from {self.where}: {self.folder}: {error.strerror or error}"
                 log.error("%s", self._reason)
                 return self._reason
+            except Exception as error:  # a defect of ours must not stop the worker's other engines
+                self._failed_at = time.monotonic()
+                self._reason = f"no Whisper model from {self.where}: {type(error).__name__}: {error}"
+                log.exception("%s", self._reason)
+                return self._reason
             self._done, self._reason = True, None
             log.info("Whisper model %s (%d files) from %s is in %s", manifest.name, len(manifest.files),
                      self.where, self.folder)
@@ -85,6 +90,13 @@ class ModelDownload:
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / ".download.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            present = sorted(name for name in os.listdir(self.folder) if not name.startswith("."))
+            ours = self.folder / ".model-download"  # marks a folder these downloads fill
+            if present and not ours.exists() and MANIFEST_NAME not in present:
+                # Files no download put there (TRANSCRIBE_MODEL=/tmp, say): never replace or remove them.
+                raise ModelRefused(f"{self.folder} holds other files ({present[0]}, ...) and no {MANIFEST_NAME}: "
+                                   "give the model a folder of its own")
+            ours.touch()
             try:
                 text = self.storage.read_text(self.prefix + MANIFEST_NAME)
             except SourceNotFound:

@@ -106,3 +106,13 @@ def test_two_processes_filling_one_folder_at_once_both_end_with_the_model(storag
     assert reasons == [None, None]
     assert storage.downloaded.count("model.bin") == 1  # the second waited for the first, then kept its files
     assert verified(folder).name == "base-second-opinion"
+
+
+def test_a_folder_holding_other_files_is_never_emptied(storage, tmp_path):
+    folder = tmp_path / "shared-tmp"  # TRANSCRIBE_MODEL=/tmp by mistake
+    folder.mkdir()
+    (folder / "someone-elses.txt").write_text("keep me")
+    reason = ModelDownload(storage, PREFIX, folder).ensure()
+    assert reason == (f"no Whisper model from the S3 prefix {PREFIX}: {folder} holds other files (someone-elses.txt, "
+                      f"...) and no {MANIFEST_NAME}: give the model a folder of its own")
+    assert (folder / "someone-elses.txt").read_text() == "keep me" and not (folder / "model.bin").exists()
