@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
-import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.ai.ctranslate2_header import ModelShape, read_header
 from domain.errors import TransientError
 
 MANIFEST_NAME = "model-manifest.json"
@@ -71,15 +70,6 @@ class Manifest:
             "format": FORMAT, "name": self.name, "parameters": self.parameters,
             "files": {name: {"sha256": entry.sha256, "bytes": entry.size} for name, entry in sorted(self.files.items())},
         }, indent=2) + "\n"
-
-
-@dataclass(frozen=True)
-class ModelShape:
-    """What model.bin's header says: its CTranslate2 spec, weight count and mel bins."""
-
-    spec: str
-    parameters: int
-    mel_bins: int | None
 
 
 def read_manifest(folder: Path) -> Manifest:
@@ -234,29 +224,13 @@ def write_manifest(folder: Path, name: str | None = None) -> Manifest:
 
 
 def model_shape(path: Path) -> ModelShape:
-    """Read model.bin's header (CTranslate2's binary format, version 4 and later: the spec's name,
-    then each variable's name, shape, type and byte count), skipping over the weights themselves."""
+    """model.bin's spec, weight count and mel bins; ModelRefused when it is not a CTranslate2 model."""
     try:
-        with open(path, "rb") as model:
-            version = _unpack(model, "I")
-            if not 4 <= version <= 10:
-                raise ModelRefused(f"{path.name} is not a CTranslate2 model of a known version ({version})")
-            spec = _string(model)
-            _unpack(model, "I")  # the spec's revision
-            parameters, mel_bins = 0, None
-            for _ in range(_unpack(model, "I")):
-                variable = _string(model)
-                shape = [_unpack(model, "I") for _ in range(_unpack(model, "B"))]
-                _unpack(model, "B")  # the data type
-                model.seek(_unpack(model, "I"), os.SEEK_CUR)
-                parameters += math.prod(shape)
-                if variable == "encoder/conv1/weight" and len(shape) == 3:
-                    mel_bins = shape[1]
-            return ModelShape(spec, parameters, mel_bins)
-    except (struct.error, UnicodeDecodeError):
-        raise ModelRefused(f"{path.name} is not a CTranslate2 model (its header is cut short or garbled)") from None
+        return read_header(path)
+    except ValueError as error:
+        raise ModelRefused(str(error)) from None
     except OSError as error:
-        raise ModelRefused(f"cannot read {path}: {error}") from None
+        raise ModelRefused(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def sha256_of(path: Path) -> str:
@@ -284,6 +258,10 @@ def _entries(folder: Path) -> list[str]:
     """The folder's entries, leaving out hidden ones (a download's partial files and lock)."""
     try:
         return [name for name in os.listdir(folder) if not name.startswith(".")]
+    except FileNotFoundError:
+        raise ModelRefused(f"there is no Whisper model folder {folder}") from None
+    except NotADirectoryError:
+        raise ModelRefused(f"the Whisper model {folder} is not a folder") from None
     except OSError as error:
         raise ModelRefused(f"cannot read the Whisper model folder {folder}: {error.strerror}") from None
 
@@ -291,17 +269,3 @@ def _entries(folder: Path) -> list[str]:
 def _plain_name(name: object) -> bool:
     return (isinstance(name, str) and 0 < len(name) <= 255 and not name.startswith(".")
             and "/" not in name and "\\" not in name and "\0" not in name and name != MANIFEST_NAME)
-
-
-def _unpack(handle, code: str) -> int:
-    size = struct.calcsize("<" + code)
-    data = handle.read(size)
-    return struct.unpack("<" + code, data)[0]
-
-
-def _string(handle) -> str:
-    length = _unpack(handle, "H")
-    data = handle.read(length)
-    if len(data) != length:
-        raise struct.error("cut short")
-    return data.rstrip(b"\0").decode("utf-8")

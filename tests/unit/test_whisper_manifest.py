@@ -160,6 +160,14 @@ def test_a_medium_model_folder_raises_the_engines_limits(tmp_path):
     assert (tuned.memory_mb, tuned.timeout_for(4 * 3600)) == (8192, 300 + 2.0 * 4 * 3600)
 
 
+def test_a_folder_not_there_yet_leaves_room_for_any_size(tmp_path):
+    """The worker sizes its actors' time limit at start, maybe before the model's download succeeds."""
+    spec = SPEC.configured({"model": str(tmp_path / "not-downloaded-yet")})
+    assert spec.unavailable() == (f"the transcribe engine cannot run on this worker: there is no Whisper model folder "
+                                  f"{tmp_path / 'not-downloaded-yet'}")
+    assert spec.timeout_seconds == MAX_RUN_SECONDS
+
+
 def test_the_pinned_base_keeps_its_limits():
     spec = SPEC.configured({"model": "base"})
     assert (spec.memory_mb, spec.timeout_seconds, spec.timeout_for(600)) == (3072, 10920, time_limit(600))

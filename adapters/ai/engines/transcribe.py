@@ -108,9 +108,10 @@ def configured(options: dict[str, Any]) -> EngineSpec:
             problems.append(refused.reason)
     limits = limits_for(parameters, memory_mb=options.get("memory_mb"),
                         seconds_per_audio_second=options.get("seconds_per_audio_second"))
+    # The longest a run may get; for a folder not checked yet (its download may still come), any size's.
+    longest = MAX_RUN_SECONDS if problems else min(limits.run_seconds(MAX_SOURCE_SECONDS), MAX_RUN_SECONDS)
     return replace(SPEC, memory_mb=limits.memory_mb, timeout_for=partial(time_limit, limits=limits),
-                   timeout_seconds=min(limits.run_seconds(MAX_SOURCE_SECONDS), MAX_RUN_SECONDS),
-                   prerequisites=lambda: list(problems))
+                   timeout_seconds=longest, prerequisites=lambda: list(problems))
 
 
 def measure(source: Path, payload: dict[str, Any]) -> float:
