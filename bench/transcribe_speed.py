@@ -8,7 +8,11 @@ not carry over. Printed per length: the wall time, the real-time factor
 minutes) and the peak RSS of the largest process below the job (the engine's
 child), with its ratio to the 1-minute figure (flat memory: about 1.0).
 
-    .venv/bin/python bench/transcribe_speed.py [--minutes 1,10,30]
+    .venv/bin/python bench/transcribe_speed.py [--minutes 1,10,30] [--model FOLDER] [--threads N]
+
+``--model`` runs an operator's model folder (with its manifest, as TRANSCRIBE_MODEL names it)
+instead of the pinned base, so an operator can measure a bigger model on the worker's own
+machine and set TRANSCRIBE_SECONDS_PER_AUDIO_SECOND and TRANSCRIBE_MEMORY_MB from it.
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ def make_lecture(folder: Path, minutes: int) -> Path:
     return path
 
 
-def one(path: Path) -> None:
-    """Run one job on ``path`` and print its figures as JSON (in a fresh interpreter)."""
+def one(path: Path, model: str, threads: int) -> None:
+    """Run one job on ``path`` with ``model`` and print its figures as JSON (in a fresh interpreter)."""
     from adapters.ai.engines.transcribe import SPEC
     from adapters.ai.sandbox import SandboxedEngine
     from tests.engine_runs import run_engine
@@ -53,8 +57,8 @@ def one(path: Path) -> None:
 
     storage = FakeStorage({"lecture": path.read_bytes()})
     began = time.perf_counter()
-    result, *_ = run_engine(SandboxedEngine(SPEC), "transcribe", {"file_key": "lecture", "lang": "en"},
-                            storage=storage)
+    engine = SandboxedEngine(SPEC, options={"model": model, "cpu_threads": threads})
+    result, *_ = run_engine(engine, "transcribe", {"file_key": "lecture", "lang": "en"}, storage=storage)
     elapsed = time.perf_counter() - began
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"seconds": elapsed, "audio": result["duration_seconds"], "peak_mb": peak_mb,
@@ -64,17 +68,20 @@ def one(path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", default="1,10,30")
+    parser.add_argument("--model", default="base", help="base, or an operator's model folder with its manifest")
+    parser.add_argument("--threads", type=int, default=2, help="TRANSCRIBE_CPU_THREADS")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        one(args.one)
+        one(args.one, args.model, args.threads)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         lectures = {int(m): make_lecture(Path(tmp), int(m)) for m in args.minutes.split(",")}
     base_peak = None
     for minutes, path in lectures.items():
         load = os.getloadavg()[0]
-        out = subprocess.run([sys.executable, __file__, "--one", str(path)], check=True, capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--one", str(path), "--model", args.model,
+                              "--threads", str(args.threads)], check=True, capture_output=True, text=True)
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         base_peak = base_peak or figures["peak_mb"]
         rtf = figures["seconds"] / figures["audio"]

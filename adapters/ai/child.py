@@ -31,6 +31,8 @@ def main() -> int:
     def emit(message: dict) -> None:
         protocol.write(json.dumps(message, ensure_ascii=False) + "\n")
 
+    # Engines load only local files: no library of theirs may reach for a model hub.
+    os.environ["HF_HUB_OFFLINE"] = "1"
     limit = int(request["memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:

@@ -43,7 +43,8 @@ class SandboxedEngine:
     Parameters:
       spec: the engine's registry entry (schemas, entry point, limits, output files).
       python: the interpreter for the child (this one by default).
-      options: the engine's settings, handed to its run function as ``options``.
+      options: the engine's settings, handed to its run function as ``options``; an engine
+        whose spec has ``configure`` takes its limits and prerequisites from them too.
     """
 
     def __init__(self, spec: EngineSpec, *, python: str = sys.executable, options: dict[str, Any] | None = None) -> None:
@@ -51,9 +52,20 @@ class SandboxedEngine:
         self.python = python
         self.options = dict(options or {})
 
+    @property
+    def configured_spec(self) -> EngineSpec:
+        """The spec under this deployment's options, read afresh for each job (the transcribe
+        engine's limits follow the model its folder holds now)."""
+        return self.spec.configured(self.options)
+
+    def unavailable(self) -> str | None:
+        """Why this worker cannot run the engine, or None when it can."""
+        return self.configured_spec.unavailable()
+
     def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
-        prepared = self.spec.validate_payload(payload)
-        unavailable = self.spec.unavailable()
+        spec = self.configured_spec
+        prepared = spec.validate_payload(payload)
+        unavailable = spec.unavailable()
         if unavailable:
             raise EngineUnavailable(unavailable)
         return prepared
@@ -64,39 +76,39 @@ class SandboxedEngine:
     def run(self, request: AIJobRequest, source: Path | None, workdir: Path, progress: Progress) -> EngineOutput:
         """Measure the source when the engine's time limit depends on it, run the engine, and hand back
         the result and the declared files it wrote (plain files only: never a link it made)."""
-        spec = self.spec
+        spec = self.configured_spec
         timeout = spec.timeout_seconds
         if source is not None and spec.measure is not None:
-            timeout = self._time_limit(source, request.payload)
+            timeout = self._time_limit(spec, source, request.payload)
         outputs = None
         if spec.output_files:
             outputs = workdir / "outputs"
             outputs.mkdir()
         child = {"entry": spec.entry, "source": str(source) if source else None, "payload": request.payload,
                  "memory_mb": spec.memory_mb, "outputs": str(outputs) if outputs else None, "options": self.options}
-        result = self._validated_result(self._child(child, timeout, progress, ""))
+        result = self._validated_result(spec, self._child(spec, child, timeout, progress, ""))
         files = () if outputs is None else tuple(
             outputs / name for name in spec.output_files if _regular_file(outputs / name)
         )
         return EngineOutput(result, files)
 
-    def _validated_result(self, result: Any) -> dict[str, Any]:
+    def _validated_result(self, spec: EngineSpec, result: Any) -> dict[str, Any]:
         try:
-            return self.spec.result.model_validate(result).model_dump(mode="json")
+            return spec.result.model_validate(result).model_dump(mode="json")
         except ValidationError as error:
-            subject = f"the {self.spec.job_type} engine returned a malformed result"
+            subject = f"the {spec.job_type} engine returned a malformed result"
             raise PermanentError(explain(error, subject=subject, within="result")) from None
 
-    def _time_limit(self, source: Path, payload: dict[str, Any]) -> float:
-        spec = self.spec
+    def _time_limit(self, spec: EngineSpec, source: Path, payload: dict[str, Any]) -> float:
         request = {"entry": spec.measure, "source": str(source), "payload": payload,
                    "memory_mb": spec.memory_mb, "measure": True}
-        seconds = self._child(request, MEASURE_TIMEOUT_SECONDS, None, "measuring its source")
+        seconds = self._child(spec, request, MEASURE_TIMEOUT_SECONDS, None, "measuring its source")
         if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
             raise EngineCrashed(f"the {spec.job_type} engine measured its source as {seconds!r} s")
         return spec.timeout_for(float(seconds)) if spec.timeout_for else spec.timeout_seconds
 
-    def _child(self, request: dict[str, Any], timeout: float, progress: Progress | None, doing: str) -> Any:
+    def _child(self, spec: EngineSpec, request: dict[str, Any], timeout: float, progress: Progress | None,
+               doing: str) -> Any:
         """One child process for ``request``; its result, or the error it reported."""
         outcome: dict[str, Any] = {}
 
@@ -114,24 +126,24 @@ class SandboxedEngine:
         returncode, stderr = run_child(
             [self.python, "-m", "adapters.ai.child"],
             timeout_seconds=timeout,
-            timed_out=ProcessingTimeout(f"the {self.spec.job_type} engine ran longer than {timeout:g} s{while_doing}"),
+            timed_out=ProcessingTimeout(f"the {spec.job_type} engine ran longer than {timeout:g} s{while_doing}"),
             on_line=on_line,
             stdin=json.dumps(request).encode(),
             cwd=ROOT,
         )
         if "result" in outcome:
             return outcome["result"]
-        raise self._failure(outcome.get("error"), returncode)
+        raise self._failure(spec, outcome.get("error"), returncode)
 
-    def _failure(self, error: dict[str, str] | None, returncode: int) -> Exception:
-        name = self.spec.job_type
+    def _failure(self, spec: EngineSpec, error: dict[str, str] | None, returncode: int) -> Exception:
+        name = spec.job_type
         if error is None:
             if returncode < 0:
                 return EngineCrashed(f"the {name} engine crashed ({_signal_name(-returncode)})")
             return EngineCrashed(f"the {name} engine exited without a result (status {returncode})")
         kind, reason = error.get("kind"), error.get("reason", "")
         if kind == "memory":
-            return LimitExceeded(f"the {name} engine ran out of its {self.spec.memory_mb} MB memory limit")
+            return LimitExceeded(f"the {name} engine ran out of its {spec.memory_mb} MB memory limit")
         if kind in ("permanent", "transient"):
             # The engine's own class (InvalidMessage, UnsupportedMedia, ...) when it is one of the domain's.
             known = getattr(errors, str(error.get("class")), None)

@@ -48,6 +48,9 @@ class EngineSpec:
         own before the engine, for engines whose run time grows with the
         source's length; None: the time limit is ``timeout_seconds``.
       timeout_for: the run's time limit from the measured seconds (only with ``measure``).
+      configure: returns the spec as the deployment's options (``Settings.engine_options``)
+        make it, for an engine whose limits or prerequisites follow its settings (the
+        transcribe engine's model); None: the options change nothing here.
     """
 
     job_type: str
@@ -60,6 +63,11 @@ class EngineSpec:
     output_files: tuple[str, ...] = ()
     measure: str | None = None
     timeout_for: Callable[[float], float] | None = None
+    configure: Callable[[dict[str, Any]], EngineSpec] | None = None
+
+    def configured(self, options: dict[str, Any] | None) -> EngineSpec:
+        """This spec under the deployment's ``options`` (itself when it has no ``configure``)."""
+        return self.configure(dict(options or {})) if self.configure is not None else self
 
     def unavailable(self) -> str | None:
         """Why this worker cannot run the engine, or None when it can."""

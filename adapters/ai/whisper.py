@@ -17,6 +17,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from adapters.ai.audio import SAMPLE_RATE, audio_windows
 from adapters.ai.spec import Report
+from adapters.ai.whisper_manifest import verified
 from adapters.ai.whisper_weights import PinnedModel, verified_copy
 from domain.ai.captions import TimedSegment, TimedWord
 from domain.errors import InvalidMessage
@@ -34,19 +35,27 @@ class Transcriber:
     """A verified Whisper model, loaded once per job.
 
     Parameters:
-      pinned: the model and the sha256 of its files (refused on a mismatch).
+      model: a pinned model (its files' sha256 in whisper_weights), or the folder of an
+        operator's model with its manifest (whisper_manifest); refused on any mismatch.
       cpu_threads: CTranslate2's threads (setting TRANSCRIBE_CPU_THREADS).
-      scratch: a folder private to the job, for the checked copy of the
+      scratch: a folder private to the job, for the checked copy of a pinned
         model's files (removed once loaded).
     """
 
-    def __init__(self, pinned: PinnedModel, *, cpu_threads: int, scratch: Path) -> None:
-        self.model_name = pinned.name
-        folder = verified_copy(pinned, scratch / f"whisper-{pinned.name}")
+    def __init__(self, model: PinnedModel | Path, *, cpu_threads: int, scratch: Path) -> None:
+        if isinstance(model, PinnedModel):
+            self.model_name = model.name
+            folder = verified_copy(model, scratch / f"whisper-{model.name}")
+        else:
+            self.model_name = verified(model).name  # every file hashed against the manifest first
+            folder = model
         try:
-            self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+            # A local folder, never a hub name: faster-whisper downloads only for a name.
+            self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=cpu_threads,
+                                      local_files_only=True)
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder != model:
+                shutil.rmtree(folder, ignore_errors=True)
         self.language: str | None = None
 
     def transcribe(

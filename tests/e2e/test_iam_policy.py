@@ -99,6 +99,6 @@ def test_the_worker_policy_allows_every_call_a_real_worker_makes(private_stack, 
     policy = load_policy(
         WORKER_POLICY, REGION="us-east-1", ACCOUNT_ID=MOTO_ACCOUNT, VIDEO_QUEUE=stack.video_queue,
         AI_QUEUE=stack.ai_queue, VIDEO_DLQ=stack.video_dlq, AI_DLQ=stack.ai_dlq, S3_BUCKET=stack.bucket,
-        SOURCE_PREFIX="uploads/",
+        SOURCE_PREFIX="uploads/", MODEL_PREFIX="models/whisper-medium/",
     )
     assert denied(policy, calls, "us-east-1", MOTO_ACCOUNT) == []

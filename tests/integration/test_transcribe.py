@@ -80,6 +80,7 @@ def test_english_lecture_video_gives_words_captions_and_a_transcript(english):
 
     transcript = json.loads(objects[f"{PREFIX}/transcript.json"])
     assert transcript["lang"] == "en" and len(transcript["segments"]) == len(result["segments"])
+    assert transcript["model"] == "whisper-base"  # the pinned model, by default
     word = transcript["segments"][0]["words"][0]
     assert set(word) == {"start", "end", "word", "probability"} and 0 <= word["probability"] <= 1
     assert [r[3] for r in reports if r[1] == "running" and " s of " in r[3]]  # progress by seconds of audio
