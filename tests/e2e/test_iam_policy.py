@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 from adapters.sqs.publisher import ai_body, video_body
+from kinds.video_parts import PARTS_DLQ, PARTS_QUEUE
 from tests.conftest import insert_ai_job, insert_video
 from tests.e2e.stack import WorkerProcess
 from tests.iam_policy import WORKER_POLICY, Call, denied, load_policy
@@ -111,6 +112,7 @@ def test_the_worker_policy_allows_every_call_a_real_worker_makes(private_stack, 
     policy = load_policy(
         WORKER_POLICY, REGION="us-east-1", ACCOUNT_ID=MOTO_ACCOUNT, VIDEO_QUEUE=stack.video_queue,
         AI_QUEUE=stack.ai_queue, VIDEO_DLQ=stack.video_dlq, AI_DLQ=stack.ai_dlq, S3_BUCKET=stack.bucket,
-        SOURCE_PREFIX="uploads/", MODEL_PREFIX="models/whisper-medium/",
+        SOURCE_PREFIX="uploads/", VIDEO_PARTS_QUEUE=env.get("VIDEO_PARTS_QUEUE", PARTS_QUEUE.default),
+        VIDEO_PARTS_DLQ=env.get("VIDEO_PARTS_DLQ", PARTS_DLQ.default), MODEL_PREFIX="models/whisper-medium/",
     )
     assert denied(policy, calls, "us-east-1", MOTO_ACCOUNT) == []
