@@ -218,7 +218,9 @@ class _TimeLimit:
 
     def exceeded(self) -> ProcessingTimeout:
         """The error for a child that ran past its limit, saying what the limit was for and how far it got."""
-        reason = f"the {self.spec.job_type} engine ran longer than {round(self.deadline.seconds, 1):g} s"
+        seconds = self.deadline.seconds
+        limit = f"{seconds:.0f}" if seconds >= 10 else f"{seconds:g}"  # whole seconds, but never "0 s"
+        reason = f"the {self.spec.job_type} engine ran longer than {limit} s"
         if self.doing:
             reason += f" {self.doing}"
         if self.grows:
