@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -270,3 +271,31 @@ def test_a_null_tenant_matches_only_a_null_tenant_and_its_outputs_live_under_sha
     handler.handle(AIJobRequest(JOB_ID, "transcribe", {"file_key": "uploads/shared/42.mp4", "video_id": 42}, None))
     assert jobs.rows[JOB_ID].result["video_attached"] is True
     assert subtitles.entries(storage.objects["videos/shared/42/hls/master.m3u8"].decode()) == [subtitles.entry("en")]
+
+
+def test_a_retry_rebuilds_the_transcription_result_only_from_a_whole_saved_transcript(tmp_path):
+    from adapters.ai.engines.transcribe import NOT_ATTACHED, earlier_result
+
+    transcript = {"lang": "en", "duration_seconds": 12.0, "model": "whisper-base",
+                  "segments": [{"start": 0.5, "end": 2.0, "text": "Hello everyone",
+                                "words": [{"start": 0.5, "end": 1.0, "word": " Hello", "probability": 0.9}]}]}
+    saved = {"transcript.json": json.dumps(transcript), "captions.vtt": CUES, "captions.srt": "1\n"}
+
+    def fetch_from(files):
+        def fetch(name):
+            if name not in files:
+                return None
+            (tmp_path / name).write_text(files[name])
+            return tmp_path / name
+        return fetch
+
+    payload = {"file_key": "uploads/7/42.mp4", "video_id": 42}
+    assert earlier_result(payload, fetch_from(saved)) == {
+        "text": "Hello everyone", "lang": "en", "duration_seconds": 12.0,
+        "segments": [{"start": 0.5, "end": 2.0, "text": "Hello everyone"}], "segments_truncated": False,
+        "video_attached": False, "video_note": NOT_ATTACHED}
+    assert earlier_result(payload, fetch_from({})) is None  # a first attempt: nothing saved
+    without_srt = {name: text for name, text in saved.items() if name != "captions.srt"}
+    assert earlier_result(payload, fetch_from(without_srt)) is None  # an upload cut short
+    for damaged in ("{", json.dumps({"lang": "en"}), json.dumps({**transcript, "segments": [{"start": "x"}]})):
+        assert earlier_result(payload, fetch_from({**saved, "transcript.json": damaged})) is None  # the engine runs
