@@ -123,6 +123,8 @@ class FakeStorage:
         return len(self.objects[key])
 
     def download(self, key: str, dest: Path) -> None:
+        if key not in self.objects:
+            raise SourceNotFound(f"the source object {key!r} does not exist in the bucket")
         dest.write_bytes(self.objects[key])
 
     def upload(self, path: Path, key: str) -> None:
@@ -169,6 +171,7 @@ class FakeMedia:
         self.by_range = True
 
     def start_seconds(self, segment: Path) -> float:
+        self._maybe_fail("start_seconds")
         return 1.4  # where ffmpeg's MPEG-TS segments start
 
     def _maybe_fail(self, step: str) -> None:
@@ -275,12 +278,16 @@ class FakeEngine:
       run: (request, source path or None, progress) -> result.
       takes_file: whether the payload's ``file_key`` names an input to download.
       files: name -> content of the files it hands back (written into the job's folder).
+      rebuild: (request, name -> content of the files an earlier attempt saved) -> the result they hold;
+        None: the engine always runs afresh. ``runs`` counts the runs.
     """
 
-    def __init__(self, run, *, takes_file: bool = False, files: dict[str, bytes] | None = None) -> None:
+    def __init__(self, run, *, takes_file: bool = False, files: dict[str, bytes] | None = None, rebuild=None) -> None:
         self._run = run
         self.takes_file = takes_file
         self.files = dict(files or {})
+        self.rebuild = rebuild
+        self.runs = 0
 
     def prepare(self, payload):
         return dict(payload)
@@ -289,10 +296,21 @@ class FakeEngine:
         return payload.get("file_key") if self.takes_file else None
 
     def run(self, request, source, workdir, progress):
+        self.runs += 1
         result = self._run(request, source, progress)
         for name, content in self.files.items():
             (workdir / name).write_bytes(content)
         return EngineOutput(result, tuple(workdir / name for name in self.files))
+
+    def earlier_output(self, request, fetch, workdir):
+        if self.rebuild is None:
+            return None
+        folder = workdir / "earlier"
+        folder.mkdir()
+        if not all(fetch(name, folder / name) for name in self.files):
+            return None
+        saved = {name: (folder / name).read_bytes() for name in self.files}
+        return EngineOutput(self.rebuild(request, saved), tuple(folder / name for name in self.files))
 
 
 class FakePartsQueue:

@@ -304,6 +304,8 @@ WORKER_CALLS = [
     # An operator's Whisper model under TRANSCRIBE_MODEL_S3_PREFIX, downloaded at start.
     s3("GetObject", "models/whisper-medium/model-manifest.json"), s3("HeadObject", "models/whisper-medium/model.bin"),
     s3("GetObject", "models/whisper-medium/model.bin"),
+    # A retry of a transcription takes back the files its first attempt saved (or finds none).
+    s3("HeadObject", "ai/7/job-1/transcript.json"), s3("GetObject", "ai/shared/job-2/captions.vtt"),
 ]
 NOT_FOR_THE_WORKER = [
     sqs("CreateQueue", "video-jobs"), sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs-dlq"),
@@ -311,7 +313,7 @@ NOT_FOR_THE_WORKER = [
     s3("PutObject", "uploads/7/1/source.mp4"), s3("GetObject", "private/keys.txt"),
     s3("DeleteObject", "uploads/7/1/source.mp4"), s3("DeleteObject", "ai/7/job-1/captions.vtt"),
     s3("DeleteObject", "videos/7/1/thumbnail.jpg"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
-    s3("GetObject", "ai/7/job-1/captions.vtt"), sqs("CreateQueue", "video-parts"),
+    s3("GetObject", "aix/7/job-1/captions.vtt"), sqs("CreateQueue", "video-parts"),
     s3("PutObject", "models/whisper-medium/model.bin"), s3("GetObject", "models/whisper-small/model.bin"),
 ]
 OPS_CALLS = [

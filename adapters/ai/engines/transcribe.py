@@ -6,26 +6,30 @@ worker to upload, and a result with the text, the language, the duration and
 the segments. faster-whisper (CTranslate2, int8 on the CPU) runs the pinned
 model of ``adapters.ai.whisper_weights``; Silero voice-activity detection skips
 silence; the audio is decoded and transcribed a window at a time, so memory
-stays flat for a lecture of any length. Runs inside the engine sandbox.
+stays flat for a lecture of any length, and the time limit follows the audio
+decoded (a header may claim less). Runs inside the engine sandbox. A retry
+of a job whose files were saved (its video was locked) rebuilds the result
+from them (``earlier_result``, in the worker) instead of transcribing again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from adapters.ai.spec import EngineSpec, Report
 from adapters.ai.whisper_limits import BASE, ModelLimits, limits_for
 from adapters.ai.whisper_manifest import ModelRefused, verified
 from adapters.ai.whisper_weights import MODELS
 from adapters.messages import SafeKey
-from domain.ai.captions import TimedSegment, build_cues, line_limit, to_srt, to_webvtt
+from domain.ai.captions import Cue, TimedSegment, build_cues, line_limit, to_srt, to_webvtt
 from domain.errors import InvalidMessage, LimitExceeded
 from domain.numbers import BIGINT_MAX
 
@@ -65,6 +69,14 @@ class Segment(BaseModel):
     start: float
     end: float
     text: str
+
+
+class SavedTranscript(BaseModel):
+    """What a retry reads back from ``transcript.json`` (its words are left out)."""
+
+    lang: str | None
+    duration_seconds: float
+    segments: list[Segment]
 
 
 class TranscribeResult(BaseModel):
@@ -146,17 +158,39 @@ def run(source: Path | None, payload: dict[str, Any], report: Report, *, outputs
     report(0.0, "model loaded")
     segments = transcriber.transcribe(
         find_ffmpeg(options.get("ffmpeg")), source, request.lang, duration=duration, report=report,
-        window_seconds=WINDOW_SECONDS, cut_search_seconds=CUT_SEARCH_SECONDS,
+        window_seconds=WINDOW_SECONDS, cut_search_seconds=CUT_SEARCH_SECONDS, max_seconds=MAX_SOURCE_SECONDS,
     )
-    lang = transcriber.language or request.lang
-    write_outputs(outputs, segments, lang, duration, transcriber.model_name)
-    note = NOT_ATTACHED if request.video_id is not None else NO_VIDEO
-    return result_of(segments, lang, duration, note)
-
-
-def write_outputs(outputs: Path, segments: list[TimedSegment], lang: str | None, duration: float, model: str) -> None:
-    """captions.vtt, captions.srt and transcript.json of ``segments`` in ``outputs``."""
+    duration = max(duration, transcriber.decoded_seconds)  # a header may claim less than the file plays
+    lang = transcriber.language
     cues = build_cues(segments, line_limit(lang, "".join(s.text for s in segments[:20])))
+    if not cues:
+        lang = None  # null says nothing was said: never merely the language the payload asked for
+    write_outputs(outputs, segments, cues, lang, duration, transcriber.model_name)
+    return result_of(segments, lang, duration, _note(request))
+
+
+def earlier_result(payload: dict[str, Any], fetch: Callable[[str], Path | None]) -> dict[str, Any] | None:
+    """The result of an earlier attempt of this job, rebuilt from the files it saved (a ReuseFunction);
+    None when they are not all there or the transcript is not one this engine writes."""
+    request = TranscribePayload.model_validate(payload)
+    transcript = fetch("transcript.json")  # first: a first attempt finds nothing at the first look
+    if transcript is None or fetch("captions.vtt") is None or fetch("captions.srt") is None:
+        return None
+    try:
+        saved = SavedTranscript.model_validate_json(transcript.read_bytes())
+    except ValidationError:
+        return None
+    segments = [TimedSegment(s.start, s.end, s.text) for s in saved.segments]
+    return result_of(segments, saved.lang, saved.duration_seconds, _note(request))
+
+
+def _note(request: TranscribePayload) -> str:
+    return NOT_ATTACHED if request.video_id is not None else NO_VIDEO
+
+
+def write_outputs(outputs: Path, segments: list[TimedSegment], cues: list[Cue], lang: str | None, duration: float,
+                  model: str) -> None:
+    """captions.vtt and captions.srt of ``cues``, transcript.json of ``segments``, in ``outputs``."""
     (outputs / "captions.vtt").write_text(to_webvtt(cues), encoding="utf-8")
     (outputs / "captions.srt").write_text(to_srt(cues), encoding="utf-8")
     transcript = {
@@ -207,4 +241,5 @@ SPEC = EngineSpec(
     measure="adapters.ai.engines.transcribe:measure",
     timeout_for=time_limit,
     configure=configured,
+    reuse="adapters.ai.engines.transcribe:earlier_result",
 )
