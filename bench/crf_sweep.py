@@ -20,9 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import adapters.media.ladder as ladder_module  # noqa: E402
+import adapters.media.encoding as encoding_module  # noqa: E402
 from adapters.media import find_ffmpeg  # noqa: E402
-from adapters.media.ladder import VideoEncoding, ladder_command  # noqa: E402
+from adapters.media.encoding import VideoEncoding  # noqa: E402
+from adapters.media.ladder import ladder_command  # noqa: E402
 from bench.measure import folder_bytes, vmaf  # noqa: E402
 from bench.sources import SOURCES  # noqa: E402
 from settings import Settings, parse_ladder  # noqa: E402
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--vmaf-subsample", type=int, default=5)
     options = parser.parse_args()
     # The CRF given is the rung's own: no step per halving here.
-    ladder_module.CRF_STEP_PER_HALVING = 0
+    encoding_module.CRF_STEP_PER_HALVING = 0
     rungs = {rung.name: rung for rung in parse_ladder(Settings(_env_file=None).hls_ladder)}
     ffmpeg = find_ffmpeg(None)
     work = Path(tempfile.mkdtemp(prefix="bench-crf-"))

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, update  # noqa: E402
 
-from adapters.media.ladder import AudioEncoding, TileOutput, ladder_command  # noqa: E402
+from adapters.media.encoding import AudioEncoding, TileOutput  # noqa: E402
+from adapters.media.ladder import ladder_command  # noqa: E402
 from adapters.media.loudness import analysis_command, normalisation_filter, parse_summary  # noqa: E402
 from bench.common import interleaved, make_source, summary  # noqa: E402
 from bootstrap import Container  # noqa: E402

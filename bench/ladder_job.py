@@ -19,10 +19,11 @@ from pathlib import Path
 from sqlalchemy import insert, update
 
 from adapters.media import FfmpegMediaProcessor
-from adapters.media.ladder import MASTER_PLAYLIST, fixed_rate_ladder_command
+from adapters.media.ladder import fixed_rate_ladder_command
 from bench.common import interleaved, summary
 from bootstrap import Container
 from domain.video.model import VideoJob
+from domain.video.playlists import MASTER_PLAYLIST
 from settings import Settings
 from tests.services import AWS_ENV, MotoServer
 

@@ -30,8 +30,8 @@ STAGING_FOLDER = "parts"  # beside hls/: plans, records and tiles; never listed 
 PLAN_FILE = "plan.json"
 DONE_FOLDER = "done"
 TILES_FOLDER = "tiles"
-_ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_PIECE = re.compile(r"^(audio|part_[0-9]{5})$")
+_ATTEMPT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PIECE = re.compile(r"audio|part_[0-9]{5}")
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,14 @@ class PartsPolicy:
 
 def check_attempt(attempt: str) -> str:
     """Return ``attempt`` if it is a safe folder name for a part's files (1-64 letters, digits, '-', '_')."""
-    if not _ATTEMPT.match(attempt):
+    if not _ATTEMPT.fullmatch(attempt):
         raise ValueError(f"attempt {attempt[:80]!r} must be 1-64 letters, digits, '-' or '_'")
     return attempt
 
 
 def check_piece(piece: str) -> str:
     """Return ``piece`` if it names a piece (``audio``, ``part_00007``); ValueError otherwise."""
-    if not _PIECE.match(piece):
+    if not _PIECE.fullmatch(piece):
         raise ValueError(f"piece {piece[:80]!r} is neither 'audio' nor 'part_NNNNN'")
     return piece
 
