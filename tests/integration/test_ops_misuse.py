@@ -15,7 +15,7 @@ from domain.operations import DeadLetterNotFound
 from ops.service import Ops
 from ops.web import create_app
 from tests.conftest import insert_ai_job, insert_video
-from tests.ops_site import ADMIN, Site, basic, make_site, settings_for, video_ids
+from tests.ops_site import ADMIN, VIEWER, Site, basic, make_site, settings_for, video_ids
 from tests.services import REDIS_URL, free_port, unique
 
 
@@ -259,23 +259,52 @@ def test_redirects_never_take_their_host_from_the_request(site):
         assert location.startswith("/") and "evil.example" not in location, location
 
 
-def test_failed_sign_ins_are_throttled_per_address_and_per_user(site):
-    for attempt in range(20):
-        assert site.client.get("/", headers=basic(f"guess{attempt}", "nope"),
-                               environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 401
-    throttled = site.client.get("/", headers=basic(*ADMIN), environ_base={"REMOTE_ADDR": "198.51.100.1"})
-    assert throttled.status_code == 429 and 1 <= int(throttled.headers["Retry-After"]) <= 300
-    # Another address is not throttled, until it too guesses one user's password ten times.
-    assert site.client.get("/", headers=basic(*ADMIN), environ_base={"REMOTE_ADDR": "198.51.100.2"}).status_code == 200
+def sign_in(site, who, address: str, **headers):
+    return site.client.get("/", headers={**basic(*who), **headers}, environ_base={"REMOTE_ADDR": address})
+
+
+def test_guesses_from_one_address_never_lock_the_admin_out_at_another(site):
+    guesser, operator = "198.51.100.1", "198.51.100.2"
     for attempt in range(10):
-        address = f"198.51.100.{10 + attempt}"
-        assert site.client.get("/", headers=basic("admin", f"guess{attempt}"),
-                               environ_base={"REMOTE_ADDR": address}).status_code == 401
-    assert site.client.get("/", headers=basic("admin", "guess-11"),
-                           environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 429
-    assert site.client.get("/", headers=basic("viewer", "viewer-pw-93c0"),
-                           environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 200
+        assert sign_in(site, ("admin", f"guess{attempt}"), guesser).status_code == 401
+    assert sign_in(site, ADMIN, operator).status_code == 200
+    throttled = sign_in(site, ADMIN, guesser)
+    assert throttled.status_code == 429 and 1 <= int(throttled.headers["Retry-After"]) <= 300
+    # Right or wrong, a throttled address gets the same answer: it learns nothing about the password.
+    wrong = sign_in(site, ("admin", "guess-again"), guesser)
+    assert (wrong.status_code, wrong.headers["Retry-After"], wrong.text) == (429, throttled.headers["Retry-After"],
+                                                                              throttled.text)
+    # The same address may still sign in as another user, until it has failed 20 times in all.
+    assert sign_in(site, VIEWER, guesser).status_code == 200
+    # Guesses spread over many addresses are each counted at their own address.
+    for attempt in range(30):
+        assert sign_in(site, ("admin", f"spread{attempt}"), f"203.0.113.{attempt}").status_code == 401
+    assert sign_in(site, ADMIN, operator).status_code == 200
     assert site.get("/healthz", who=None).status_code == 200
+
+
+def test_an_address_trying_many_user_names_is_throttled_for_every_user(site):
+    sprayer = "198.51.100.7"
+    for attempt in range(20):
+        assert sign_in(site, (f"user{attempt}", "nope"), sprayer).status_code == 401
+    for who in (ADMIN, VIEWER, ("user0", "nope")):
+        assert sign_in(site, who, sprayer).status_code == 429, who
+    assert sign_in(site, ADMIN, "198.51.100.8").status_code == 200
+    # An IPv6 host is counted by its /64: the addresses of its own block do not start afresh.
+    for attempt in range(10):
+        assert sign_in(site, ("admin", "nope"), f"2001:db8:1:2::{attempt + 1:x}").status_code == 401
+    assert sign_in(site, ADMIN, "2001:db8:1:2:ffff::1").status_code == 429
+    assert sign_in(site, ADMIN, "2001:db8:1:3::1").status_code == 200
+
+
+def test_behind_a_trusted_router_guesses_are_counted_per_forwarded_client(private_stack, pg_engine):
+    trusting = make_site(private_stack, pg_engine, ops_trusted_proxies=1)
+    router = "10.1.2.3"  # every request comes through the platform's router
+    for attempt in range(10):
+        response = sign_in(trusting, ("admin", f"guess{attempt}"), router, **{"X-Forwarded-For": "203.0.113.50"})
+        assert response.status_code == 401
+    assert sign_in(trusting, ADMIN, router, **{"X-Forwarded-For": "203.0.113.50"}).status_code == 429
+    assert sign_in(trusting, ADMIN, router, **{"X-Forwarded-For": "198.51.100.60"}).status_code == 200
 
 
 def test_an_action_whose_process_died_shows_as_interrupted_and_unknown_ids_are_404(site):
