@@ -257,6 +257,9 @@ def enqueue(ops: Ops, args, out: Output) -> int:
 
 
 def progress(ops: Ops, args, out: Output) -> int:
+    kind = ops.kind(args.kind).kind
+    if kind.parse_id(args.id) is None:  # nothing to show or follow, ever
+        raise OpsError(f"no {kind.noun} can have the id {args.id[:80]!r}")
     current = ops.progress(args.kind, args.id)
     if not args.follow:
         if not current:
