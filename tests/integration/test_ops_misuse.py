@@ -3,6 +3,7 @@ letters, be audited, and pages that must not leak, loop or break (moto's SQS, Po
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -10,11 +11,14 @@ import time
 import pytest
 import redis as redis_lib
 
+from adapters.redis.lock import RedisLease
 from adapters.redis.presence import INDEX, PREFIX
-from domain.operations import DeadLetterNotFound
+from domain.operations import DeadLetterNotFound, Tally
+from ops.all_actions import LEASE, LEASE_SECONDS, ActionRunning, AllActions
 from ops.service import Ops
 from ops.web import create_app
 from tests.conftest import insert_ai_job, insert_video
+from tests.integration.test_ops_cli import ops as cli
 from tests.ops_site import ADMIN, VIEWER, Site, basic, make_site, settings_for, video_ids
 from tests.services import REDIS_URL, free_port, unique
 
@@ -71,6 +75,124 @@ def test_redrive_all_ends_with_the_true_count_while_the_same_bodies_keep_coming_
     # Byte for byte: what sits in the dead-letter queue now is the same 40 bodies.
     stack.wait_for(lambda: stack.depth(stack.video_dlq) == 40 and stack.depth(stack.video_queue) == 0, 30, "settled")
     assert sorted(site.letters().values()) == sorted(bodies)
+
+
+def test_two_redrive_alls_at_once_on_one_queue_redrive_each_letter_once(site, pg_database):
+    """Two dashboard processes (each its own Ops and threads), two operators confirming at the same moment."""
+    stack = site.stack
+    other = make_site(stack, pg_database)
+    bodies = [f"poison {index}" for index in range(40)]
+    site.fill(bodies)
+    requeuer = Requeuer(site, stack.video_queue)
+    requeuer.start()
+    base = "/queues/video/dead-letters"
+    try:
+        dashboards = (site, other)
+        tokens = [dashboard.confirm_token(f"{base}/redrive/confirm?all=1") for dashboard in dashboards]
+        together = threading.Barrier(2)
+        answers: list = [None, None]
+
+        def confirm(index: int) -> None:
+            together.wait()
+            answers[index] = dashboards[index].post(f"{base}/redrive", {"all": "1", "csrf_token": tokens[index]})
+
+        clicks = [threading.Thread(target=confirm, args=(index,)) for index in (0, 1)]
+        for click in clicks:
+            click.start()
+        for click in clicks:
+            click.join(30)
+        redriven = sum(int(dashboard.finish(answer)["record"]["done"])
+                       for dashboard, answer in zip(dashboards, answers) if answer.status_code == 303)
+        stack.wait_for(lambda: requeuer.bounced >= 40 and stack.depth(stack.video_dlq) == 40
+                       and stack.depth(stack.video_queue) == 0, 30, "the redriven letters to come back")
+        time.sleep(1)  # anything sent twice would have come back by now
+    finally:
+        requeuer.stop.set()
+        requeuer.join(10)
+    assert (redriven, requeuer.bounced) == (40, 40)
+    (winner,) = [answer for answer in answers if answer.status_code == 303]
+    (loser,) = [answer for answer in answers if answer.status_code != 303]
+    running = winner.headers["Location"]
+    assert loser.status_code == 409, loser.text
+    assert "A redrive of every dead letter of" in loser.text and "is already running" in loser.text
+    assert f'href="{running}"' in loser.text and "Nothing new was started" in loser.text
+    assert sorted(site.letters().values()) == sorted(bodies)
+
+
+def hold_queue(site, action: str, *, user: str, via: str) -> str:
+    """Be a process in the middle of an action on every dead letter of the video queue (7 of 50 done), that
+    renews nothing: its record and its queue's lease, as that process wrote them. The action's id."""
+    tally = Tally(action, site.stack.video_queue)
+    action_id = site.ops.action_records.create(tally, user, via)
+    tally.started(50)
+    for _ in range(7):
+        tally.count()
+    site.ops.action_records.update(action_id, tally)
+    assert RedisLease(site.ops.redis, LEASE + site.stack.video_queue, ttl_ms=LEASE_SECONDS * 1000).take(action_id)
+    return action_id
+
+
+def test_an_action_on_every_letter_running_anywhere_refuses_a_second_one_and_says_where_it_is(site):
+    stack = site.stack
+    site.fill(["one", "two", "three"])
+    base = "/queues/video/dead-letters"
+    held_by_cli = hold_queue(site, "redrive", user="bob", via="cli")
+    try:
+        refused = site.post(f"{base}/delete", {"all": "1", "csrf_token": site.confirm_token(f"{base}/delete/confirm?all=1")})
+        assert refused.status_code == 409
+        assert (f"A redrive of every dead letter of {stack.video_queue} is already running (started by bob with "
+                "python -m ops at ") in refused.text
+        assert "Running: 7 dead letters so far of the 50 there when it began. Nothing new was started." in refused.text
+        assert f'href="/actions/{held_by_cli}"' in refused.text
+        assert "7 dead letters so far" in site.get(f"/actions/{held_by_cli}").text
+    finally:
+        site.ops.redis.delete(LEASE + stack.video_queue)
+    held_by_dashboard = hold_queue(site, "delete", user="ann", via="dashboard")
+    told = cli(stack, "dlq", "redrive", "video", "--all", "--yes")
+    assert told.returncode == 1 and "Traceback" not in told.stderr
+    (line,) = [line for line in told.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: A delete of every dead letter of {stack.video_queue} is already running "
+                           "(started by ann on the dashboard at ")
+    assert line.endswith("Running: 7 dead letters so far of the 50 there when it began. Nothing new was started. "
+                         f"The dashboard follows it at /actions/{held_by_dashboard}.")
+    assert cli(stack, "dlq", "purge", "video", "--yes").returncode == 1
+    assert stack.depth(stack.video_dlq) == 3 and stack.depth(stack.video_queue) == 0  # nothing was touched
+    # The process holding the queue died (nothing renews its lease): the lease lapses and the next action runs.
+    site.ops.redis.pexpire(LEASE + stack.video_queue, 1000)  # as if its last renewal was nearly a lease ago
+    stack.wait_for(lambda: site.ops.redis.get(LEASE + stack.video_queue) is None, 10, "the dead holder's lease")
+    done = cli(stack, "dlq", "redrive", "video", "--all", "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["count"] == 3
+    assert site.ops.redis.get(LEASE + stack.video_queue) is None  # and it let go when it ended
+
+
+def test_a_running_action_keeps_its_queue_past_the_lease_and_stops_when_it_loses_it(site):
+    stack = site.stack
+    url = stack.url(stack.video_dlq)
+    actions = AllActions(site.ops.queues, site.ops.action_records, site.ops.redis, lease_seconds=1, renew_every=0.2)
+    key = LEASE + stack.video_queue
+
+    def leased_letter(seconds: int) -> None:  # one letter held by a browse that died: the action waits for it
+        site.fill(["held by a dead browse"])
+        assert stack.sqs.receive_message(QueueUrl=url, VisibilityTimeout=seconds).get("Messages")
+
+    leased_letter(3)
+    action_id = actions.start("delete", stack.video_queue, user="ann")
+    time.sleep(1.8)  # longer than the lease: only renewals keep it
+    with pytest.raises(ActionRunning) as running:
+        actions.run("redrive", stack.video_queue, user="bob", via="cli")
+    assert running.value.action_id == action_id
+    state = site.finish_record(action_id)
+    assert (state["state"], state["done"]) == ("done", "1")
+    assert site.ops.redis.get(key) is None
+    # Redis lost the lease meanwhile (unreachable past it) and another action took the queue: this one stops.
+    leased_letter(2)
+    action_id = actions.start("delete", stack.video_queue, user="ann")
+    site.ops.redis.set(key, "another-action")
+    state = site.finish_record(action_id)
+    assert state["state"] == "failed" and "LeaseLost: lost its hold on the queue" in state["error"], state
+    assert site.ops.redis.get(key) == b"another-action"  # never released by the one that lost it
+    site.ops.redis.delete(key)
 
 
 def test_browsing_does_not_hide_letters_from_actions(site):
