@@ -35,7 +35,8 @@ LEASE = "ops:queue-action:"
 LEASE_SECONDS = 60
 RENEW_EVERY_SECONDS = 10
 UPDATE_EVERY_SECONDS = 0.5
-TAKE_ATTEMPTS = 3  # a lease released between a failed take and the look at its holder: take it again
+TAKE_ATTEMPTS = 3  # a lease let go between a failed take and the look at its holder: take it again
+ENDED = ("done", "failed")
 
 
 class ActionRunning(Exception):
@@ -120,13 +121,16 @@ class AllActions:
         action_id = self.records.create(tally, user, via)
         lease = RedisLease(self.client, LEASE + queue, ttl_ms=int(self.lease_seconds * 1000))
         try:
+            holder, record = None, None
             for _ in range(TAKE_ATTEMPTS):
                 if lease.take(action_id):
                     return action_id, tally, lease
                 holder = lease.holder()
-                if holder is not None:
-                    raise ActionRunning(queue, holder, self.records.get(holder))
-            raise ActionRunning(queue, "", None)
+                record = self.records.get(holder) if holder is not None else None
+                if holder is not None and (record or {}).get("state") not in ENDED:
+                    break
+                time.sleep(0.05)  # it is letting go right now
+            raise ActionRunning(queue, holder or "", record)
         except BaseException:
             try:
                 self.records.forget(action_id)
