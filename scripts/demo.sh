@@ -8,7 +8,7 @@
 # jobs it can. hls.js for the player page comes from npm, pinned by
 # package-lock.json, as the tests get it; without npm the demo says what to
 # install. Exit status: 0 every job ended as expected, 1 one did not, 3 some
-# were left out (README, "Trying it").
+# were left out (the table at the top of README).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"  # no cd: a relative --output DIR is the caller's
 "$root/scripts/debian-packages.sh" "the demo's OCR and transcribe jobs" \

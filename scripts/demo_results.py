@@ -8,7 +8,7 @@ preview script with hls.js from ``npm ci``). Playlists, keys, captions and
 OCR text are printed verbatim, one per line: never wrapped inside a token,
 cut short or coloured, whatever the terminal's width.
 
-Exit statuses (README, "Trying it"): 0 every job ran and ended as expected;
+Exit statuses (the table at the top of README): 0 every job ran and ended as expected;
 1 a job did not (FAILED, not finished in time, captions not added to the
 video, the worker stopped); 3 every job that ran ended as expected but some
 were left out (a missing program: the printout names what to install);
