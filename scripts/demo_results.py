@@ -250,7 +250,10 @@ def report(run: Run, folder: Path, s3, bucket: str, tenant: int, video_id: int, 
         missing = write_player(folder, video, prefix)
         if missing:
             console.print(f"[yellow]    the player page needs hls.js:[/] {escape(missing)}", soft_wrap=True)
-        console.print("[bold]play the video with its captions:[/] serve the folder, then open "
+        captions = run.rows.get("captions")
+        attached = captions and captions["status"] == "DONE" and captions["result"].get("video_attached")
+        with_captions = " with its captions" if attached else ""
+        console.print(f"[bold]play the video{with_captions}:[/] serve the folder, then open "
                       f"http://127.0.0.1:{PLAYER_PORT}/", soft_wrap=True)
         verbatim(f"  python3 -m http.server {PLAYER_PORT} --bind 127.0.0.1 --directory {shlex.quote(str(folder))}")
     else:

@@ -89,6 +89,7 @@ def test_the_demo_keeps_its_results_prints_them_verbatim_at_80_columns_and_its_p
         assert any(re.fullmatch(rf"  {re.escape(key)} +{path.stat().st_size} +\S+", line) for line in lines), key
 
     # One printed command serves the folder; the page plays the video with its English captions in hls.js.
+    assert "play the video with its captions:" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
     (port, directory), = PLAY.findall(out)
     assert Path(directory) == results and int(port) > 0
     if [path for path in (CHROMIUM, CHROMEDRIVER, HLS_JS) if not path.exists()] and os.environ.get("CI") != "true":
@@ -166,6 +167,7 @@ def test_without_tesseract_and_espeak_the_demo_says_what_to_install_runs_the_vid
     assert lines[-1] == ("exit status 3: the transcribe and OCR jobs were left out (what to install is said "
                          "above)")
     assert (tmp_path / "results" / "videos" / "7" / "42" / "hls" / "master.m3u8").exists()
+    assert "play the video: serve the folder" in result.stdout and len(PLAY.findall(result.stdout)) == 1
     assert "(the OCR job did not run)" in (tmp_path / "results" / "index.html").read_text()
 
 
