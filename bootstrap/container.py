@@ -121,7 +121,7 @@ class Container(Infrastructure):
                     for job_type, spec in self.engine_specs.items()), default=0.0)
 
     # --- long videos in parts (CONTRACT 4b) -------------------------------------
-    @cached_property
+    @property
     def parts_queue_names(self) -> tuple[str, str]:
         return video_parts.queue_names(self.settings)
 

@@ -29,7 +29,7 @@ from adapters.sqs.admin import MAX_BROWSE, QueueMissing
 from domain.numbers import whole_number
 from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from kinds import KindDeclaration
-from ops import model, render
+from ops import model, queues, render
 from ops.all_actions import ActionRunning
 from ops.service import Ops, OpsError, operator
 
@@ -117,6 +117,9 @@ def build_parser(job_kinds: dict[str, KindDeclaration]) -> argparse.ArgumentPars
     actions = commands.add_parser("model", help=model.HELP).add_subparsers(dest="model_command", required=True,
                                                                            metavar="ACTION")
     model.add_actions(_Subparsers(actions, common))
+    own = commands.add_parser("queues", help=queues.HELP).add_subparsers(dest="queues_command", required=True,
+                                                                        metavar="ACTION")
+    queues.add_actions(_Subparsers(own, common))
 
     progress = commands.add_parser("progress", help="a job's live progress from Redis")
     progress.add_argument("kind", choices=names)
@@ -221,6 +224,12 @@ def jobs(ops: Ops, args, out: Output) -> int:
     except BadFilter as error:
         raise OpsError(str(error)) from None
     spec = ops.kind(args.kind).table
+    if args.id is not None and rows:
+        parts = ops.parts(args.kind, str(rows[0]["id"]))
+        if parts:  # a long video's pieces: the row, then its parts
+            out.emit({"job": rows[0], "parts": parts},
+                     lambda data: render.jobs(spec.listed, spec.error, [data["job"]]) + "\n\n" + render.parts(data["parts"]))
+            return 0
     out.emit(rows, lambda data: render.jobs(spec.listed, spec.error, data))
     return 0
 
@@ -285,7 +294,7 @@ def progress(ops: Ops, args, out: Output) -> int:
 
 
 COMMANDS = {"status": status, "workers": workers, "jobs": jobs, "dlq": dlq, "enqueue": enqueue, "progress": progress,
-            "model": model.command}
+            "model": model.command, "queues": queues.command}
 
 
 def _confirmed(yes: bool, question: str) -> bool:

@@ -3,7 +3,7 @@ long videos in parts, the parts queue, the parts board and the source's access."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -89,7 +89,9 @@ class PartsQueue(Protocol):
 class PartsBoard(Protocol):
     """What people (and the progress percent) see of a fan-out: each piece's state, worker, seconds."""
 
-    def start(self, key: str, attempt: str, pieces: Sequence[str]) -> None: ...
+    def start(self, key: str, attempt: str, pieces: Mapping[str, str]) -> None:
+        """A new fan-out: every piece (its name -> how people name it) queued."""
+        ...
 
     def record(self, key: str, attempt: str, piece: str, state: str, *, worker: str = "", seconds: float = 0.0,
                reason: str = "") -> dict[str, float]:

@@ -67,6 +67,7 @@ def show(kind: str, job_id: str):
     if row is None and row_problem is None:
         abort(404)
     progress, progress_problem = attempt("Redis", ops.progress, kind, job_id)
+    parts, parts_problem = attempt("Redis", ops.parts, kind, job_id)
     outputs, prefix, outputs_problem = [], None, None
     if row is not None:
         prefix = ops.output_prefix(kind, row)
@@ -75,7 +76,7 @@ def show(kind: str, job_id: str):
         "job.html", kind=kind, heading=declaration.kind.noun[:1].upper() + declaration.kind.noun[1:],
         job_id=job_id, row=row, row_problem=row_problem, progress=progress or {}, progress_problem=progress_problem,
         outputs=outputs or [], prefix=prefix, bucket=ops.settings.s3_bucket, outputs_problem=outputs_problem,
-        reason=declaration.table.error,
+        reason=declaration.table.error, parts=parts or [], parts_problem=parts_problem,
     )
 
 

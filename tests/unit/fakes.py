@@ -338,7 +338,8 @@ class FakePartsBoard:
         self.entries: dict[str, dict[str, dict]] = {}
 
     def start(self, key, attempt, pieces) -> None:
-        self.entries[key] = {piece: {"attempt": attempt, "state": "queued", "seconds": 0.0} for piece in pieces}
+        self.entries[key] = {piece: {"attempt": attempt, "state": "queued", "seconds": 0.0, "label": label}
+                             for piece, label in pieces.items()}
 
     def record(self, key, attempt, piece, state, *, worker="", seconds=0.0, reason="") -> dict[str, float]:
         self.entries.setdefault(key, {})[piece] = {"attempt": attempt, "state": state, "seconds": seconds,

@@ -324,6 +324,10 @@ OPS_CALLS = [
     sqs("SendMessage", "video-jobs"), sqs("SendMessage", "ai-jobs"),
     s3("ListObjectsV2", Prefix="videos/7/1/"), s3("ListObjectsV2", Prefix="ai/7/job-1/"),
     s3("GetObject", "videos/7/1/hls/master.m3u8"),  # the job page's preview player
+    # The worker's own parts queue: its depths, its dead letters, their redrive.
+    *(sqs(op, q) for q in ("video-parts", "video-parts-dlq") for op in ("GetQueueUrl", "GetQueueAttributes")),
+    *(sqs(op, "video-parts-dlq") for op in ("ReceiveMessage", "ChangeMessageVisibility", "DeleteMessage")),
+    sqs("SendMessage", "video-parts"),
 ]
 NOT_FOR_OPS = [
     sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs"), sqs("DeleteMessage", "ai-jobs"),
