@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     ffmpeg_timeout_seconds: float = Field(3 * 3600, gt=0)
     x264_preset: str = "veryfast"
     hls_segment_seconds: int = Field(6, ge=1, le=60)
+    # Long videos in parts (CONTRACT 4b): from this duration on (empty: never), parts of this many
+    # source seconds, each a message of the parts queue (VIDEO_PARTS_QUEUE, declared in kinds/video_parts.py)
+    video_parts_min_seconds: float | None = Field(300, gt=0)
+    video_part_seconds: int = Field(60, ge=1, le=3600)
+    # How often a fan-out is looked at (at most SQS's 15-minute delay), and after how long without a
+    # piece finishing its missing pieces are sent again; a fan-out still unfinished after
+    # VIDEO_PARTS_DEADLINE_SECONDS fails its video.
+    video_parts_check_seconds: float = Field(300, ge=1, le=900)
+    video_parts_stall_seconds: float = Field(1800, ge=1)
+    video_parts_deadline_seconds: float = Field(6 * 3600, ge=60)
     # name:height:max video kbps:audio kbps per rung; the audio is encoded once, at the highest audio kbps
     hls_ladder: str = "360p:360:800:96,720p:720:2800:128,1080p:1080:5000:128"
     # libx264 constant rate factor at 1080p (3 lower per halving of the height), each rung capped at its rate
@@ -81,9 +91,15 @@ class Settings(BaseSettings):
     ai_engine_modules: str = Field("", pattern=MODULE_LIST)
     # Job kinds: modules whose KINDS are declared beside video and ai (see kinds/)
     job_kind_modules: str = Field("", pattern=MODULE_LIST)
-    # The transcribe engine: the pinned Whisper model (adapters/ai/whisper_weights.py) and its CPU threads
-    transcribe_model: Literal["base"] = "base"
+    # The transcribe engine: "base" (the pinned Whisper model, adapters/ai/whisper_weights.py) or the
+    # absolute path of a folder holding an operator's CTranslate2 Whisper model and its manifest
+    # (adapters/ai/whisper_manifest.py); with TRANSCRIBE_MODEL_S3_PREFIX that folder is filled at start
+    # from that prefix of S3_BUCKET. Its CPU threads; its memory and time limits (unset: by the model's size).
+    transcribe_model: str = "base"
+    transcribe_model_s3_prefix: str | None = None
     transcribe_cpu_threads: int = Field(2, ge=1, le=64)
+    transcribe_memory_mb: int | None = Field(None, ge=512, le=262_144)
+    transcribe_seconds_per_audio_second: float | None = Field(None, gt=0, le=100)
     # A transcribe job whose video is not READY yet looks again this often (for at most 6 hours)
     captions_wait_retry_seconds: float = Field(60, ge=1, le=900)
 
@@ -158,10 +174,32 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
-    @field_validator("loudness_target_lufs", mode="before")
+    @field_validator("loudness_target_lufs", "video_parts_min_seconds", "transcribe_model_s3_prefix",
+                     "transcribe_memory_mb", "transcribe_seconds_per_audio_second", mode="before")
     @classmethod
     def _empty_is_off(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("transcribe_model")
+    @classmethod
+    def _model_or_folder(cls, value: str) -> str:
+        if value in ("base", ""):  # empty, as a platform's dashboard leaves it: the pinned default
+            return "base"
+        if not value.startswith("/") or "\0" in value or any(part == ".." for part in value.split("/")):
+            raise ValueError("must be base (the pinned Whisper model) or the absolute path of a folder "
+                             "holding a CTranslate2 Whisper model and its model-manifest.json")
+        return value.rstrip("/") or value
+
+    @field_validator("transcribe_model_s3_prefix")
+    @classmethod
+    def _model_prefix(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if (not re.fullmatch(r"[A-Za-z0-9!_.*'()/-]{1,900}", value) or value.startswith("/")
+                or any(part in (".", "..") for part in value.rstrip("/").split("/"))):
+            raise ValueError("must be a key prefix of S3_BUCKET such as models/whisper-medium/ "
+                             "(letters, digits, !_.*'()- and /; no leading / or . or .. segment)")
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("hls_ladder")
     @classmethod
@@ -178,6 +216,13 @@ class Settings(BaseSettings):
         if self.lock_ttl_seconds > self.visibility_timeout_seconds:
             # A dead worker's lock must be gone by the time SQS redelivers its message.
             raise ValueError("LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS")
+        if self.video_part_seconds % self.hls_segment_seconds:
+            # A part starts on a segment boundary, so its segments continue the previous part's.
+            raise ValueError(f"VIDEO_PART_SECONDS ({self.video_part_seconds}) must be a multiple of "
+                             f"HLS_SEGMENT_SECONDS ({self.hls_segment_seconds})")
+        if self.transcribe_model_s3_prefix and self.transcribe_model == "base":
+            raise ValueError("TRANSCRIBE_MODEL_S3_PREFIX needs TRANSCRIBE_MODEL to be the absolute path of the "
+                             "folder the model is downloaded to")
         return self
 
     def value(self, variable: str, default: str | None) -> str | None:
@@ -213,6 +258,8 @@ class Settings(BaseSettings):
                 "model": self.transcribe_model,
                 "cpu_threads": self.transcribe_cpu_threads,
                 "ffmpeg": self.ffmpeg_binary,
+                "memory_mb": self.transcribe_memory_mb,
+                "seconds_per_audio_second": self.transcribe_seconds_per_audio_second,
             },
         }
 

@@ -90,7 +90,7 @@ def parse_body(model: type[JobBody], raw: str | bytes) -> JobBody:
     return validate_body(model, json_object(raw))
 
 
-def validate_body(model: type[JobBody], data: Any) -> JobBody:
+def validate_body(model: type[BaseModel], data: Any) -> Any:
     """``data`` (a decoded body) as ``model``; InvalidMessage naming the first offending field."""
     if not isinstance(data, dict):
         raise InvalidMessage(f"invalid message: the body is a JSON {JSON_TYPES.get(type(data), 'value')}, not an object")

@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
-from adapters.media.ladder import VideoEncoding, ladder_command, rendition_crf  # noqa: E402
+from adapters.media.encoding import VideoEncoding, rendition_crf  # noqa: E402
+from adapters.media.ladder import ladder_command  # noqa: E402
 from bench.common import parse_options  # noqa: E402
 from bench.measure import folder_bytes, vmaf  # noqa: E402
 from bench.sources import SOURCES  # noqa: E402

@@ -1,9 +1,9 @@
 """The ladder the worker encoded before capped CRF: the quality benchmark's baseline.
 
 A fixed average rate per rung and one AAC encode per rendition, with no
-loudness pass and no storyboard. Everything else (decode, scalers, keyframes,
-HLS segmenting) is today's ``ladder_command``, so the two differ only in what
-the capped-CRF ladder changed.
+loudness pass and no storyboard; the decode, scalers, keyframes and HLS
+output are the pieces today's ``ladder_command`` is built from, so the two
+differ only in what the capped-CRF ladder changed.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from adapters.media import FfmpegMediaProcessor
-from adapters.media.ladder import MASTER_PLAYLIST, VideoEncoding, ladder_command
+from adapters.media.commands import COMMON_ARGS
+from adapters.media.encoding import VideoEncoding, hls_args, scaler_chains, split_chain, x264_args
+from adapters.media.ladder import check_names
+from adapters.media.safety import input_args
 from domain.video.model import Rendition
-
-# Today's per-rung rate control, which the fixed ladder replaces.
-_CAPPED_CRF_OPTIONS = ("-crf:v:", "-maxrate:v:", "-bufsize:v:")
+from domain.video.playlists import MASTER_PLAYLIST
 
 
 def fixed_rate_ladder_command(
@@ -44,15 +45,14 @@ def fixed_rate_ladder_command(
     Same outputs as ``ladder_command`` except that every rendition's segments
     carry their own AAC track and there is no audio folder.
     """
-    video = VideoEncoding(preset=preset, segment_seconds=segment_seconds, threads=threads)
-    today = ladder_command(ffmpeg, source, ladder, video=video, audio=None)
-    args: list[str] = []
-    skip = False
-    for arg in today[:-1]:  # the last argument is the output's name: options go before it
-        if skip or arg.startswith(_CAPPED_CRF_OPTIONS):
-            skip = not skip  # the option, then its value
-            continue
-        args.append(arg)
+    check_names(ladder)
+    args = [ffmpeg, *COMMON_ARGS, "-progress", "pipe:1", *input_args(source)]
+    args += ["-filter_complex", ";".join([split_chain(len(ladder)), *scaler_chains(ladder)])]
+    for index in range(len(ladder)):
+        args += ["-map", f"[v{index}]"]
+        if has_audio:
+            args += ["-map", "0:a:0"]
+    args += x264_args(VideoEncoding(preset=preset, segment_seconds=segment_seconds, threads=threads))
     for index, rendition in enumerate(ladder):
         rate = rendition.video_kbps  # the average, with 7% headroom and a buffer of 1.5 s
         args += [f"-b:v:{index}", f"{rate}k", f"-maxrate:v:{index}", f"{round(rate * 1.07)}k",
@@ -60,10 +60,9 @@ def fixed_rate_ladder_command(
     if has_audio:
         args += ["-c:a", "aac", "-ac", "2"]
         for index, rendition in enumerate(ladder):
-            args += ["-map", "0:a:0", f"-b:a:{index}", f"{rendition.audio_kbps}k"]
+            args += [f"-b:a:{index}", f"{rendition.audio_kbps}k"]
     groups = [f"v:{i},a:{i},name:{r.name}" if has_audio else f"v:{i},name:{r.name}" for i, r in enumerate(ladder)]
-    args[args.index("-var_stream_map") + 1] = " ".join(groups)
-    return [*args, today[-1]]
+    return args + hls_args(segment_seconds, " ".join(groups))
 
 
 class FixedLadderProcessor(FfmpegMediaProcessor):

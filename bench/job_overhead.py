@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.media.ladder import AudioEncoding, TileOutput, ladder_command  # noqa: E402
+from adapters.media.encoding import AudioEncoding, TileOutput  # noqa: E402
+from adapters.media.ladder import ladder_command  # noqa: E402
 from adapters.media.loudness import analysis_command, normalisation_filter, parse_summary  # noqa: E402
 from bench.common import interleaved, make_source, parse_options, source_path, summary, video_job_bench  # noqa: E402
 from settings import Settings  # noqa: E402

@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.media import find_ffmpeg  # noqa: E402
-from adapters.media.ladder import AudioEncoding, VideoEncoding, ladder_command  # noqa: E402
+from adapters.media.encoding import AudioEncoding, VideoEncoding  # noqa: E402
+from adapters.media.ladder import ladder_command  # noqa: E402
 from bench.common import interleaved, make_source, parse_options, source_path, summary  # noqa: E402
 from settings import parse_ladder  # noqa: E402
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import sys
 import tempfile
 import wave
@@ -35,7 +34,7 @@ from adapters.ai.engines.transcribe import SPEC  # noqa: E402
 from adapters.ai.sandbox import SandboxedEngine  # noqa: E402
 from bench.common import parse_options  # noqa: E402
 from tests.engine_runs import run_engine  # noqa: E402
-from tests.speech_samples import speak, with_noise  # noqa: E402
+from tests.speech_samples import speak, with_noise, words_of  # noqa: E402
 from tests.unit.fakes import FakeStorage  # noqa: E402
 
 PASSAGES = [
@@ -54,10 +53,6 @@ PASSAGES = [
 SPEEDS = "120,150,190"  # words per minute; espeak-ng's default is 175
 NOISE_DB = "-30,-20,-10"  # pink noise gains, mixed into the middle speed
 SMOKE = {"passages": 1, "speeds": "150", "noise": "-20"}
-
-
-def words(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
 def power_db(paths: list[Path]) -> float:
@@ -85,7 +80,7 @@ def main() -> int:
     speeds = [int(speed) for speed in options.speeds.split(",")]
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    reference = words(" ".join(passages))
+    reference = words_of(" ".join(passages))
     print(f"evaluation text: {len(passages)} passages, {len(reference.split())} words; model whisper-base (int8)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -102,7 +97,7 @@ def main() -> int:
             snr = power_db(clean) - noise_only
             conditions.append((f"espeak-ng en-us {speeds[middle]} wpm, pink noise, SNR {snr:.0f} dB", noisy))
         for label, paths in conditions:
-            heard = words(" ".join(transcribe(path) for path in paths))
+            heard = words_of(" ".join(transcribe(path) for path in paths))
             print(f"{label:48s} WER {jiwer.wer(reference, heard):.3f}")
     load = os.getloadavg()
     print(f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

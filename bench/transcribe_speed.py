@@ -8,7 +8,11 @@ not carry over. Printed per length: the wall time, the real-time factor
 minutes) and the peak RSS of the largest process below the job (the engine's
 child), with its ratio to the 1-minute figure (flat memory: about 1.0).
 
-    .venv/bin/python bench/transcribe_speed.py [--minutes 1,10,30]
+    .venv/bin/python bench/transcribe_speed.py [--minutes 1,10,30] [--model FOLDER] [--threads N]
+
+``--model`` runs an operator's model folder (with its manifest, as TRANSCRIBE_MODEL names it)
+instead of the pinned base, so an operator can measure a bigger model on the worker's own
+machine and set TRANSCRIBE_SECONDS_PER_AUDIO_SECOND and TRANSCRIBE_MEMORY_MB from it.
 """
 
 from __future__ import annotations
@@ -55,8 +59,8 @@ def make_lecture(folder: Path, minutes: float) -> Path:
     return cached(Path(tempfile.gettempdir()) / f"bench-lecture-{minutes:g}min.m4a", write)
 
 
-def one(path: Path) -> None:
-    """Run one job on ``path`` and print its figures as JSON (in a fresh interpreter)."""
+def one(path: Path, model: str, threads: int) -> None:
+    """Run one job on ``path`` with ``model`` and print its figures as JSON (in a fresh interpreter)."""
     from adapters.ai.engines.transcribe import SPEC
     from adapters.ai.sandbox import SandboxedEngine
     from tests.engine_runs import run_engine
@@ -64,8 +68,8 @@ def one(path: Path) -> None:
 
     storage = FakeStorage({"lecture": path.read_bytes()})
     began = time.perf_counter()
-    result, *_ = run_engine(SandboxedEngine(SPEC), "transcribe", {"file_key": "lecture", "lang": "en"},
-                            storage=storage)
+    engine = SandboxedEngine(SPEC, options={"model": model, "cpu_threads": threads})
+    result, *_ = run_engine(engine, "transcribe", {"file_key": "lecture", "lang": "en"}, storage=storage)
     elapsed = time.perf_counter() - began
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"seconds": elapsed, "audio": result["duration_seconds"], "peak_mb": peak_mb,
@@ -75,10 +79,12 @@ def one(path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", default="1,10,30", help="the lectures' lengths")
+    parser.add_argument("--model", default="base", help="base, or an operator's model folder with its manifest")
+    parser.add_argument("--threads", type=int, default=2, help="TRANSCRIBE_CPU_THREADS")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     args = parse_options(parser, SMOKE)
     if args.one:
-        one(args.one)
+        one(args.one, args.model, args.threads)
         return 0
     lectures = {}
     for minutes in map(float, args.minutes.split(",")):
@@ -87,8 +93,9 @@ def main() -> int:
     base_peak = None
     for minutes, path in lectures.items():
         load = os.getloadavg()[0]
-        out = subprocess.run([sys.executable, "-m", "bench.transcribe_speed", "--one", str(path)], cwd=ROOT,
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-m", "bench.transcribe_speed", "--one", str(path),
+                              "--model", args.model, "--threads", str(args.threads)],
+                             cwd=ROOT, check=True, capture_output=True, text=True)
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         base_peak = base_peak or figures["peak_mb"]
         rtf = figures["seconds"] / figures["audio"]

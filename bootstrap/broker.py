@@ -38,7 +38,9 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
         JobTracking(),
         CoalesceTermSignals(),
         DueTimes(),
-        TimeLimit(time_limit=int((settings.ffmpeg_timeout_seconds + 600) * 1000)),
+        # Past every child's own limit: ffmpeg's, and the longest an engine may run (a medium model's transcription).
+        TimeLimit(time_limit=int((max(settings.ffmpeg_timeout_seconds, container.longest_engine_seconds()) + 600)
+                                 * 1000)),
         ShutdownNotifications(notify_shutdown=True),
         GiveUp(),
         CappedRetries(
@@ -52,11 +54,15 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
     beats: list = [container.lock.extend_held]
     if sqs:
         middleware[1:1] = [StopReceiving(), RejectBeforeRun(settings.max_receive_count)]
+        routes = {
+            declaration.queue_name(settings): Route(declaration.actor, declaration.dead_letter_queue_name(settings))
+            for declaration in container.kinds.values()
+        }
+        if container.parts_queue_ready:
+            parts_queue, parts_dlq = container.parts_queue_names
+            routes[parts_queue] = Route(None, parts_dlq)  # the worker's own: Dramatiq envelopes only
         broker: dramatiq.Broker = RoutedSQSBroker(
-            routes={
-                declaration.queue_name(settings): Route(declaration.actor, declaration.dead_letter_queue_name(settings))
-                for declaration in container.kinds.values()
-            },
+            routes=routes,
             visibility_timeout=settings.visibility_timeout_seconds,
             outage_retry_seconds=settings.outage_retry_seconds,
             middleware=middleware,

@@ -9,23 +9,36 @@ Dramatiq as actor options (``actor_options``).
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from adapters.ai.sandbox import SandboxedEngine
+from adapters.ai.whisper_fetch import DownloadedModelEngine, ModelDownload
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg
 from adapters.messages import job_id_of, salvage_id
 from adapters.metrics.progress import ObservedProgress
 from adapters.metrics.prometheus import METRICS
 from adapters.redis import RedisLock, RedisProgress
+from adapters.redis.parts import RedisPartsBoard
+from adapters.sqs.admin import queue_exists
+from adapters.storage.sources import SourceAccess
 from adapters.worker.give_up import GIVE_UP, GiveUpCallback
 from adapters.worker.labels import JOB_LABELS, JobLabels
+from adapters.worker.parts_queue import DramatiqPartsQueue
+from adapters.worker.presence import machine_name
 from bootstrap.infrastructure import Infrastructure
 from domain.ai.ports import Engine
 from domain.flow import JobHandler
-from kinds import KindDeclaration
+from domain.video.fan_in import CheckPartsHandler
+from domain.video.parts import PartsPolicy
+from domain.video.pieces import EncodePieceHandler
+from kinds import KindDeclaration, video_parts
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,16 +89,93 @@ class Container(Infrastructure):
         if self._engines is not None:
             return dict(self._engines)
         options = self.settings.engine_options
-        return {job_type: SandboxedEngine(spec, options=options.get(job_type))
-                for job_type, spec in self.engine_specs.items()}
+        engines: dict[str, Engine] = {job_type: SandboxedEngine(spec, options=options.get(job_type))
+                                      for job_type, spec in self.engine_specs.items()}
+        if self.transcribe_model_download is not None and "transcribe" in engines:
+            engines["transcribe"] = DownloadedModelEngine(engines["transcribe"], self.transcribe_model_download,
+                                                          "transcribe")
+        return engines
+
+    @cached_property
+    def transcribe_model_download(self) -> ModelDownload | None:
+        """What fills TRANSCRIBE_MODEL's folder from TRANSCRIBE_MODEL_S3_PREFIX (None: no prefix set)."""
+        s = self.settings
+        if not s.transcribe_model_s3_prefix:
+            return None
+        return ModelDownload(self.storage, s.transcribe_model_s3_prefix, Path(s.transcribe_model))
 
     def report_unavailable_engines(self) -> None:
-        """One ERROR line per engine this worker cannot run; its jobs stay retried (another worker may)."""
-        for spec in self.engine_specs.values():
-            unavailable = spec.unavailable()
+        """One ERROR line per engine this worker cannot run (downloading the transcribe engine's model
+        first when it comes from S3); its jobs stay retried (another worker may run them)."""
+        for engine in self.engines.values():
+            unavailable = getattr(engine, "unavailable", lambda: None)()
             if unavailable:
                 log.error("%s; its jobs are retried until a worker that can run it takes them", unavailable)
 
+    def longest_engine_seconds(self) -> float:
+        """The longest time limit any engine may get here (its limits under this deployment's options)."""
+        options = self.settings.engine_options
+        return max((spec.configured(options.get(job_type)).timeout_seconds
+                    for job_type, spec in self.engine_specs.items()), default=0.0)
+
+    # --- long videos in parts (CONTRACT 4b) -------------------------------------
+    @cached_property
+    def parts_queue_names(self) -> tuple[str, str]:
+        return video_parts.queue_names(self.settings)
+
+    @cached_property
+    def parts_queue_ready(self) -> bool:
+        """Whether this process consumes (and sends to) the parts queue: parts are on
+        (VIDEO_PARTS_MIN_SECONDS set) and, on SQS, both queues exist. The worker may not create
+        queues, and a missing one must not stop it (an upgrade): long videos then take one pass."""
+        if self.settings.video_parts_min_seconds is None:
+            return False
+        if self.settings.broker != "sqs":
+            return True
+        try:
+            missing = [name for name in self.parts_queue_names if not queue_exists(self.sqs, name)]
+        except (BotoCoreError, ClientError) as error:
+            log.error("could not look the parts queue up (%s): long videos are encoded in one pass until the "
+                      "worker restarts", type(error).__name__)
+            return False
+        if missing:
+            log.error("the parts queue %s does not exist: long videos are encoded in one pass until it is "
+                      "created and the worker restarted (docs/DEPLOYMENT.md, \"Long videos in parts\")",
+                      " and ".join(missing))
+        return not missing
+
+    @cached_property
+    def parts_policy(self) -> PartsPolicy:
+        return video_parts.policy(self.settings, self.parts_queue_ready)
+
+    @cached_property
+    def parts_queue(self) -> DramatiqPartsQueue:
+        return DramatiqPartsQueue(self.parts_queue_names[0], piece_actor=video_parts.ENCODE_PIECE,
+                                  check_actor=video_parts.CHECK_PARTS)
+
+    @cached_property
+    def parts_board(self) -> RedisPartsBoard:
+        return RedisPartsBoard(self.redis, ttl_seconds=self.settings.progress_ttl_seconds)
+
+    @cached_property
+    def sources(self) -> SourceAccess:
+        root = (self.workdir or Path(tempfile.gettempdir())) / "media-worker-sources"
+        return SourceAccess(self.storage, root)
+
+    @cached_property
+    def worker_name(self) -> str:
+        """How the parts board names this process: its machine and pid."""
+        return f"{machine_name()}:{os.getpid()}"
+
+    @cached_property
+    def piece_handler(self) -> EncodePieceHandler:
+        return video_parts.piece_handler(self)
+
+    @cached_property
+    def check_handler(self) -> CheckPartsHandler:
+        return video_parts.check_handler(self)
+
+    # --- the kinds' handlers ---------------------------------------------------
     @cached_property
     def handlers(self) -> dict[str, JobHandler]:
         """Each kind's handler, by kind name, built by its declaration."""

@@ -20,8 +20,14 @@ Result = TypeVar("Result")
 
 class Outcome(str, Enum):
     COMPLETED = "completed"
-    SKIPPED = "skipped"  # the row was already final: ack, never reprocess
+    SKIPPED = "skipped"  # the row was already final (or its work runs elsewhere): ack, never reprocess
     SUPERSEDED = "superseded"  # a newer attempt owns the row: our result is dropped
+    DEFERRED = "deferred"  # the work goes on in other messages (a video's parts): the row stays PROCESSING
+
+
+class Deferred:
+    """What ``work`` returns when the job's work goes on in other messages (a video encoded in
+    parts): nothing is completed now; those messages finish or fail the row under its fence."""
 
 
 class AttemptSuperseded(Exception):
@@ -57,6 +63,9 @@ class JobHandler(Generic[Request, Result]):
         if not self.lock.acquire(key):
             raise LockBusy(f"{self.kind.label(job_id)} is being processed by another worker")
         try:
+            if self.running_elsewhere(request):
+                log.info("%s is running in other messages; duplicate acknowledged", self.kind.label(job_id))
+                return Outcome.SKIPPED
             fence = self.jobs.mark_processing(job_id)
             if fence is None:
                 return self._not_startable(job_id)
@@ -72,6 +81,8 @@ class JobHandler(Generic[Request, Result]):
             except TransientError as error:
                 progress.note(error.reason)  # people watching see why it stalls; the retry decides the rest
                 raise
+            if isinstance(result, Deferred):
+                return Outcome.DEFERRED
             progress.step(self.kind.last_step)
             if not self.jobs.complete(job_id, result, fence=fence):
                 log.warning("%s was taken over by a newer attempt; result dropped", self.kind.label(job_id))
@@ -99,8 +110,14 @@ class JobHandler(Generic[Request, Result]):
             Progress(self.progress, key, self.kind.steps).failed(reason)
         return changed
 
-    def work(self, request: Request, fence: datetime, progress: Progress) -> Result:
-        """The job's own work, under its lock, after ``mark_processing``; return what ``complete`` writes."""
+    def running_elsewhere(self, request: Request) -> bool:
+        """Under the lock, before ``mark_processing``: True when the job's current attempt goes on in
+        other messages (a duplicate must not start a second one); the message is then acknowledged."""
+        return False
+
+    def work(self, request: Request, fence: datetime, progress: Progress) -> Result | Deferred:
+        """The job's own work, under its lock, after ``mark_processing``; return what ``complete``
+        writes, or ``Deferred()`` when other messages finish the job."""
         raise NotImplementedError
 
     def ensure_current(self, job_id: Any, fence: datetime) -> None:

@@ -81,8 +81,10 @@ class JobKind:
 
 @dataclass(frozen=True)
 class JobState:
-    """What a job's row says about it: its status, tenant and creation time."""
+    """What a job's row says about it: its status, tenant, creation time and the fence of its
+    latest attempt (what ``mark_processing`` last wrote; None before the first)."""
 
     status: Enum
     tenant_id: int | None
     created_at: datetime | None
+    started: datetime | None = None

@@ -5,6 +5,7 @@ A kind's own ports live in its home (``domain/video/ports.py``, ``domain/ai/port
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -53,6 +54,11 @@ class ProgressSink(Protocol):
 
     def write(self, key: str, step: str, percent: int, message: str) -> None: ...
 
+    def raise_to(self, key: str, step: str, percent: int, message: str) -> bool:
+        """Write the report only if it does not move the percent back (several writers at once:
+        a video's parts); True if it was written."""
+        ...
+
 
 class ObjectStorage(Protocol):
     """The bucket of CONTRACT section 4."""
@@ -73,4 +79,22 @@ class ObjectStorage(Protocol):
 
     def write_text(self, key: str, text: str) -> None:
         """Write a small text object in one put, with the Content-Type its name calls for."""
+        ...
+
+    def read_head(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of an object; raises SourceNotFound when there is none."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in key order."""
+        ...
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        """Delete objects; a key that is not there is no error."""
+        ...
+
+    def presigned_url(self, key: str, expires_seconds: int) -> str:
+        """A URL that reads ``key`` without credentials for ``expires_seconds`` (ranges allowed)."""
         ...

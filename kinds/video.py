@@ -16,6 +16,7 @@ from domain.video.handler import ProcessVideoJobHandler, VideoLimits
 from domain.video.model import VIDEO as RULES
 from domain.video.model import VideoJob, VideoOutput
 from kinds.declaration import EnqueueField, KindDeclaration, Services, Setting
+from kinds.video_parts import video_parts
 
 
 class VideoJobBody(JobBody):
@@ -65,6 +66,7 @@ def handler(services: Services) -> ProcessVideoJobHandler:
             allowed_prefixes=settings.source_prefixes,
         ),
         workdir=services.workdir,
+        parts=video_parts(services),
     )
 
 

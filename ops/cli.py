@@ -29,7 +29,7 @@ from adapters.sqs.admin import MAX_BROWSE, QueueMissing
 from domain.numbers import whole_number
 from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from kinds import KindDeclaration
-from ops import render
+from ops import model, render
 from ops.service import Ops, OpsError, operator
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,10 @@ def build_parser(job_kinds: dict[str, KindDeclaration]) -> argparse.ArgumentPars
             else:
                 command.add_argument(field.name, type=_argument(field.parse), help=field.help)
         command.add_argument("--tenant", type=_argument(whole_number), default=None, help="the tenant id")
+
+    actions = commands.add_parser("model", help=model.HELP).add_subparsers(dest="model_command", required=True,
+                                                                           metavar="ACTION")
+    model.add_actions(_Subparsers(actions, common))
 
     progress = commands.add_parser("progress", help="a job's live progress from Redis")
     progress.add_argument("kind", choices=names)
@@ -274,7 +278,8 @@ def progress(ops: Ops, args, out: Output) -> int:
         current = ops.progress(args.kind, args.id)
 
 
-COMMANDS = {"status": status, "workers": workers, "jobs": jobs, "dlq": dlq, "enqueue": enqueue, "progress": progress}
+COMMANDS = {"status": status, "workers": workers, "jobs": jobs, "dlq": dlq, "enqueue": enqueue, "progress": progress,
+            "model": model.command}
 
 
 def _confirmed(yes: bool, question: str) -> bool:

@@ -58,9 +58,12 @@ class SqlJobRepository:
     def state_of(self, job_id: Any) -> JobState | None:
         columns = self.table.c
         with self._connection() as connection:
-            row = connection.execute(select(columns.status, columns.tenant_id, columns.created_at)
+            row = connection.execute(select(columns.status, columns.tenant_id, columns.created_at,
+                                            columns[self.spec.started].label("started"))
                                      .where(columns.id == job_id)).first()
-        return JobState(self.kind.statuses(row.status), row.tenant_id, as_utc(row.created_at)) if row else None
+        if row is None:
+            return None
+        return JobState(self.kind.statuses(row.status), row.tenant_id, as_utc(row.created_at), as_utc(row.started))
 
     def mark_processing(self, job_id: Any) -> datetime | None:
         now = utcnow()

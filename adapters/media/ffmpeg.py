@@ -1,32 +1,36 @@
-"""FfmpegMediaProcessor: the MediaProcessor port on PyAV (probe) and the ffmpeg CLI."""
+"""FfmpegMediaProcessor: the MediaProcessor port on PyAV (probe) and the ffmpeg CLI.
+
+A source is a local file (``Path``) or a presigned URL of it (``str``,
+``adapters.media.safety``). A video is encoded in one pass
+(``transcode_hls``), or in parts: ``encode_part`` per range of source time,
+``encode_audio`` once, then ``stitch_hls`` and ``stitch_storyboard`` from the
+manifests they returned (``adapters.media.parts`` says how parts line up).
+"""
 
 from __future__ import annotations
 
-import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from adapters.media.audio import output_sample_rate, shared_audio_kbps
+from adapters.media.audio import shared_audio
 from adapters.media.commands import thumbnail_command
-from adapters.media.ladder import (
-    MASTER_PLAYLIST,
-    AudioEncoding,
-    TileOutput,
-    VideoEncoding,
-    check_names,
-    ladder_command,
-)
-from adapters.media.loudness import Loudness, analysis_command, normalisation_filter, parse_summary
+from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
+from adapters.media.ladder import check_names, ladder_command
+from adapters.media.manifest import AudioManifest, ManifestJson, PartManifest
 from adapters.media.master import rewrite_master
+from adapters.media.parted import encode_audio, encode_part
 from adapters.media.probe import probe_media, start_seconds
-from adapters.media.runner import run_ffmpeg
-from adapters.media.safety import sniff
+from adapters.media.reading import reads_by_range
+from adapters.media.runner import ProgressFraction, run_ffmpeg
+from adapters.media.safety import RemoteAccess, Source, is_url, sniff, sniff_head
+from adapters.media.stitch import stitch_hls, stitch_storyboard
 from adapters.media.storyboard import TILE_WIDTH, interval_ms, write_storyboard
 from domain.errors import UnsupportedMedia
-from domain.video.model import MediaInfo, Rendition
+from domain.video.model import MediaInfo, Rendition, VideoPart
+from domain.video.playlists import MASTER_PLAYLIST
 
-log = logging.getLogger(__name__)
 # The storyboard's tiles, written by ffmpeg beside the renditions and removed
 # once laid out on sprite sheets.
 _TILES = ".storyboard-tiles"
@@ -41,10 +45,12 @@ class FfmpegMediaProcessor:
     """Probes with PyAV; transcodes to an HLS ladder and takes thumbnails with ffmpeg.
 
     Every open of a source is restricted to self-contained container formats
-    and to the ``file`` protocol (see ``adapters.media.safety``). Errors are
-    the domain's: UnsupportedMedia or LimitExceeded for a bad source,
-    ProcessingTimeout past the time limit, TransientError when ffmpeg was
-    killed or ran out of disk.
+    and to the protocols the source needs: ``file`` for a local file,
+    ``https,tls,tcp`` (or ``http,tcp`` where ``remote`` allows plain http)
+    for a URL (see ``adapters.media.safety``). Errors are the domain's:
+    UnsupportedMedia or LimitExceeded for a bad source, ProcessingTimeout
+    past the time limit, TransientError when ffmpeg was killed, ran out of
+    disk or could not read a URL, SourceNotFound when a URL's object is gone.
 
     Parameters:
       ffmpeg: path of the ffmpeg executable (see ``find_ffmpeg``).
@@ -55,10 +61,12 @@ class FfmpegMediaProcessor:
       preset: the libx264 preset (speed against size).
       threads: encoder threads per ffmpeg run, 0 for ffmpeg's automatic choice.
       crf: libx264's constant rate factor of a 1080p rendition (smaller ones
-        get a lower one, see ``ladder.rendition_crf``), each rendition capped
+        get a lower one, see ``encoding.rendition_crf``), each rendition capped
         at its rung's rate.
       loudness_target_lufs: the integrated loudness the audio is brought to;
         None leaves the audio's level as it is.
+      remote: how sources given by URL may be read (plain http, CA bundle,
+        I/O timeout).
     """
 
     def __init__(
@@ -71,6 +79,7 @@ class FfmpegMediaProcessor:
         threads: int = 0,
         crf: int = 19,
         loudness_target_lufs: float | None = -16.0,
+        remote: RemoteAccess | None = None,
     ) -> None:
         if timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be positive")
@@ -84,18 +93,37 @@ class FfmpegMediaProcessor:
         self.timeout_seconds = timeout_seconds
         self.video = VideoEncoding(crf=crf, preset=preset, segment_seconds=segment_seconds, threads=threads)
         self.loudness_target_lufs = loudness_target_lufs
+        self.remote = remote or RemoteAccess()
 
-    def probe(self, source: Path) -> MediaInfo:
-        """Duration, displayed frame size, audio presence and sample rate of ``source``.
+    def sniff(self, head: bytes) -> None:
+        """Refuse a source whose first bytes show it is not a media file (UnsupportedMedia with the reason).
 
         Parameters:
-          source: the local source file (untrusted).
+          head: the source's first ``safety.HEAD_BYTES`` bytes (a ranged GET
+            of the object); call this before reading a source by URL, whose
+            bytes this processor never sees otherwise.
         """
-        return probe_media(source, timeout_seconds=self.timeout_seconds)
+        sniff_head(head)
+
+    def probe(self, source: Source) -> MediaInfo:
+        """Duration, displayed frame size, audio, sample rate, frame rate and start of ``source``.
+
+        Parameters:
+          source: the local source file, or a presigned URL of it (untrusted).
+        """
+        return probe_media(source, timeout_seconds=self.timeout_seconds, access=self.remote)
+
+    def reads_by_range(self, info: MediaInfo) -> bool:
+        """Whether parts should read this source by URL (True) or from a copy downloaded once per machine.
+
+        Parameters:
+          info: the source's probe (see ``adapters.media.reading`` for the measurements).
+        """
+        return reads_by_range(info)
 
     def transcode_hls(
         self,
-        source: Path,
+        source: Source,
         out_dir: Path,
         info: MediaInfo,
         ladder: Sequence[Rendition],
@@ -105,7 +133,7 @@ class FfmpegMediaProcessor:
         """Encode every rendition of ``ladder`` in one ffmpeg run; return ``out_dir/master.m3u8``.
 
         Parameters:
-          source: the local source file, already probed.
+          source: the local source file or a presigned URL of it, already probed.
           out_dir: where ``master.m3u8``, one folder per rendition
             (``<name>/index.m3u8``, ``<name>/seg_00000.ts``...) and, when the
             source has audio, the shared ``audio/`` folder are written;
@@ -119,7 +147,8 @@ class FfmpegMediaProcessor:
           storyboard_dir: where ``storyboard.vtt`` and ``storyboard/`` go
             (made from the same ffmpeg run); None for no storyboard.
         """
-        sniff(source)
+        if not is_url(source):
+            sniff(Path(source))
         out_dir.mkdir(parents=True, exist_ok=True)
         check_names(ladder)
         audio = self._audio(source, info, ladder) if info.has_audio else None
@@ -128,8 +157,9 @@ class FfmpegMediaProcessor:
             tiles = TileOutput(interval_ms(info.duration_seconds), TILE_WIDTH, f"{_TILES}/tile_%05d.png")
             shutil.rmtree(out_dir / _TILES, ignore_errors=True)
             (out_dir / _TILES).mkdir()
-        args = ladder_command(self.ffmpeg, source, ladder, video=self.video, audio=audio, tiles=tiles)
-        progress = _Fraction(info.duration_seconds, on_progress)
+        args = ladder_command(self.ffmpeg, source, ladder, video=self.video, audio=audio, tiles=tiles,
+                              access=self.remote)
+        progress = ProgressFraction(info.duration_seconds, on_progress)
         run_ffmpeg(
             args,
             action="transcode the source",
@@ -149,35 +179,110 @@ class FfmpegMediaProcessor:
         progress.done()
         return master
 
-    def _audio(self, source: Path, info: MediaInfo, ladder: Sequence[Rendition]) -> AudioEncoding:
-        sample_rate = output_sample_rate(info.audio_sample_rate)
-        filters = ""
-        if self.loudness_target_lufs is not None:
-            try:
-                measured = self._loudness(source)
-                filters = normalisation_filter(
-                    measured, self.loudness_target_lufs, sample_rate=sample_rate,
-                    measure=lambda tried: self._loudness(source, tried),
-                )  # fmt: skip
-            except ValueError:
-                # No audio frame was decoded: there is nothing to normalise,
-                # and the encode will say what is wrong with the audio, if anything.
-                log.warning("no loudness measurement of the source's audio; its level is left as it is")
-            else:
-                log.info(
-                    "audio measured at %.1f LUFS (range %.1f LU), true peak %.1f dBTP; filter: %s",
-                    measured.integrated_lufs, measured.range_lu, measured.true_peak_dbtp, filters or "none",
-                )  # fmt: skip
-        return AudioEncoding(kbps=shared_audio_kbps(ladder), sample_rate=sample_rate, filters=filters)
+    def encode_part(
+        self,
+        source: Source,
+        out_dir: Path,
+        info: MediaInfo,
+        ladder: Sequence[Rendition],
+        part: VideoPart,
+        on_progress: Callable[[float], None],
+        tiles_dir: Path | None = None,
+    ) -> ManifestJson:
+        """Encode one part of a long video for every rendition (video only); return its manifest as JSON.
 
-    def _loudness(self, source: Path, filters: str = "") -> Loudness:
-        """Measure the source's audio through ``filters``; ValueError when ffmpeg measured nothing."""
-        log_tail = run_ffmpeg(
-            analysis_command(self.ffmpeg, source, filters),
-            action="measure the loudness of the source",
-            timeout_seconds=self.timeout_seconds,
-        )
-        return parse_summary(log_tail)
+        Parameters:
+          source: the local source file, or a presigned URL of it.
+          out_dir: where ``<rendition>/<attempt>/seg_NNNNN.ts`` go, numbered
+            from ``part.first_segment``; nothing else is left there.
+          info: the whole source's probe (``probe``).
+          ladder: the renditions, as planned for the whole video.
+          part: the range of source time (its start on the segment grid)
+            and the attempt folder.
+          on_progress: called with the share of the part encoded, never
+            decreasing, ending with 1.0.
+          tiles_dir: where the part's storyboard tiles ``tile_NNNNN.png`` go
+            (numbered on the whole video's storyboard); None for none.
+
+        The manifest (``manifest.PartManifest``'s JSON) lists each
+        rendition's segments with durations and sizes, CODECS and
+        RESOLUTION, the tiles and the first and last timestamps;
+        ``stitch_hls`` and ``stitch_storyboard`` need nothing else.
+        """
+        check_names(ladder)
+        return encode_part(self.ffmpeg, source, out_dir, info, ladder, part, video=self.video,
+                           timeout_seconds=self.timeout_seconds, access=self.remote, on_progress=on_progress,
+                           tiles_dir=tiles_dir).to_json()  # fmt: skip
+
+    def encode_audio(
+        self,
+        source: Source,
+        out_dir: Path,
+        info: MediaInfo,
+        ladder: Sequence[Rendition],
+        attempt: str,
+        on_progress: Callable[[float], None],
+    ) -> ManifestJson | None:
+        """Encode the shared audio group of a video in parts, once over the whole source; its manifest as JSON, None when silent.
+
+        Parameters:
+          source: the local source file, or a presigned URL of it.
+          out_dir: where ``audio/<attempt>/seg_NNNNN.ts`` go.
+          info: the source's probe.
+          ladder: the renditions (the highest audio rate among them is the group's).
+          attempt: the folder scoping the segments, the parts' attempt.
+          on_progress: called with the share encoded (after the loudness
+            measurement), never decreasing, ending with 1.0.
+
+        The loudness is measured and normalised as in ``transcode_hls``;
+        only the audio stream is decoded.
+        """
+        if not info.has_audio:
+            on_progress(1.0)
+            return None
+        audio = self._audio(source, info, ladder)
+        return encode_audio(self.ffmpeg, source, out_dir, info, audio, attempt,
+                            video=self.video, timeout_seconds=self.timeout_seconds,
+                            access=self.remote, on_progress=on_progress).to_json()  # fmt: skip
+
+    def stitch_hls(
+        self,
+        hls_dir: Path,
+        ladder: Sequence[Rendition],
+        parts: Sequence[Mapping[str, Any]],
+        audio: Mapping[str, Any] | None,
+    ) -> Path:
+        """Write the playlists and the master of a video encoded in parts; return ``hls_dir/master.m3u8``.
+
+        Parameters:
+          hls_dir: the local folder mirroring the video's ``hls/``; only
+            playlists are written (the segments are already in storage).
+          ladder: the renditions, in the order the master lists them.
+          parts: every part's manifest, as ``encode_part`` returned it.
+          audio: the audio group's manifest as ``encode_audio`` returned it,
+            None for a silent video.
+
+        Raises ValueError when the manifests are not one attempt's complete set.
+        """
+        return stitch_hls(hls_dir, ladder, [PartManifest.from_json(part) for part in parts],
+                          AudioManifest.from_json(audio) if audio is not None else None)
+
+    def stitch_storyboard(self, parts: Sequence[Mapping[str, Any]], tiles_dir: Path, storyboard_dir: Path,
+                          info: MediaInfo) -> Path:
+        """Lay out every part's tiles as the single pass would; return ``storyboard_dir/storyboard.vtt``.
+
+        Parameters:
+          parts: every part's manifest, as ``encode_part`` returned it.
+          tiles_dir: the local folder holding every part's tiles, by their manifest names.
+          storyboard_dir: where ``storyboard.vtt`` and ``storyboard/`` go.
+          info: the source's probe (the cues cover its duration).
+        """
+        return stitch_storyboard([PartManifest.from_json(part) for part in parts], tiles_dir, storyboard_dir,
+                                 duration_seconds=info.duration_seconds)
+
+    def _audio(self, source: Source, info: MediaInfo, ladder: Sequence[Rendition]) -> AudioEncoding:
+        return shared_audio(self.ffmpeg, source, info, ladder, target_lufs=self.loudness_target_lufs,
+                            timeout_seconds=self.timeout_seconds, access=self.remote)
 
     def _storyboard(self, tiles_dir: Path, storyboard_dir: Path, info: MediaInfo, interval: int) -> None:
         tiles = sorted(tiles_dir.glob("tile_*.png"))
@@ -194,11 +299,11 @@ class FfmpegMediaProcessor:
         """
         return start_seconds(segment, timeout_seconds=self.timeout_seconds)
 
-    def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:
+    def thumbnail(self, source: Source, dest: Path, at_seconds: float) -> None:
         """Write one JPEG frame of ``source``, at most 1280 px wide, to ``dest``.
 
         Parameters:
-          source: the local source file (untrusted).
+          source: the local source file, or a presigned URL of it (untrusted).
           dest: the JPEG to write; its folder must exist.
           at_seconds: where to take the frame; clamped into the video.
         """
@@ -213,32 +318,11 @@ class FfmpegMediaProcessor:
         if not _non_empty(dest):
             raise UnsupportedMedia("ffmpeg could not take a thumbnail of the source: no frame was decoded")
 
-    def _grab(self, source: Path, dest: Path, at: float) -> None:
-        args = thumbnail_command(self.ffmpeg, source, dest, at_seconds=at, threads=self.video.threads)
+    def _grab(self, source: Source, dest: Path, at: float) -> None:
+        args = thumbnail_command(self.ffmpeg, source, dest, at_seconds=at, threads=self.video.threads,
+                                 access=self.remote)
         run_ffmpeg(args, action="take a thumbnail of the source", timeout_seconds=self.timeout_seconds)
 
 
 def _non_empty(path: Path) -> bool:
     return path.is_file() and path.stat().st_size > 0
-
-
-class _Fraction:
-    """Turns output times into a clamped, never-decreasing progress fraction."""
-
-    def __init__(self, duration_seconds: float, on_progress: Callable[[float], None]) -> None:
-        self.duration = duration_seconds
-        self.on_progress = on_progress
-        self.last = 0.0
-
-    def at(self, seconds: float) -> None:
-        if self.duration <= 0:
-            return
-        fraction = min(max(seconds / self.duration, 0.0), 1.0)
-        if fraction > self.last:
-            self.last = fraction
-            self.on_progress(fraction)
-
-    def done(self) -> None:
-        if self.last < 1.0:
-            self.last = 1.0
-            self.on_progress(1.0)

@@ -24,9 +24,8 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from adapters.media.safety import input_args
+from adapters.media.safety import RemoteAccess, Source, input_args
 
 # Below the EBU R128 absolute gate (-70 LUFS) nothing was measured: silence.
 ABSOLUTE_GATE_LUFS = -70.0
@@ -61,14 +60,17 @@ class Loudness:
     true_peak_dbtp: float
 
 
-def analysis_command(ffmpeg: str, source: Path, filters: str = "") -> list[str]:
+def analysis_command(
+    ffmpeg: str, source: Source, filters: str = "", *, access: RemoteAccess | None = None
+) -> list[str]:
     """The ffmpeg command that measures the loudness of the source's first audio track, as stereo.
 
     Parameters:
       ffmpeg: the executable.
-      source: the local source file.
+      source: the local source file, or a presigned URL of it.
       filters: audio filters applied before measuring (a gain and limiter
         being tried), "" for none.
+      access: how a URL source may be read.
 
     The measurement is in the summary ffmpeg logs at the end (``parse_summary``).
     """
@@ -76,7 +78,7 @@ def analysis_command(ffmpeg: str, source: Path, filters: str = "") -> list[str]:
                                        "ebur128=peak=true:framelog=quiet") if step)
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
-        *input_args(source),
+        *input_args(source, access),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         "-af", chain,
         "-f", "null", "-",

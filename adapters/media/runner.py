@@ -8,7 +8,7 @@ from pathlib import Path
 
 from adapters.child_process import run_child
 from adapters.media.safety import scrub
-from domain.errors import ProcessingTimeout, TransientError, UnsupportedMedia
+from domain.errors import ProcessingTimeout, SourceNotFound, TransientError, UnsupportedMedia
 
 # Lines that only say "it failed" (or how to silence it); a line before them says why.
 _GENERIC = (
@@ -19,6 +19,26 @@ _GENERIC = (
     "failed to set value",
     "to ignore this",
     "last message repeated",
+)
+# What ffmpeg logs when reading a source by URL failed for a reason outside
+# the source: the network, the storage, an expired presigned URL (403).
+_NETWORK = (
+    "connection refused",
+    "connection reset",
+    "connection timed out",
+    "operation timed out",
+    "network is unreachable",
+    "no route to host",
+    "broken pipe",
+    "failed to resolve hostname",
+    "stream ends prematurely",
+    "server returned 5",
+    "server returned 403",
+    "server returned 429",
+    "certificate verify failed",
+    "tls handshake",
+    "error in the pull function",
+    "input/output error",
 )
 
 
@@ -44,8 +64,10 @@ def run_ffmpeg(
     Pipes, deadline and always reaping ffmpeg are ``adapters.child_process``'s.
 
     Raises ProcessingTimeout past the limit, TransientError when ffmpeg was
-    killed by a signal or ran out of disk space, UnsupportedMedia for any
-    other failure (the source probed fine, so it is the source's fault).
+    killed by a signal, ran out of disk space or could not read a source
+    URL (network, storage, expired signature), SourceNotFound when the
+    storage says the source is gone (404), UnsupportedMedia for any other
+    failure (the source probed fine, so it is the source's fault).
     """
     timed_out = ProcessingTimeout(f"ffmpeg took longer than {timeout_seconds:g} s to {action}")
     returncode, stderr_tail = run_child(
@@ -63,9 +85,15 @@ def _failure(returncode: int, text: str, action: str) -> Exception:
         except ValueError:
             name = str(-returncode)
         return TransientError(f"ffmpeg was killed by {name} while trying to {action}")
-    if "no space left on device" in text.lower():
+    lowered = text.lower()
+    if "no space left on device" in lowered:
         return TransientError(f"ffmpeg ran out of disk space while trying to {action}")
-    if "not on whitelist" in text.lower():
+    if "server returned 404" in lowered:
+        return SourceNotFound(f"ffmpeg could not {action}: the source is no longer in storage")
+    if any(pattern in lowered for pattern in _NETWORK):
+        detail = _last_error_line(text)
+        return TransientError(f"ffmpeg could not read the source to {action}" + (f": {detail}" if detail else ""))
+    if "not on whitelist" in lowered:
         return UnsupportedMedia(f"ffmpeg could not {action}: its container format is not one we accept")
     detail = _last_error_line(text)
     if detail:
@@ -100,3 +128,30 @@ class _OutTime:
         if key == "out_time_us" or (key == "out_time_ms" and not self.has_us):
             self.has_us = self.has_us or key == "out_time_us"
             self.on_out_time(max(int(value), 0) / 1_000_000)
+
+
+class ProgressFraction:
+    """Turns ffmpeg's output times into a clamped, never-decreasing progress fraction.
+
+    Parameters:
+      duration_seconds: the output time that is 1.0.
+      on_progress: called with each new, higher fraction.
+    """
+
+    def __init__(self, duration_seconds: float, on_progress: Callable[[float], None]) -> None:
+        self.duration = duration_seconds
+        self.on_progress = on_progress
+        self.last = 0.0
+
+    def at(self, seconds: float) -> None:
+        if self.duration <= 0:
+            return
+        fraction = min(max(seconds / self.duration, 0.0), 1.0)
+        if fraction > self.last:
+            self.last = fraction
+            self.on_progress(fraction)
+
+    def done(self) -> None:
+        if self.last < 1.0:
+            self.last = 1.0
+            self.on_progress(1.0)

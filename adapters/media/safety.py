@@ -6,17 +6,26 @@ source (the classic "HLS playlist reads /etc/passwd" attack, also hidden in an
 AVI's GAB2 subtitle). So every open of a source:
 
 * sniffs the first bytes and rejects text sources (playlists, concat lists)
-  with a reason a person understands;
+  with a reason a person understands (``sniff`` on a local file,
+  ``sniff_head`` on the first ``HEAD_BYTES`` of a remote one);
 * allows only self-contained, single-file container demuxers
-  (``format_whitelist``) and only the ``file`` protocol
-  (``protocol_whitelist``). ffmpeg copies both lists into every nested
-  demuxer it opens, so a container cannot smuggle in a playlist either.
+  (``format_whitelist``) and only the protocols the source itself needs
+  (``protocol_whitelist``): ``file`` for a local file; ``https,tls,tcp`` for a
+  presigned HTTPS URL, its certificate checked against a CA bundle; ``http,tcp``
+  for a plain HTTP URL, only where ``RemoteAccess.allow_plain_http`` says so (a
+  local S3 such as moto's server). ffmpeg copies both lists into every nested
+  demuxer and every protocol it opens (a redirect included), so neither a
+  container nor a server can smuggle in a playlist or a local file.
 """
 
 from __future__ import annotations
 
 import re
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from domain.errors import UnsupportedMedia
 
@@ -37,54 +46,184 @@ ALLOWED_FORMATS = (
 )  # fmt: skip
 FORMAT_WHITELIST = ",".join(ALLOWED_FORMATS)
 PROTOCOL_WHITELIST = "file"
+HTTPS_PROTOCOLS = "https,tls,tcp"
+HTTP_PROTOCOLS = "http,tcp"
 
-_HEAD_BYTES = 4096
+# A local file, or a presigned http(s) URL of the source in the bucket.
+Source = Path | str
+
+# How many first bytes ``sniff_head`` judges (a ranged GET of the object's
+# first HEAD_BYTES is enough for a remote source).
+HEAD_BYTES = 4096
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _CONCAT_LINE = re.compile(r"^\s*file\s+\S", re.IGNORECASE | re.MULTILINE)
 
 
-def input_url(source: Path) -> str:
+@dataclass(frozen=True)
+class RemoteAccess:
+    """How a source given by URL may be read.
+
+    Parameters:
+      allow_plain_http: accept ``http://`` URLs too; only for a local S3
+        endpoint such as moto's server (the composition root says so when
+        S3_ENDPOINT_URL is set). Production URLs are ``https://``.
+      ca_file: the CA bundle an HTTPS server's certificate is checked
+        against; None for the system's (``default_ca_file``). ffmpeg checks
+        the certificate and the host name with it.
+      io_timeout_seconds: how long one connect or read may stall before
+        ffmpeg gives up, so a dead connection fails the run at once rather
+        than at the run's time limit.
+    """
+
+    allow_plain_http: bool = False
+    ca_file: str | None = None
+    io_timeout_seconds: float = 30.0
+
+
+def is_url(source: Source) -> bool:
+    """Whether ``source`` is given by URL (a str) rather than as a local file (a Path).
+
+    Parameters:
+      source: a local file or a URL.
+    """
+    return isinstance(source, str)
+
+
+def check_url(url: str, *, allow_plain_http: bool) -> str:
+    """Return ``url`` if ffmpeg may open it as a source; ValueError otherwise.
+
+    Parameters:
+      url: a presigned URL of the source.
+      allow_plain_http: whether ``http://`` is accepted besides ``https://``.
+
+    Only ``https://`` (and ``http://`` when allowed), lower case as ffmpeg
+    spells its protocols, with a host, without credentials, spaces or control
+    characters (which would end up in an HTTP request line).
+    """
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise ValueError("a source URL must not contain spaces or control characters")
+    schemes = ("https://", "http://") if allow_plain_http else ("https://",)
+    if not url.startswith(schemes):
+        allowed = " or ".join(scheme.rstrip("/:") for scheme in schemes)
+        raise ValueError(f"a source URL must be {allowed}; got {url.split(':', 1)[0][:16]!r}")
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError("a source URL must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("a source URL must not carry credentials")
+    return url
+
+
+def protocols(source: Source) -> str:
+    """The ``protocol_whitelist`` an open of ``source`` needs, and nothing more.
+
+    Parameters:
+      source: a local file, or a URL already accepted by ``check_url``.
+    """
+    if not is_url(source):
+        return PROTOCOL_WHITELIST
+    return HTTPS_PROTOCOLS if str(source).startswith("https://") else HTTP_PROTOCOLS
+
+
+def default_ca_file() -> str | None:
+    """The system's CA bundle (Debian's ``/etc/ssl/certs/ca-certificates.crt``), None if there is none."""
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def input_url(source: Source, access: RemoteAccess | None = None) -> str:
     """The URL ffmpeg opens for ``source``.
 
     Parameters:
-      source: the local source file.
+      source: a local file, or a presigned URL.
+      access: how URLs may be read (None: no plain http).
 
-    The explicit ``file:`` prefix keeps a name with a colon or a leading dash
-    from being read as another protocol or as a command-line option.
+    For a file, the explicit ``file:`` prefix keeps a name with a colon or a
+    leading dash from being read as another protocol or as a command-line
+    option. A URL is checked by ``check_url``.
     """
-    return "file:" + str(source.absolute())
+    if is_url(source):
+        return check_url(str(source), allow_plain_http=(access or RemoteAccess()).allow_plain_http)
+    return "file:" + str(Path(source).absolute())
 
 
-def open_options() -> dict[str, str]:
-    """AVFormatContext options that restrict a PyAV open of a source."""
-    return {"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": PROTOCOL_WHITELIST}
+def open_options(source: Source | None = None, access: RemoteAccess | None = None) -> dict[str, str]:
+    """AVFormatContext options that restrict a PyAV open of ``source``.
+
+    Parameters:
+      source: the source to open (None: a local file).
+      access: how URLs may be read.
+    """
+    options = {"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": protocols(source or Path())}
+    if source is not None and is_url(source):
+        options.update(_remote_options(str(source), access or RemoteAccess()))
+    return options
 
 
-def input_args(source: Path) -> list[str]:
+def input_args(source: Source, access: RemoteAccess | None = None, options: Sequence[str] = ()) -> list[str]:
     """ffmpeg CLI arguments that open ``source`` under the same restrictions.
 
     Parameters:
-      source: the local source file.
+      source: a local file, or a presigned URL.
+      access: how URLs may be read.
+      options: more input options (seeking, timestamp offsets), placed
+        before ``-i``.
     """
-    return [
-        "-format_whitelist", FORMAT_WHITELIST,
-        "-protocol_whitelist", PROTOCOL_WHITELIST,
-        "-i", input_url(source),
-    ]  # fmt: skip
+    url = input_url(source, access)
+    args = ["-format_whitelist", FORMAT_WHITELIST, "-protocol_whitelist", protocols(source)]
+    if is_url(source):
+        for name, value in _remote_options(url, access or RemoteAccess()).items():
+            args += [f"-{name}", value]
+    return [*args, *options, "-i", url]
+
+
+def _remote_options(url: str, access: RemoteAccess) -> dict[str, str]:
+    # A stalled connection fails the read; a dropped one is reopened at the
+    # offset it reached (a presigned URL stays valid for the run), and so is
+    # a 5xx from the storage. An expired URL (403) is not retried here: the
+    # caller signs a new one when it runs again.
+    options = {
+        "rw_timeout": str(round(access.io_timeout_seconds * 1_000_000)),
+        "reconnect": "1",
+        "reconnect_on_network_error": "1",
+        "reconnect_on_http_error": "5xx",
+        "reconnect_delay_max": "4",
+    }
+    if url.startswith("https://"):
+        ca_file = access.ca_file or default_ca_file()
+        if not ca_file:
+            raise ValueError("no CA bundle to check the storage's certificate with: install ca-certificates")
+        options.update({"tls_verify": "1", "ca_file": ca_file})
+    return options
 
 
 def sniff(source: Path) -> None:
-    """Reject sources whose first bytes show they are not a media file.
+    """Reject a local source whose first bytes show it is not a media file.
 
     Parameters:
       source: the local source file.
+
+    Raises UnsupportedMedia as ``sniff_head`` does.
+    """
+    with open(source, "rb") as handle:
+        sniff_head(handle.read(HEAD_BYTES))
+
+
+def sniff_head(head: bytes) -> None:
+    """Reject a source whose first bytes show it is not a media file.
+
+    Parameters:
+      head: the source's first ``HEAD_BYTES`` (all of it when shorter), e.g.
+        from a ranged GET of the object.
 
     Raises UnsupportedMedia for an empty file, an HLS playlist, an ffmpeg
     concat list, a DASH manifest or any other text file. Binary files pass;
     the demuxer white-list and the probe judge them.
     """
-    with open(source, "rb") as handle:
-        head = handle.read(_HEAD_BYTES)
+    head = head[:HEAD_BYTES]
     if not head:
         raise UnsupportedMedia("the source file is empty")
     text = _as_text(_skip_id3(head))
@@ -131,6 +270,8 @@ def _as_text(head: bytes) -> str | None:
     return text if printable >= 0.95 * len(text) else None
 
 
+# A URL in a log line may be presigned: its query is a credential.
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"]+")
 _LOG_PREFIX = re.compile(r"\[[^\]]*@ ?(?:0x)?[0-9a-fA-F]+\]\s*")
 _PATH = re.compile(r"(?<![\w.])(?:file:)?(?:/[^\s'\"/:,]+)+/?")
 _MAX_DETAIL = 160
@@ -142,10 +283,12 @@ def scrub(line: str) -> str:
     Parameters:
       line: a line ffmpeg wrote to stderr.
 
-    Drops the ``[demuxer @ 0x...]`` prefix and every absolute path (the
-    machine's temp layout is nobody's business), trims the length.
+    Drops the ``[demuxer @ 0x...]`` prefix, every URL (a presigned one
+    carries a signature) and every absolute path (the machine's temp layout
+    is nobody's business), trims the length.
     """
     line = _LOG_PREFIX.sub("", line)
+    line = _URL.sub("<source URL>", line)
     line = _PATH.sub("<file>", line).strip().rstrip(".")
     if len(line) > _MAX_DETAIL:
         line = line[: _MAX_DETAIL - 3].rstrip() + "..."

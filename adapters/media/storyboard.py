@@ -40,6 +40,16 @@ def interval_ms(duration_seconds: float) -> int:
     return math.ceil(duration_ms / MAX_TILES)
 
 
+def cue_count(duration_seconds: float, interval: int) -> int:
+    """How many cues (and tiles) the storyboard of a video has: one per interval begun, at least one.
+
+    Parameters:
+      duration_seconds: the video's duration.
+      interval: milliseconds per tile (``interval_ms``).
+    """
+    return max(math.ceil(max(round(duration_seconds * 1000), 1) / interval), 1)
+
+
 def sprite_name(sheet: int) -> str:
     """The file name of sprite sheet number ``sheet`` (from 0).
 
@@ -66,7 +76,7 @@ def write_storyboard(tiles: Sequence[Path], out_dir: Path, *, duration_seconds: 
     if not tiles:
         raise ValueError("no storyboard tile was written")
     duration = max(round(duration_seconds * 1000), 1)
-    cues = max(math.ceil(duration / interval), 1)
+    cues = cue_count(duration_seconds, interval)
     used = list(tiles[:cues])
     size = _tile_size(used[0])
     folder = out_dir / SPRITE_FOLDER

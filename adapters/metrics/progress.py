@@ -28,6 +28,14 @@ class ObservedProgress:
 
     def write(self, key: str, step: str, percent: int, message: str) -> None:
         self.sink.write(key, step, percent, message)
+        self._observe(key, step)
+
+    def raise_to(self, key: str, step: str, percent: int, message: str) -> bool:
+        written = self.sink.raise_to(key, step, percent, message)
+        self._observe(key, step)
+        return written
+
+    def _observe(self, key: str, step: str) -> None:
         job = current_job()
         if job is None or job.key != key or job.step == step:
             return

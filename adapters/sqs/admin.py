@@ -149,7 +149,7 @@ class SqsQueueAdmin:
             try:
                 self._urls[queue] = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
             except ClientError as error:
-                if "NonExistentQueue" in str(error) or "QueueDoesNotExist" in str(error):
+                if _missing(error):
                     raise QueueMissing(f"SQS queue {queue!r} does not exist") from None
                 raise
         return self._urls[queue]
@@ -157,6 +157,26 @@ class SqsQueueAdmin:
     def _check(self, queue: str) -> None:
         if queue not in self.dead_letter_queues:
             raise UnknownQueue(f"{queue!r} is not a queue of this worker ({', '.join(self.dead_letter_queues)})")
+
+
+def queue_exists(sqs, name: str) -> bool:
+    """Whether an SQS queue of that name exists (GetQueueUrl: no queue is ever created here).
+
+    Parameters:
+      sqs: a boto3 SQS client.
+      name: the queue's name.
+    """
+    try:
+        sqs.get_queue_url(QueueName=name)
+    except ClientError as error:
+        if _missing(error):
+            return False
+        raise
+    return True
+
+
+def _missing(error: ClientError) -> bool:
+    return "NonExistentQueue" in str(error) or "QueueDoesNotExist" in str(error)
 
 
 def _sent_at(message: dict) -> str:

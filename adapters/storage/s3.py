@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,7 +67,6 @@ class S3Storage:
                 str(path), self.bucket, key, ExtraArgs={"ContentType": content_type_of(path)}, Config=self.transfer
             )
 
-
     def read_text(self, key: str) -> str:
         with _s3_errors("read", key):
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")
@@ -77,6 +76,47 @@ class S3Storage:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode("utf-8"),
                                    ContentType=content_type_of(Path(key)))
 
+    def read_head(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of an object (one ranged GET); b"" for an empty one."""
+        try:
+            with _s3_errors("read", key):
+                return self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"].read()
+        except TransientError as error:
+            if isinstance(error.__cause__, ClientError) and _code(error.__cause__) == "InvalidRange":
+                return b""  # S3 refuses any range of an empty object
+            raise
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size_of(key)
+        except SourceNotFound:
+            return False
+        return True
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in key order."""
+        keys: list[str] = []
+        with _s3_errors("list", prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys += [item["Key"] for item in page.get("Contents", [])]
+        return keys
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        """Delete objects (1,000 per request, S3's limit); a key that is not there is no error."""
+        for start in range(0, len(keys), 1000):
+            batch = keys[start:start + 1000]
+            with _s3_errors("delete", batch[0]):
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
+            if answer.get("Errors"):
+                raise TransientError(f"S3 delete failed ({answer['Errors'][0].get('Code', 'error')})")
+
+    def presigned_url(self, key: str, expires_seconds: int) -> str:
+        """A URL that reads ``key`` (with range requests) without credentials, for ``expires_seconds``."""
+        with _s3_errors("sign", key):
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds)
+
 
 @contextmanager
 def _s3_errors(action: str, key: str) -> Iterator[None]:
@@ -84,7 +124,7 @@ def _s3_errors(action: str, key: str) -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        if action != "upload" and _code(error) in MISSING:
+        if action in ("read", "download") and _code(error) in MISSING:
             raise SourceNotFound(f"the source object {key!r} does not exist in the bucket") from error
         raise _transient(action, error) from error
     except (BotoCoreError, S3UploadFailedError) as error:

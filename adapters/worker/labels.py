@@ -16,14 +16,15 @@ from domain.errors import LockBusy, Waiting
 from domain.flow import Outcome
 from domain.jobs import JobKind
 
-COMPLETED, SKIPPED, SUPERSEDED = Outcome.COMPLETED.value, Outcome.SKIPPED.value, Outcome.SUPERSEDED.value
+REPORTED = tuple(outcome.value for outcome in Outcome)  # what an actor reports of its handler
+COMPLETED, SKIPPED, SUPERSEDED, DEFERRED = REPORTED
 FAILED = "failed"  # the message is dead-lettered: permanent error or retries exhausted
 RETRIED = "retried"  # a transient error; the message comes back after a backoff
 INTERRUPTED = "interrupted"  # the worker shut down under the job
 BUSY = "busy"  # another worker holds the job's lock; tried again without spending a retry
 WAITING = "waiting"  # the job waits for something not there yet (its video); tried again, no retry spent
 REJECTED = "rejected"  # never ran: invalid body or delivered too many times
-OUTCOMES = (COMPLETED, SKIPPED, SUPERSEDED, FAILED, RETRIED, INTERRUPTED, BUSY, WAITING, REJECTED)
+OUTCOMES = (*REPORTED, FAILED, RETRIED, INTERRUPTED, BUSY, WAITING, REJECTED)
 
 #: The actor option holding its JobLabels (declared by JobTracking, read by JobMetrics too).
 JOB_LABELS = "job_labels"
@@ -40,12 +41,15 @@ class JobLabels:
         the label only when ``types()`` contains it, else the kind's name is.
       types: the finer types allowed as labels (the registered AI engines);
         called only for messages of this kind.
+      job_type: the label instead of the kind's name (the worker's own messages
+        about a kind's job: ``video_piece``).
     """
 
     kind: JobKind
     id_field: str
     type_field: str | None = None
     types: Callable[[], Collection[str]] = field(default=lambda: ())
+    job_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def identify(message: dramatiq.Message, named: JobLabels | None) -> JobInfo:
     kwargs = message.kwargs if isinstance(message.kwargs, dict) else {}
     if named is None:
         return JobInfo(message.actor_name, "", None)
-    job_type = named.kind.name
+    job_type = named.job_type or named.kind.name
     if named.type_field:
         finer = kwargs.get(named.type_field)
         if isinstance(finer, str) and finer in named.types():
@@ -89,7 +93,7 @@ def job_outcome(message: dramatiq.MessageProxy, reported: str | None, exception:
       exception: what the actor raised, if anything.
     """
     if exception is None:
-        return reported if reported in (COMPLETED, SKIPPED, SUPERSEDED) else COMPLETED
+        return reported if reported in REPORTED else COMPLETED
     if message.failed:
         return FAILED
     if isinstance(exception, Shutdown):

@@ -65,7 +65,7 @@ class Presence(Middleware):
         self.registry = registry
         self.interval_seconds = interval_seconds
         self.min_gap_seconds = min_gap_seconds
-        self.host = host or os.environ.get("DYNO") or os.environ.get("RENDER_INSTANCE_ID") or socket.gethostname()
+        self.host = host or machine_name()
         self.worker_id = ""
         self.queues: list[str] = []
         self.started_at = ""
@@ -165,3 +165,8 @@ def job_label() -> str:
     if job is None:
         return "?"
     return f"{job.job_type} {job.job_id}".strip()
+
+
+def machine_name() -> str:
+    """The name shown for this machine: $DYNO on Heroku, $RENDER_INSTANCE_ID on Render, else the host name."""
+    return os.environ.get("DYNO") or os.environ.get("RENDER_INSTANCE_ID") or socket.gethostname()

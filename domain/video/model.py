@@ -80,6 +80,12 @@ class MediaInfo:
     has_audio: bool
     format_name: str = ""
     audio_sample_rate: int = 0  # Hz of the first audio stream; 0 when unknown or silent
+    # Frames per second of the renditions, which ffmpeg makes constant: the
+    # source's (guessed) rate as "num/den", e.g. "30000/1001"; "" when unknown.
+    frame_rate: str = ""
+    # The source timestamp the outputs show at 0 (ffmpeg's start of the
+    # streams the ladder reads), in seconds: parts and the audio keep to it.
+    start_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,30 @@ class Rendition:
     height: int
     video_kbps: int
     audio_kbps: int = 128
+
+
+@dataclass(frozen=True)
+class VideoPart:
+    """One range of a video's source time, encoded on its own and stitched afterwards (CONTRACT 4b).
+
+    Parameters:
+      index: the part's position, from 0.
+      start_seconds: where the part starts, in seconds of the source from its
+        start; a multiple of the segment length.
+      duration_seconds: how much source time the part covers (a multiple of
+        the segment length); None for the last part, which runs to the end.
+      first_segment: the number of the part's first segment
+        (``start_seconds`` / segment length), so numbers continue across parts.
+      attempt: the folder scoping the part's files to one encode of the video
+        (1-64 letters, digits, '-' or '_'), so a newer encode never lists an
+        older one's segments.
+    """
+
+    index: int
+    start_seconds: int
+    duration_seconds: int | None
+    first_segment: int
+    attempt: str
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import av
 import pytest
 
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg
-from adapters.media.ladder import AudioEncoding, VideoEncoding, ladder_command
+from adapters.media.encoding import AudioEncoding, VideoEncoding
+from adapters.media.ladder import ladder_command
 from adapters.media.probe import NOT_ACCEPTED, NOT_DECODABLE
 from adapters.media.runner import run_ffmpeg
 from adapters.media.safety import open_options

@@ -48,7 +48,7 @@ class FakeJobRepository:
 
     def state_of(self, job_id) -> JobState | None:
         row = self.rows.get(job_id)
-        return JobState(row.status, row.tenant_id, self.created_at) if row else None
+        return JobState(row.status, row.tenant_id, self.created_at, row.started) if row else None
 
     def mark_processing(self, job_id) -> datetime | None:
         row = self.rows.get(job_id)
@@ -105,6 +105,13 @@ class FakeProgress:
     def write(self, key: str, step: str, percent: int, message: str) -> None:
         self.reports.append((key, step, percent, message))
 
+    def raise_to(self, key: str, step: str, percent: int, message: str) -> bool:
+        last = next((report for report in reversed(self.reports) if report[0] == key), None)
+        if last is not None and (percent < last[2] or (percent == last[2] and step != last[1])):
+            return False
+        self.write(key, step, percent, message)
+        return True
+
 
 class FakeStorage:
     def __init__(self, objects: dict[str, bytes] | None = None) -> None:
@@ -116,6 +123,8 @@ class FakeStorage:
         return len(self.objects[key])
 
     def download(self, key: str, dest: Path) -> None:
+        if key not in self.objects:
+            raise SourceNotFound(f"the source object {key!r} does not exist in the bucket")
         dest.write_bytes(self.objects[key])
 
     def upload(self, path: Path, key: str) -> None:
@@ -129,6 +138,23 @@ class FakeStorage:
     def write_text(self, key: str, text: str) -> None:
         self.objects[key] = text.encode()
 
+    def read_head(self, key: str, size: int) -> bytes:
+        self.size_of(key)
+        return self.objects[key][:size]
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return sorted(key for key in self.objects if key.startswith(prefix))
+
+    def delete_keys(self, keys) -> None:
+        for key in keys:
+            self.objects.pop(key, None)
+
+    def presigned_url(self, key: str, expires_seconds: int) -> str:
+        return f"https://bucket.example/{key}?expires={expires_seconds}"
+
 
 class FakeMedia:
     """Writes a plausible HLS tree; ``error`` (if set) is raised by ``fail_at``."""
@@ -139,18 +165,84 @@ class FakeMedia:
         self.fail_at = fail_at
         self.ladders: list[list[Any]] = []
         self.workdirs: list[Path] = []
+        self.probed: list[Any] = []
+        self.encoded: list[str] = []
+        self.stitched: list[list[int]] = []
+        self.by_range = True
 
     def start_seconds(self, segment: Path) -> float:
+        self._maybe_fail("start_seconds")
         return 1.4  # where ffmpeg's MPEG-TS segments start
 
     def _maybe_fail(self, step: str) -> None:
         if self.error is not None and self.fail_at == step:
             raise self.error
 
-    def probe(self, source: Path) -> MediaInfo:
-        self.workdirs.append(source.parent)
+    def probe(self, source) -> MediaInfo:
+        if isinstance(source, Path):
+            self.workdirs.append(source.parent)
+        self.probed.append(source)
         self._maybe_fail("probe")
         return self.info
+
+    def sniff(self, head: bytes) -> None:
+        self._maybe_fail("sniff")
+
+    def reads_by_range(self, info: MediaInfo) -> bool:
+        return self.by_range
+
+    def encode_part(self, source, out_dir, info, ladder, part, on_progress, tiles_dir=None) -> dict:
+        """One segment per rung named by the part's attempt and first segment; a tile; progress 0.5, 1."""
+        self._maybe_fail(f"part {part.index}")
+        self.encoded.append(f"part_{part.index:05d}")
+        for rendition in ladder:
+            segment = out_dir / rendition.name / part.attempt / f"seg_{part.first_segment:05d}.ts"
+            segment.parent.mkdir(parents=True, exist_ok=True)
+            segment.write_bytes(b"ts")
+        if tiles_dir is not None:
+            (tiles_dir / f"tile_{part.index:05d}.png").write_bytes(b"png")
+        on_progress(0.5)
+        on_progress(1.0)
+        return {"index": part.index, "attempt": part.attempt, "first_segment": part.first_segment}
+
+    def encode_audio(self, source, out_dir, info, ladder, attempt, on_progress) -> dict | None:
+        self._maybe_fail("audio")
+        self.encoded.append("audio")
+        on_progress(1.0)
+        if not info.has_audio:
+            return None
+        segment = out_dir / "audio" / attempt / "seg_00000.ts"
+        segment.parent.mkdir(parents=True, exist_ok=True)
+        segment.write_bytes(b"aac")
+        return {"attempt": attempt}
+
+    def stitch_hls(self, hls_dir, ladder, parts, audio) -> Path:
+        """Playlists listing each part's segment in order, and a master."""
+        self._maybe_fail("stitch")
+        self.stitched.append([part["index"] for part in parts])
+        hls_dir.mkdir(parents=True, exist_ok=True)
+        lines = ["#EXTM3U"]
+        for rendition in ladder:
+            (hls_dir / rendition.name).mkdir()
+            segments = [f"{part['attempt']}/seg_{part['first_segment']:05d}.ts" for part in parts]
+            (hls_dir / rendition.name / "index.m3u8").write_text(
+                "#EXTM3U\n" + "".join(f"#EXTINF:6.0,\n{name}\n" for name in segments) + "#EXT-X-ENDLIST\n")
+            width = rendition.height * 16 // 9 // 2 * 2
+            lines += [f"#EXT-X-STREAM-INF:BANDWIDTH={rendition.video_kbps * 1000},RESOLUTION={width}x{rendition.height}",
+                      f"{rendition.name}/index.m3u8"]
+        if audio is not None:
+            (hls_dir / "audio").mkdir()
+            (hls_dir / "audio" / "index.m3u8").write_text(f"#EXTM3U\n#EXTINF:6.0,\n{audio['attempt']}/seg_00000.ts\n")
+        master = hls_dir / "master.m3u8"
+        master.write_text("\n".join(lines) + "\n")
+        return master
+
+    def stitch_storyboard(self, parts, tiles_dir, storyboard_dir, info) -> Path:
+        (storyboard_dir / "storyboard").mkdir(parents=True, exist_ok=True)
+        (storyboard_dir / "storyboard" / "sprite_000.jpg").write_bytes(b"\xff\xd8jpeg")
+        vtt = storyboard_dir / "storyboard.vtt"
+        vtt.write_text("WEBVTT\n" + "".join(f"\n{path.name}" for path in sorted(tiles_dir.iterdir())))
+        return vtt
 
     def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None) -> Path:
         self._maybe_fail("transcode")
@@ -186,12 +278,16 @@ class FakeEngine:
       run: (request, source path or None, progress) -> result.
       takes_file: whether the payload's ``file_key`` names an input to download.
       files: name -> content of the files it hands back (written into the job's folder).
+      rebuild: (request, name -> content of the files an earlier attempt saved) -> the result they hold;
+        None: the engine always runs afresh. ``runs`` counts the runs.
     """
 
-    def __init__(self, run, *, takes_file: bool = False, files: dict[str, bytes] | None = None) -> None:
+    def __init__(self, run, *, takes_file: bool = False, files: dict[str, bytes] | None = None, rebuild=None) -> None:
         self._run = run
         self.takes_file = takes_file
         self.files = dict(files or {})
+        self.rebuild = rebuild
+        self.runs = 0
 
     def prepare(self, payload):
         return dict(payload)
@@ -200,7 +296,64 @@ class FakeEngine:
         return payload.get("file_key") if self.takes_file else None
 
     def run(self, request, source, workdir, progress):
+        self.runs += 1
         result = self._run(request, source, progress)
         for name, content in self.files.items():
             (workdir / name).write_bytes(content)
         return EngineOutput(result, tuple(workdir / name for name in self.files))
+
+    def earlier_output(self, request, fetch, workdir):
+        if self.rebuild is None:
+            return None
+        folder = workdir / "earlier"
+        folder.mkdir()
+        if not all(fetch(name, folder / name) for name in self.files):
+            return None
+        saved = {name: (folder / name).read_bytes() for name in self.files}
+        return EngineOutput(self.rebuild(request, saved), tuple(folder / name for name in self.files))
+
+
+class FakePartsQueue:
+    """Keeps what a fan-out sends: ("piece", kwargs) and ("check", kwargs, delay) in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+
+    def send_pieces(self, video_id, tenant_id, attempt, pieces) -> None:
+        for piece in pieces:
+            self.sent.append(("piece", {"video_id": video_id, "tenant_id": tenant_id, "attempt": attempt,
+                                        "piece": piece}))
+
+    def check(self, video_id, tenant_id, attempt, *, delay_seconds=0, watch=None) -> None:
+        self.sent.append(("check", {"video_id": video_id, "tenant_id": tenant_id, "attempt": attempt,
+                                    "watch": watch}, delay_seconds))
+
+    def take(self) -> list[tuple]:
+        sent, self.sent = self.sent, []
+        return sent
+
+
+class FakePartsBoard:
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, dict]] = {}
+
+    def start(self, key, attempt, pieces) -> None:
+        self.entries[key] = {piece: {"attempt": attempt, "state": "queued", "seconds": 0.0} for piece in pieces}
+
+    def record(self, key, attempt, piece, state, *, worker="", seconds=0.0, reason="") -> dict[str, float]:
+        self.entries.setdefault(key, {})[piece] = {"attempt": attempt, "state": state, "seconds": seconds,
+                                                   "worker": worker, "reason": reason}
+        return {name: entry["seconds"] for name, entry in self.entries[key].items() if entry["attempt"] == attempt}
+
+
+class FakeSources:
+    def __init__(self) -> None:
+        self.opened: list[tuple[str, str, bool]] = []
+        self.forgotten: list[str] = []
+
+    def open(self, key, attempt, *, by_range):
+        self.opened.append((key, attempt, by_range))
+        return f"https://bucket.example/{key}" if by_range else Path("/copies") / attempt / "source"
+
+    def forget(self, attempt) -> None:
+        self.forgotten.append(attempt)

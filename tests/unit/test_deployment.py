@@ -259,7 +259,8 @@ def test_render_env_is_known_complete_and_valid():
 
 REGION, ACCOUNT, BUCKET = "eu-west-1", "111122223333", "media-prod"
 VALUES = dict(REGION=REGION, ACCOUNT_ID=ACCOUNT, VIDEO_QUEUE="video-jobs", AI_QUEUE="ai-jobs",
-              VIDEO_DLQ="video-jobs-dlq", AI_DLQ="ai-jobs-dlq", S3_BUCKET=BUCKET, SOURCE_PREFIX="uploads/")
+              VIDEO_DLQ="video-jobs-dlq", AI_DLQ="ai-jobs-dlq", S3_BUCKET=BUCKET, SOURCE_PREFIX="uploads/",
+              VIDEO_PARTS_QUEUE="video-parts", VIDEO_PARTS_DLQ="video-parts-dlq", MODEL_PREFIX="models/whisper-medium/")
 URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/"
 
 
@@ -289,13 +290,31 @@ WORKER_CALLS = [
     # Captions for a video: its master and first segment read, its subtitles and master written.
     s3("GetObject", "videos/7/1/hls/master.m3u8"), s3("GetObject", "videos/7/1/hls/360p/seg_00000.ts"),
     s3("PutObject", "videos/7/1/hls/subs/en/index.m3u8"),
+    # Long videos in parts: the worker's own queue and its dead letters, the attempt's plan and records
+    # beside hls/, the earlier encode's segments and the attempt's records removed once READY.
+    sqs("GetQueueUrl", "video-parts"), sqs("GetQueueUrl", "video-parts-dlq"), sqs("SendMessage", "video-parts-dlq"),
+    *(sqs(op, "video-parts") for op in (
+        "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "SendMessage")),
+    *(sqs("GetQueueAttributes", q) for q in ("video-parts", "video-parts-dlq")),
+    s3("GetObject", "videos/7/1/parts/20261205T161121123456/plan.json"),
+    s3("PutObject", "videos/7/1/parts/20261205T161121123456/done/part_00007.json"),
+    s3("ListObjectsV2", Prefix="videos/7/1/parts/20261205T161121123456/done/"),
+    s3("DeleteObjects", Delete={"Objects": [{"Key": "videos/7/1/hls/720p/seg_00000.ts"}]}),
+    s3("DeleteObject", "videos/7/1/parts/20261205T161121123456/plan.json"),
+    # An operator's Whisper model under TRANSCRIBE_MODEL_S3_PREFIX, downloaded at start.
+    s3("GetObject", "models/whisper-medium/model-manifest.json"), s3("HeadObject", "models/whisper-medium/model.bin"),
+    s3("GetObject", "models/whisper-medium/model.bin"),
+    # A retry of a transcription takes back the files its first attempt saved (or finds none).
+    s3("HeadObject", "ai/7/job-1/transcript.json"), s3("GetObject", "ai/shared/job-2/captions.vtt"),
 ]
 NOT_FOR_THE_WORKER = [
     sqs("CreateQueue", "video-jobs"), sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs-dlq"),
     sqs("SendMessage", "other-queue"), sqs("DeleteMessage", "ai-jobs-dlq"),
     s3("PutObject", "uploads/7/1/source.mp4"), s3("GetObject", "private/keys.txt"),
+    s3("DeleteObject", "uploads/7/1/source.mp4"), s3("DeleteObject", "ai/7/job-1/captions.vtt"),
     s3("DeleteObject", "videos/7/1/thumbnail.jpg"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
-    s3("GetObject", "ai/7/job-1/captions.vtt"),
+    s3("GetObject", "aix/7/job-1/captions.vtt"), sqs("CreateQueue", "video-parts"),
+    s3("PutObject", "models/whisper-medium/model.bin"), s3("GetObject", "models/whisper-small/model.bin"),
 ]
 OPS_CALLS = [
     *(sqs(op, q) for q in ("video-jobs", "ai-jobs", "video-jobs-dlq", "ai-jobs-dlq")

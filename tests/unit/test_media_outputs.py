@@ -10,13 +10,8 @@ import pytest
 from PIL import Image
 
 from adapters.media.audio import output_sample_rate, shared_audio_kbps
-from adapters.media.ladder import (
-    AudioEncoding,
-    TileOutput,
-    VideoEncoding,
-    ladder_command,
-    rendition_crf,
-)
+from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding, rendition_crf
+from adapters.media.ladder import check_names, ladder_command
 from adapters.media.loudness import Loudness, normalisation_filter, parse_summary
 from adapters.media.master import playlist_rate, rewrite_master
 from adapters.media.storyboard import interval_ms, write_storyboard
@@ -296,6 +291,13 @@ def test_storyboard_tiles_come_from_the_same_run():
 def test_smaller_renditions_get_a_lower_rate_factor(height, crf):
     assert rendition_crf(19, height) == crf
     assert rendition_crf(50, 4320) == 51
+
+
+@pytest.mark.parametrize("name", ["360p\n", "a b", "x%v", "../x"])
+def test_rendition_names_that_are_not_plain_folder_names_are_refused(name):
+    # A trailing newline once passed: "$" matches before it.
+    with pytest.raises(ValueError, match="must be 1-32"):
+        check_names([Rendition(name, 360, 800)])
 
 
 @pytest.mark.parametrize("name", ["audio", "subs"])

@@ -1,0 +1,114 @@
+"""Parts against the single pass on one worker: CPU seconds, wall time, HLS bytes, VMAF per rung, in one run.
+
+The 1080p lecture and the high-motion source of ``bench/sources.py``
+(``--seconds`` long, 10 minutes by default) are encoded by today's single
+pass (``transcode_hls``: loudness, ladder, shared audio, storyboard) and in
+parts one after the other on this one worker, as a fleet would: every part
+(``encode_part``, ``--part`` seconds each, from a local file), the audio once
+(``encode_audio``), then the stitching (``stitch_hls``, ``stitch_storyboard``).
+CPU seconds are ffmpeg's (children waited for) and this process's; VMAF is
+each rendition scaled back to 1080p against the source (``bench/measure.py``).
+Goals (CONTRACT 4b's benchmarks): CPU <= 1.10x, wall <= 1.15x, bytes <= 1.03x,
+each rung's VMAF within 0.5 points.
+
+    .venv/bin/python bench/parts.py [--seconds 600] [--part 60] [--sources lecture,motion] [--vmaf-subsample 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
+from bench.measure import folder_bytes, vmaf  # noqa: E402
+from bench.sources import SOURCES  # noqa: E402
+from domain.video.model import MediaInfo, Rendition  # noqa: E402
+from domain.video.parts import plan_parts  # noqa: E402
+from domain.video.rules import plan_ladder  # noqa: E402
+from settings import Settings, parse_ladder  # noqa: E402
+
+DEFAULTS = Settings(_env_file=None)
+
+
+def measured(function: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (this process and the children it waited for) of ``function()``."""
+    before_self, before_children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    function()
+    wall = time.monotonic() - started
+    after_self, after_children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+              for before, after in ((before_self, after_self), (before_children, after_children)))
+    return wall, cpu
+
+
+def single_pass(media: FfmpegMediaProcessor, source: Path, info: MediaInfo, ladder: list[Rendition], out: Path) -> None:
+    media.transcode_hls(source, out / "hls", info, ladder, lambda _: None, storyboard_dir=out)
+
+
+def in_parts(media: FfmpegMediaProcessor, source: Path, info: MediaInfo, ladder: list[Rendition], out: Path,
+             part_seconds: int) -> None:
+    parts = plan_parts(info.duration_seconds, part_seconds=part_seconds, segment_seconds=media.video.segment_seconds,
+                       attempt="bench")
+    manifests = [media.encode_part(source, out / "hls", info, ladder, part, lambda _: None, tiles_dir=out / "tiles")
+                 for part in parts]
+    audio = media.encode_audio(source, out / "hls", info, ladder, "bench", lambda _: None)
+    media.stitch_hls(out / "hls", ladder, manifests, audio)
+    media.stitch_storyboard(manifests, out / "tiles", out, info)
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--part", type=int, default=60)
+    parser.add_argument("--sources", default="lecture,motion")
+    parser.add_argument("--vmaf-subsample", type=int, default=4)
+    options = parser.parse_args()
+    ladder_setting = parse_ladder(DEFAULTS.hls_ladder)
+    media = FfmpegMediaProcessor(find_ffmpeg(None), timeout_seconds=4 * 3600, segment_seconds=DEFAULTS.hls_segment_seconds,
+                                 preset=DEFAULTS.x264_preset, crf=DEFAULTS.video_crf,
+                                 loudness_target_lufs=DEFAULTS.loudness_target_lufs)
+    work = Path(tempfile.mkdtemp(prefix="bench-parts-"))
+    print(f"{options.seconds} s sources, parts of {options.part} s, segments of {media.video.segment_seconds} s, "
+          f"libx264 {DEFAULTS.x264_preset}, CRF {DEFAULTS.video_crf}, ladder {DEFAULTS.hls_ladder}; {load()}\n")
+    rows = []
+    for name in options.sources.split(","):
+        source = SOURCES[name](options.seconds)
+        info = media.probe(source)
+        ladder = plan_ladder(info.height, ladder_setting)
+        single_wall, single_cpu = measured(lambda: single_pass(media, source, info, ladder, work / name / "single"))
+        parts_wall, parts_cpu = measured(lambda: in_parts(media, source, info, ladder, work / name / "parts", options.part))
+        single_bytes, parts_bytes = folder_bytes(work / name / "single" / "hls"), folder_bytes(work / name / "parts" / "hls")
+        rows.append(f"| {name} | CPU s | {single_cpu:.1f} | {parts_cpu:.1f} | **{parts_cpu / single_cpu:.3f}** | <= 1.10 |")
+        rows.append(f"| {name} | wall s | {single_wall:.1f} | {parts_wall:.1f} | **{parts_wall / single_wall:.3f}** | <= 1.15 |")
+        rows.append(f"| {name} | HLS MB | {single_bytes / 1e6:.2f} | {parts_bytes / 1e6:.2f} | "
+                    f"**{parts_bytes / single_bytes:.3f}** | <= 1.03 |")
+        for rung in ladder:
+            scores = [vmaf(work / name / variant / "hls" / rung.name / "index.m3u8", source, size=(info.width, info.height),
+                           subsample=options.vmaf_subsample) for variant in ("single", "parts")]
+            rows.append(f"| {name} | VMAF {rung.name} | {scores[0]:.2f} | {scores[1]:.2f} | "
+                        f"**{scores[1] - scores[0]:+.2f}** | within 0.5 |")
+        print("\n".join(rows[-3 - len(ladder):]), flush=True)
+    print(f"\nafter: {load()}\n")
+    print("| source | measure | single pass | parts, one worker | parts / single | goal |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
