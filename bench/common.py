@@ -126,6 +126,11 @@ def wait_until_done(done: Callable[[], int], total: int, what: str, *, stall_sec
         time.sleep(poll_seconds)
 
 
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
+
+
 def timed(function: Callable[[], object]) -> float:
     began = time.perf_counter()
     function()
@@ -169,6 +174,8 @@ class VideoJobBench:
 def bench_settings(work: Path, s3_endpoint: str, **overrides: Any) -> Settings:
     """The worker's settings for a bench job: stub broker, S3 at ``s3_endpoint``, SQLite in ``work``, the bench's Redis.
 
+    Videos take one pass, downloaded, as the recorded figures were measured (parts: ``bench/parts.py``).
+
     Parameters:
       work: a private folder (the database and the jobs' temporary folders).
       s3_endpoint: moto's server.
@@ -177,7 +184,7 @@ def bench_settings(work: Path, s3_endpoint: str, **overrides: Any) -> Settings:
     return Settings(
         _env_file=None, broker="stub", s3_endpoint_url=s3_endpoint, sqs_endpoint_url=s3_endpoint, s3_bucket="bench",
         database_url=f"sqlite:///{work / 'bench.db'}", redis_url=REDIS_URL, create_tables=True, work_dir=str(work),
-        **overrides,
+        **{"video_parts_min_seconds": None, **overrides},
     )
 
 

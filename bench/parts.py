@@ -12,14 +12,13 @@ Goals (CONTRACT 4b's benchmarks): CPU <= 1.10x, wall <= 1.15x, bytes <= 1.03x,
 each rung's VMAF within 0.5 points.
 
     .venv/bin/python bench/parts.py [--seconds 600] [--part 60] [--sources lecture,motion] [--vmaf-subsample 4]
+        [--height 1080] [--ladder HLS_LADDER]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
+from bench.common import load_average, parse_options  # noqa: E402
 from bench.measure import folder_bytes, vmaf  # noqa: E402
 from bench.sources import SOURCES  # noqa: E402
 from domain.video.model import MediaInfo, Rendition  # noqa: E402
@@ -37,6 +37,8 @@ from domain.video.rules import plan_ladder  # noqa: E402
 from settings import Settings, parse_ladder  # noqa: E402
 
 DEFAULTS = Settings(_env_file=None)
+SMOKE = {"seconds": 12, "part": 6, "sources": "lecture", "height": 240, "ladder": "144p:144:200:64,240p:240:400:64",
+         "vmaf_subsample": 5}
 
 
 def measured(function: Callable[[], object]) -> tuple[float, float]:
@@ -66,28 +68,35 @@ def in_parts(media: FfmpegMediaProcessor, source: Path, info: MediaInfo, ladder:
     media.stitch_storyboard(manifests, out / "tiles", out, info)
 
 
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--part", type=int, default=60)
     parser.add_argument("--sources", default="lecture,motion")
     parser.add_argument("--vmaf-subsample", type=int, default=4)
-    options = parser.parse_args()
-    ladder_setting = parse_ladder(DEFAULTS.hls_ladder)
+    parser.add_argument("--height", type=int, default=1080, help="the sources' height")
+    parser.add_argument("--ladder", default=DEFAULTS.hls_ladder, help="as HLS_LADDER")
+    options = parse_options(parser, SMOKE)
+    with tempfile.TemporaryDirectory(prefix="bench-parts-") as work:
+        compare(options, Path(work))
+
+
+def compare(options: argparse.Namespace, work: Path) -> None:
+    """Encode each source both ways and print the table.
+
+    Parameters:
+      options: the command line's options.
+      work: a private folder for the outputs.
+    """
+    ladder_setting = parse_ladder(options.ladder)
     media = FfmpegMediaProcessor(find_ffmpeg(None), timeout_seconds=4 * 3600, segment_seconds=DEFAULTS.hls_segment_seconds,
                                  preset=DEFAULTS.x264_preset, crf=DEFAULTS.video_crf,
                                  loudness_target_lufs=DEFAULTS.loudness_target_lufs)
-    work = Path(tempfile.mkdtemp(prefix="bench-parts-"))
     print(f"{options.seconds} s sources, parts of {options.part} s, segments of {media.video.segment_seconds} s, "
-          f"libx264 {DEFAULTS.x264_preset}, CRF {DEFAULTS.video_crf}, ladder {DEFAULTS.hls_ladder}; {load()}\n")
+          f"libx264 {DEFAULTS.x264_preset}, CRF {DEFAULTS.video_crf}, ladder {options.ladder}; {load_average()}\n")
     rows = []
     for name in options.sources.split(","):
-        source = SOURCES[name](options.seconds)
+        source = SOURCES[name](options.seconds, height=options.height)
         info = media.probe(source)
         ladder = plan_ladder(info.height, ladder_setting)
         single_wall, single_cpu = measured(lambda: single_pass(media, source, info, ladder, work / name / "single"))
@@ -103,11 +112,10 @@ def main() -> None:
             rows.append(f"| {name} | VMAF {rung.name} | {scores[0]:.2f} | {scores[1]:.2f} | "
                         f"**{scores[1] - scores[0]:+.2f}** | within 0.5 |")
         print("\n".join(rows[-3 - len(ladder):]), flush=True)
-    print(f"\nafter: {load()}\n")
+    print(f"\nafter: {load_average()}\n")
     print("| source | measure | single pass | parts, one worker | parts / single | goal |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ encode's wall time, and - for the lecture - the whole job's wall time
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
-from bench.common import interleaved, parse_options, summary  # noqa: E402
+from bench.common import interleaved, load_average, parse_options, summary  # noqa: E402
 from bench.fixed_ladder import fixed_rate_ladder_command  # noqa: E402
 from bench.measure import folder_bytes, vmaf  # noqa: E402
 from bench.sources import SOURCES  # noqa: E402
@@ -43,11 +42,6 @@ GOALS = {
     "screen": "bytes <= 0.40 x, top rung VMAF >= 95, every rung within 2 points",
     "motion": "bytes <= 1.05 x, every rung within 1 point",
 }
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
 
 
 def main() -> None:
@@ -79,7 +73,7 @@ def compare(options: argparse.Namespace, work: Path) -> None:
                                  loudness_target_lufs=DEFAULTS.loudness_target_lufs)
     print(f"ffmpeg {ffmpeg}, ladder {options.ladder}, libx264 {DEFAULTS.x264_preset}, CRF {options.crf}, "
           f"loudness target {DEFAULTS.loudness_target_lufs} LUFS")
-    print(f"before: {load()}")
+    print(f"before: {load_average()}")
     sources = {name: SOURCES[name](options.seconds, height=options.height) for name in names}
     infos = {name: media.probe(path) for name, path in sources.items()}
 
@@ -101,7 +95,7 @@ def compare(options: argparse.Namespace, work: Path) -> None:
         variants[f"{name} fixed"] = lambda name=name: fixed(name)
         variants[f"{name} capped"] = lambda name=name: capped(name)
     times = interleaved(options.runs, **variants)
-    print(f"after the encodes: {load()}")
+    print(f"after the encodes: {load_average()}")
 
     print("\n## Encode wall time (ffmpeg only; capped CRF = loudness analysis + ladder + storyboard + master)\n")
     print("| source | fixed ladder | capped CRF | ratio |\n|---|---|---|---|")
@@ -144,13 +138,13 @@ def compare(options: argparse.Namespace, work: Path) -> None:
         ok = abs(new_i - DEFAULTS.loudness_target_lufs) <= 1 and new_tp <= -1
         print(f"| {name} | {source_i:.1f} LUFS, {source_tp:.1f} dBTP | {old_i:.1f} LUFS, {old_tp:.1f} dBTP | "
               f"{new_i:.1f} LUFS, {new_tp:.1f} dBTP | {'yes' if ok else '**no**'} |")
-    print(f"\nafter the measurements: {load()}")
+    print(f"\nafter the measurements: {load_average()}")
 
     if options.job_runs and "lecture" in sources:
         from bench.ladder_job import compare_jobs
 
         compare_jobs(sources["lecture"], runs=options.job_runs, crf=options.crf, ladder=options.ladder)
-        print(f"after the jobs: {load()}")
+        print(f"after the jobs: {load_average()}")
 
 
 if __name__ == "__main__":
