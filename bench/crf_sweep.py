@@ -25,8 +25,8 @@ from adapters.media.encoding import VideoEncoding, rendition_crf  # noqa: E402
 from adapters.media.ladder import ladder_command  # noqa: E402
 from bench.common import parse_options  # noqa: E402
 from bench.measure import folder_bytes, vmaf  # noqa: E402
-from bench.sources import SOURCES  # noqa: E402
-from settings import Settings, parse_ladder  # noqa: E402
+from bench.sources import SOURCES, add_source_options  # noqa: E402
+from settings import parse_ladder  # noqa: E402
 
 SMOKE = {"sources": "screen", "seconds": 2, "height": 240, "ladder": "144p:144:200:64", "rungs": "144p", "crfs": "20"}
 
@@ -47,13 +47,9 @@ def encoding_for(crf: int, height: int) -> VideoEncoding:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sources", default="lecture,screen,motion")
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--height", type=int, default=1080, help="the sources' height")
-    parser.add_argument("--ladder", default=Settings.model_fields["hls_ladder"].default, help="as HLS_LADDER")
-    parser.add_argument("--rungs", default="360p,720p,1080p")
+    add_source_options(parser, sources="lecture,screen,motion", seconds=60, vmaf_subsample=5)
+    parser.add_argument("--rungs", default="360p,720p,1080p", help="some of the ladder's")
     parser.add_argument("--crfs", default="17,19,21,23")
-    parser.add_argument("--vmaf-subsample", type=int, default=5)
     options = parse_options(parser, SMOKE)
     rungs = {rung.name: rung for rung in parse_ladder(options.ladder)}
     ffmpeg = find_ffmpeg(None)

@@ -30,7 +30,7 @@ from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
 from bench.common import interleaved, load_average, parse_options, summary  # noqa: E402
 from bench.fixed_ladder import fixed_rate_ladder_command  # noqa: E402
 from bench.measure import folder_bytes, vmaf  # noqa: E402
-from bench.sources import SOURCES  # noqa: E402
+from bench.sources import SOURCES, add_source_options  # noqa: E402
 from settings import Settings, parse_ladder  # noqa: E402
 from tests.media_samples import measure_loudness as loudness  # noqa: E402
 
@@ -46,13 +46,9 @@ GOALS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_source_options(parser, sources=",".join(SOURCES), seconds=60, vmaf_subsample=2)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--height", type=int, default=1080, help="the sources' height")
-    parser.add_argument("--ladder", default=DEFAULTS.hls_ladder, help="as HLS_LADDER")
     parser.add_argument("--crf", type=int, default=DEFAULTS.video_crf)
-    parser.add_argument("--vmaf-subsample", type=int, default=2)
-    parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--job-runs", type=int, default=3, help="whole-job runs for the lecture; 0 skips them")
     options = parse_options(parser, SMOKE)
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as work:

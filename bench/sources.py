@@ -9,6 +9,7 @@ clipping-loud recording.
 
 from __future__ import annotations
 
+import argparse
 import math
 import random
 import subprocess
@@ -19,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from adapters.media import find_ffmpeg
 from bench.common import cached
+from settings import Settings
 from tests.media_samples import speech_like
 
 WIDTH, HEIGHT, FPS = 1920, 1080, 30
@@ -159,3 +161,19 @@ def high_motion(seconds: float = 60, *, gain: float = 8.0, height: int = HEIGHT,
 
 
 SOURCES = {"lecture": lecture, "screen": screen_recording, "motion": high_motion}
+
+
+def add_source_options(parser: argparse.ArgumentParser, *, sources: str, seconds: float, vmaf_subsample: int) -> None:
+    """The options of a script that encodes these sources and scores them with VMAF.
+
+    Parameters:
+      parser: the script's parser.
+      sources: the default of ``--sources``, names of ``SOURCES``.
+      seconds: the default length.
+      vmaf_subsample: the default of ``--vmaf-subsample``.
+    """
+    parser.add_argument("--sources", default=sources, help=f"some of {','.join(SOURCES)}")
+    parser.add_argument("--seconds", type=float, default=seconds, help="the sources' length")
+    parser.add_argument("--height", type=int, default=HEIGHT, help="the sources' height")
+    parser.add_argument("--ladder", default=Settings.model_fields["hls_ladder"].default, help="as HLS_LADDER")
+    parser.add_argument("--vmaf-subsample", type=int, default=vmaf_subsample, help="VMAF of every n-th frame")
