@@ -30,7 +30,8 @@ SQS_MAX_DELAY_MS = 15 * 60 * 1000
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", case_sensitive=False)
+    # extra="allow": the kinds' names (VIDEO_QUEUE, ...) given as keywords (tests, tools) are kept for ``value``.
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="allow", case_sensitive=False)
 
     # CONTRACT section 6 (the queue, dead-letter queue and table names - VIDEO_QUEUE, AI_DLQ,
     # VIDEO_TABLE... - are declared by each kind in kinds/ and read through ``value``)
@@ -227,9 +228,10 @@ class Settings(BaseSettings):
 
     def value(self, variable: str, default: str | None) -> str | None:
         """A name a job kind declares (``VIDEO_QUEUE``, or ``DOCUMENT_QUEUE`` of a kind that
-        JOB_KIND_MODULES adds): the environment, else ``.env``; ``default`` when unset or empty.
-        The kind's declaration checks it."""
-        return _environment(variable) or default
+        JOB_KIND_MODULES adds): given as a keyword, else the environment, else ``.env``; ``default``
+        when unset or empty. The kind's declaration checks it."""
+        given = (self.model_extra or {}).get(variable.lower())
+        return str(given) if given not in (None, "") else (_environment(variable) or default)
 
     @property
     def redis_client_url(self) -> str:

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.ai.sandbox import SandboxedEngine
 from adapters.ai.whisper_fetch import DownloadedModelEngine, ModelDownload
-from adapters.media import FfmpegMediaProcessor, find_ffmpeg
+from adapters.media import FfmpegMediaProcessor, RemoteAccess, find_ffmpeg
 from adapters.messages import job_id_of, salvage_id
 from adapters.metrics.progress import ObservedProgress
 from adapters.metrics.prometheus import METRICS
@@ -77,6 +77,8 @@ class Container(Infrastructure):
             preset=s.x264_preset,
             crf=s.video_crf,
             loudness_target_lufs=s.loudness_target_lufs,
+            # Parts read the source by presigned URL: https, or plain http only to a local S3 endpoint.
+            remote=RemoteAccess(allow_plain_http=(s.s3_endpoint_url or "").startswith("http://")),
         )
 
     @property

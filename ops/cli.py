@@ -30,6 +30,7 @@ from domain.numbers import whole_number
 from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from kinds import KindDeclaration
 from ops import model, render
+from ops.all_actions import ActionRunning
 from ops.service import Ops, OpsError, operator
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,8 @@ def main(argv: Sequence[str] | None = None, *, ops: Ops | None = None) -> int:
         return COMMANDS[args.command](ops, args, out)
     except (OpsError, DeadLetterNotFound, DeadLetterRefused, UnknownQueue, QueueMissing) as error:
         return out.fail(str(error))
+    except ActionRunning as running:
+        return out.fail(f"{running} The dashboard follows it at {running.page}." if running.action_id else str(running))
     except (BotoCoreError, ClientError) as error:
         return out.fail(f"AWS call failed: {error}")
     except redis.RedisError as error:
@@ -257,6 +260,9 @@ def enqueue(ops: Ops, args, out: Output) -> int:
 
 
 def progress(ops: Ops, args, out: Output) -> int:
+    kind = ops.kind(args.kind).kind
+    if kind.parse_id(args.id) is None:  # nothing to show or follow, ever
+        raise OpsError(f"no {kind.noun} can have the id {args.id[:80]!r}")
     current = ops.progress(args.kind, args.id)
     if not args.follow:
         if not current:

@@ -24,7 +24,8 @@ from bootstrap import OPS_CLIENTS, Infrastructure
 from domain.errors import PermanentError
 from domain.operations import DeadLetter, QueueAdmin, Tally
 from kinds import KindDeclaration
-from ops.actions import ActionRecords, BackgroundActions, act
+from ops.actions import ActionRecords, act
+from ops.all_actions import AllActions
 from settings import Settings
 
 class OpsError(Exception):
@@ -140,17 +141,21 @@ class Ops(Infrastructure):
     def act_on_dead_letters(self, action: str, queue: str, ids: Sequence[str] | None, *, user: str, via: str) -> Tally:
         """Redrive or delete dead letters now, audited; the tally says what was done.
 
+        ``ids`` None means every dead letter: one such action per queue at a
+        time (ActionRunning when another runs; its progress is recorded in Redis).
         Raises what the broker's QueueAdmin raises (DeadLetterNotFound after
         the other letters were handled, outages), after the audit line.
         """
+        if ids is None:
+            return self.all_actions.run(action, queue, user=user, via=via)
         tally = Tally(action, queue)
         act(self.queues, tally, ids, user=user, via=via)
         return tally
 
     @cached_property
-    def background(self) -> BackgroundActions:
-        """Actions on every dead letter of a queue, run by a thread of this process (the dashboard)."""
-        return BackgroundActions(self.queues, self.action_records)
+    def all_actions(self) -> AllActions:
+        """Actions on every dead letter of a queue: one per queue at a time, in any process."""
+        return AllActions(self.queues, self.action_records, self.redis)
 
     @cached_property
     def action_records(self) -> ActionRecords:

@@ -96,6 +96,16 @@ class Site:
             time.sleep(0.2)
         raise AssertionError(f"action {url} still running after {timeout} s")
 
+    def finish_record(self, action_id: str, timeout: float = 60) -> dict:
+        """Wait for an action on every dead letter to end; its record."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = self.ops.action_records.get(action_id)
+            if record["state"] != "running":
+                return record
+            time.sleep(0.1)
+        raise AssertionError(f"action {action_id} still running after {timeout} s")
+
     def confirm_token(self, path: str) -> str:
         page = self.get(path)
         assert page.status_code == 200, page.text

@@ -8,6 +8,7 @@ so the output folder holds only the files the manifest lists.
 from __future__ import annotations
 
 import functools
+import re
 import logging
 import shutil
 from collections.abc import Callable, Sequence
@@ -30,13 +31,16 @@ from adapters.media.parts import (
     part_playlist,
 )
 from adapters.media.runner import ProgressFraction, run_ffmpeg
-from adapters.media.safety import RemoteAccess, Source
+from adapters.media.safety import RemoteAccess, Source, scrub
 from adapters.media.storyboard import TILE_WIDTH, interval_ms
 from domain.errors import ProcessingTimeout, UnsupportedMedia
 from domain.video.model import MediaInfo, Rendition, VideoPart
 from domain.video.playlists import AUDIO_FOLDER
 
 log = logging.getLogger(__name__)
+# More reading errors than this in one part's run: its stretch of the source is damaged (see check_damage).
+DAMAGE_ERRORS = 20
+_REPEATED = re.compile(r"Last message repeated (\d+) times")
 TILE_NAME = "tile_%05d.png"
 # What ffmpeg says when an output got no frame at all.
 _NO_FRAME = "received no packets"
@@ -130,8 +134,9 @@ def encode_part(
     seconds = (window.frames / rate) if window.frames is not None else info.duration_seconds - window.start
     progress = ProgressFraction(float(seconds), on_progress)
     try:
-        run_ffmpeg(args, action=f"encode the part from {part.start_seconds} s", timeout_seconds=timeout_seconds,
-                   cwd=out_dir, on_out_time=progress.at)
+        log_tail = run_ffmpeg(args, action=f"encode the part from {part.start_seconds} s",
+                              timeout_seconds=timeout_seconds, cwd=out_dir, on_out_time=progress.at)
+        check_damage(log_tail)
     except UnsupportedMedia as error:
         if _NO_FRAME not in error.reason:
             raise
@@ -158,6 +163,25 @@ def encode_part(
     progress.done()
     tiles_written = _tiles(tiles_dir, window.first_tile, window.tiles, interval, last=part.duration_seconds is None)
     return _manifest(part, rate, tracks, tiles_written, interval)
+
+
+def check_damage(log_tail: str, *, most: int = DAMAGE_ERRORS) -> None:
+    """Raise UnsupportedMedia when a run that ended well met more than ``most`` reading errors.
+
+    Parameters:
+      log_tail: the run's stderr (ffmpeg at ``-loglevel error``: only errors).
+      most: the errors tolerated: a seek into an open GOP costs a few
+        ("co located POCs unavailable"), a damaged stretch of the source
+        dozens (one per frame, or per lost sync byte run).
+
+    ffmpeg conceals what it cannot decode and fills the frame grid, so a
+    part over a damaged stretch would otherwise come out as a frozen picture.
+    """
+    lines = [line.strip() for line in log_tail.splitlines() if line.strip()]
+    errors = sum(int(match.group(1)) if (match := _REPEATED.search(line)) else 1 for line in lines)
+    if errors > most:
+        first = next((scrub(line) for line in lines if not _REPEATED.search(line)), "")
+        raise UnsupportedMedia(f"the source is damaged there: ffmpeg met {errors} errors reading it ({first})")
 
 
 def _manifest(part: VideoPart, rate: Fraction, tracks: tuple[Track, ...], tiles: tuple[Tile, ...],

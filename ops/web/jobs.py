@@ -15,6 +15,16 @@ PAGE_SIZE = 25
 MAX_PAGE = 10_000  # 250,000 rows back; past that a search narrows better than paging
 
 
+@bp.before_request
+def _possible_job_id():
+    """404 for an id no job of the kind can have (not a number, too long, a NUL character), on every page
+    of one job, before the database or Redis is asked. After authentication: the app's checks run first."""
+    values = request.view_args or {}
+    declaration = get_ops().kinds.get(values.get("kind", ""))
+    if "job_id" in values and declaration is not None and declaration.kind.parse_id(values["job_id"]) is None:
+        abort(404, f"No {declaration.kind.noun} can have the id {values['job_id'][:80]!r}.")
+
+
 @bp.get("/")
 def root():
     return redirect(url_for(".index", kind=next(iter(get_ops().kinds))))

@@ -26,12 +26,13 @@ class Stack:
     bucket: str = field(default_factory=lambda: unique("media-"))
     video_queue: str = field(default_factory=lambda: unique("video-jobs-"))
     ai_queue: str = field(default_factory=lambda: unique("ai-jobs-"))
+    parts_queue: str = field(default_factory=lambda: unique("video-parts-"))
 
     def __post_init__(self) -> None:
         self.sqs = self.moto.client("sqs")
         self.s3 = self.moto.client("s3")
         self.s3.create_bucket(Bucket=self.bucket)
-        for name in (self.video_queue, self.ai_queue, self.video_dlq, self.ai_dlq):
+        for name in (self.video_queue, self.ai_queue, self.video_dlq, self.ai_dlq, self.parts_queue, self.parts_dlq):
             self.sqs.create_queue(QueueName=name)
         self.redis = redis_lib.Redis.from_url(REDIS_URL, decode_responses=True)
 
@@ -43,6 +44,10 @@ class Stack:
     def ai_dlq(self) -> str:
         return f"{self.ai_queue}-dlq"
 
+    @property
+    def parts_dlq(self) -> str:
+        return f"{self.parts_queue}-dlq"
+
     def env(self, **overrides: str) -> dict[str, str]:
         env = {
             **os.environ,
@@ -53,6 +58,8 @@ class Stack:
             "S3_BUCKET": self.bucket,
             "VIDEO_QUEUE": self.video_queue,
             "AI_QUEUE": self.ai_queue,
+            "VIDEO_PARTS_QUEUE": self.parts_queue,
+            "VIDEO_PARTS_DLQ": self.parts_dlq,
             "DATABASE_URL": POSTGRES_URL,
             "REDIS_URL": REDIS_URL,
             "VIDEO_TABLE": self.tables["video"].name,
