@@ -76,12 +76,11 @@ def drain_full_path(kind: str, moto: MotoServer | None, jobs: int, queue: str, t
       tables: the job tables.
       engine: the database they are in.
     """
-    # Queue and table names are the kinds' own settings, read from the environment as in a deployment.
-    os.environ.update({"AI_QUEUE": queue, "VIDEO_QUEUE": unique("bench-video-"),
-                       "AI_JOB_TABLE": tables["ai"].name, "VIDEO_TABLE": tables["video"].name})
     settings = Settings(
-        _env_file=None, broker=kind, database_url=POSTGRES_URL, redis_url=REDIS_URL,
-        sqs_endpoint_url=moto.url if moto else None, s3_endpoint_url=moto.url if moto else None,
+        _env_file=None, broker=kind, ai_queue=queue, video_queue=unique("bench-video-"),
+        video_table=tables["video"].name, ai_job_table=tables["ai"].name, database_url=POSTGRES_URL,
+        redis_url=REDIS_URL, sqs_endpoint_url=moto.url if moto else None, s3_endpoint_url=moto.url if moto else None,
+        video_parts_min_seconds=None,  # no video here: no parts queue to look up
     )
     container = Container(settings, engines={"noop": FakeEngine(lambda request, source, progress: {})})
     broker = build_broker(settings, container)
