@@ -20,26 +20,22 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.ai.whisper_manifest import check_folder, read_manifest, verified  # noqa: E402
 from adapters.ai.whisper_weights import WHISPER_BASE, verified_copy  # noqa: E402
+from bench.common import parse_options, timed  # noqa: E402
 from tests.speech_models import operator_model  # noqa: E402
 
-
-def timed(action) -> float:
-    began = time.perf_counter()
-    action()
-    return time.perf_counter() - began
+SMOKE = {"rounds": 1}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = parse_options(parser, SMOKE)
     with tempfile.TemporaryDirectory() as tmp:
         folder = operator_model(Path(tmp) / "model")
         manifest = read_manifest(folder)

@@ -5,10 +5,6 @@ branch for the storyboard's tiles); every rendition is x264 at a constant
 rate factor capped at the rung's rate; the audio is encoded once and shared
 by all renditions as an HLS audio group, which ffmpeg's hls muxer also lists
 as an audio-only variant.
-
-``fixed_rate_ladder_command`` is the ladder as it was before: a fixed
-average rate per rung and one audio encode per rendition. It is kept for the
-benchmarks' baseline.
 """
 
 from __future__ import annotations
@@ -107,50 +103,3 @@ def ladder_command(
             "-f", "image2", tiles.pattern,
         ]  # fmt: skip
     return args
-
-
-def fixed_rate_ladder_command(
-    ffmpeg: str,
-    source: Source,
-    ladder: Sequence[Rendition],
-    *,
-    has_audio: bool,
-    segment_seconds: int,
-    preset: str,
-    threads: int,
-) -> list[str]:
-    """The ladder as it was encoded before capped CRF: the benchmarks' baseline.
-
-    Parameters:
-      ffmpeg: the executable.
-      source: the local source file.
-      ladder: the renditions; each rung's ``video_kbps`` is its average rate.
-      has_audio: whether to encode the source's audio, once per rendition.
-      segment_seconds: the HLS segment length.
-      preset: the libx264 preset.
-      threads: encoder threads, 0 for ffmpeg's automatic choice.
-
-    Same outputs as ``ladder_command`` except that every rendition's segments
-    carry their own AAC track and there is no audio folder.
-    """
-    check_names(ladder)
-    args = [ffmpeg, *COMMON_ARGS, "-progress", "pipe:1", *input_args(source)]
-    args += ["-filter_complex", ";".join([split_chain(len(ladder)), *scaler_chains(ladder)])]
-    for index in range(len(ladder)):
-        args += ["-map", f"[v{index}]"]
-        if has_audio:
-            args += ["-map", "0:a:0"]
-    args += x264_args(VideoEncoding(preset=preset, segment_seconds=segment_seconds, threads=threads))
-    for index, rendition in enumerate(ladder):
-        kbps = rendition.video_kbps
-        args += [
-            f"-b:v:{index}", f"{kbps}k",
-            f"-maxrate:v:{index}", f"{round(kbps * 1.07)}k",
-            f"-bufsize:v:{index}", f"{round(kbps * 1.5)}k",
-        ]  # fmt: skip
-    if has_audio:
-        args += ["-c:a", "aac", "-ac", "2"]
-        for index, rendition in enumerate(ladder):
-            args += [f"-b:a:{index}", f"{rendition.audio_kbps}k"]
-    groups = [f"v:{i},a:{i},name:{r.name}" if has_audio else f"v:{i},name:{r.name}" for i, r in enumerate(ladder)]
-    return args + hls_args(segment_seconds, " ".join(groups))
