@@ -15,14 +15,15 @@ import pytest
 import yaml
 from honcho.environ import parse_procfile
 
-from kinds import BUILTIN
+from kinds import BUILTIN, video_parts
 from settings import Settings
 from tests.iam_policy import OPS_POLICY, WORKER_POLICY, Call, denied, load_policy, placeholders
 from tests.services import BIN, ROOT
 
 # The kinds' names (VIDEO_QUEUE, AI_DLQ, VIDEO_TABLE...) are declared by the kinds, the rest by Settings.
 KIND_SETTINGS = {setting.variable for kind in BUILTIN
-                 for setting in (kind.queue, kind.dead_letter_queue, kind.table_name)}
+                 for setting in (kind.queue, kind.dead_letter_queue, kind.table_name)} | {
+                     video_parts.PARTS_QUEUE.variable, video_parts.PARTS_DLQ.variable}
 SETTINGS = {name.upper() for name in Settings.model_fields} | KIND_SETTINGS
 # Read by boto3 or by Tesseract, not by Settings; nothing else may be set.
 PLATFORM_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TESSDATA_PREFIX"}
@@ -55,6 +56,7 @@ def assert_valid_settings(values: dict[str, str]) -> None:
     given = _Given({k: v for k, v in values.items() if k in KIND_SETTINGS})
     for kind in BUILTIN:
         kind.queue_name(given), kind.dead_letter_queue_name(given), kind.table_named(given)
+    video_parts.queue_names(given)
 
 
 class _Given:
