@@ -93,12 +93,18 @@ class PrivatePostgres:
     """
 
     def __init__(self) -> None:
+        owner = None
+        if os.geteuid() == 0:
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError("as root, a private PostgreSQL cluster runs as the `postgres` user, and there is "
+                                   "none: apt-get install postgresql creates it") from None
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="media-worker-pg-"))
         self.data = self.folder / "data"
         self._as_owner: list[str] = []
-        if os.geteuid() == 0:
-            owner = pwd.getpwnam("postgres")
+        if owner is not None:
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
             self._as_owner = ["runuser", "-u", "postgres", "--"]
 
@@ -122,12 +128,12 @@ class PrivatePostgres:
 
     def remove(self) -> None:
         """Stop the cluster if it runs, and delete its folder."""
-        if (self.data / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        if (self.data / "postmaster.pid").exists():  # a stale file after a crash: pg_ctl says so, and that is fine
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _run(self, program: str, *args: str) -> None:
-        subprocess.run([*self._as_owner, str(_postgres_bin(program)), *args], check=True, timeout=120,
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
+        subprocess.run([*self._as_owner, str(_postgres_bin(program)), *args], check=check, timeout=120,
                        cwd=self.folder, stdout=subprocess.DEVNULL)
 
 
