@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from bench.slug import GOAL_MIB, _ignored, installed_slug, report, total_mib
+from bench.slug import GOAL_MIB, installed_slug, report, total_mib
+from bench.slug_layout import ignored_by_slugignore
 from tests.services import ROOT
 
 # What the Procfile's processes and the buildpacks read from the app tree.
@@ -26,9 +27,9 @@ def test_slugignore_keeps_every_file_the_dynos_and_the_build_read():
                 if line.strip() and not line.startswith("#")]
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
     shipped = [name for name in tracked if name.startswith(SHIPPED)]
-    assert len(shipped) > 50 and not [name for name in shipped if _ignored(name, patterns)]
-    assert _ignored("tests/conftest.py", patterns) and _ignored("docs/img/a.png", patterns)
-    assert not _ignored("ops/web/templates/tests.html", patterns)  # anchored: only the top-level folders
+    assert len(shipped) > 50 and not [name for name in shipped if ignored_by_slugignore(name, patterns)]
+    assert ignored_by_slugignore("tests/conftest.py", patterns) and ignored_by_slugignore("docs/img/a.png", patterns)
+    assert not ignored_by_slugignore("ops/web/templates/tests.html", patterns)  # anchored: top level only
 
 
 def test_post_compile_drops_node_and_keeps_the_hls_js_the_dashboard_serves(tmp_path):
