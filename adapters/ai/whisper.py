@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import shutil
 from pathlib import Path
 
-import numpy as np
-from faster_whisper import WhisperModel
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+# ONNX Runtime (faster-whisper's voice-activity detection) otherwise starts its telemetry
+# when imported and leaves a device id and an event database under the user's cache
+# folder (~/.cache/Microsoft/DeveloperTools/.onnxruntime); it reads this variable then.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+import numpy as np  # noqa: E402 (after the variable above)
+from faster_whisper import WhisperModel  # noqa: E402
+from faster_whisper.vad import VadOptions, get_speech_timestamps  # noqa: E402
 
 from adapters.ai.audio import SAMPLE_RATE, audio_windows
 from adapters.ai.spec import Report

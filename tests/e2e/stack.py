@@ -18,11 +18,15 @@ from tests.services import AWS_ENV, BIN, POSTGRES_URL, REDIS_URL, ROOT, MotoServ
 
 @dataclass
 class Stack:
-    """Fresh queues, bucket and tables, and the environment a worker needs for them."""
+    """Fresh queues, bucket and tables, and the environment a worker needs for them.
+
+    ``database_url`` is where ``database`` connects (the machine's cluster unless a test started its own).
+    """
 
     moto: MotoServer
     database: Engine
     tables: Tables
+    database_url: str = POSTGRES_URL
     bucket: str = field(default_factory=lambda: unique("media-"))
     video_queue: str = field(default_factory=lambda: unique("video-jobs-"))
     ai_queue: str = field(default_factory=lambda: unique("ai-jobs-"))
@@ -60,7 +64,7 @@ class Stack:
             "AI_QUEUE": self.ai_queue,
             "VIDEO_PARTS_QUEUE": self.parts_queue,
             "VIDEO_PARTS_DLQ": self.parts_dlq,
-            "DATABASE_URL": POSTGRES_URL,
+            "DATABASE_URL": self.database_url,
             "REDIS_URL": REDIS_URL,
             "VIDEO_TABLE": self.tables["video"].name,
             "AI_JOB_TABLE": self.tables["ai"].name,
