@@ -43,12 +43,14 @@ from packaging.utils import canonicalize_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import parse_options  # noqa: E402
 from bench.slug_layout import (  # noqa: E402
     INSTALLERS, MIB, PYTHON, Part, Slug, add_app_tree, add_dependencies, installed_files,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_MIB, WARNING_MIB, GOAL_MIB = 500, 300, 450
+SMOKE = {"installed": True, "app_only": True}
 
 
 def add_python(slug: Slug, python: str, site: Path) -> None:
@@ -146,7 +148,7 @@ def _node_runtime() -> list[tuple[Path, str]]:
             if path.is_file() and not path.is_symlink()]
 
 
-def measure_slug(site: Path, python: str, root: Path = ROOT) -> list[Part]:
+def measure_slug(site: Path, python: str, root: Path = ROOT, *, app_only: bool = False) -> list[Part]:
     """Lay the slug out, run ``bin/post_compile`` over it as the Python buildpack does, compress it.
 
     The hook may delete and add files, never write into one: they are hard links to the installed files.
@@ -155,22 +157,25 @@ def measure_slug(site: Path, python: str, root: Path = ROOT) -> list[Part]:
       site: the site-packages holding the runtime dependencies.
       python: the interpreter that runs them.
       root: the repository.
+      app_only: the app tree alone (the smoke run: seconds, not minutes).
     """
     with tempfile.TemporaryDirectory(prefix="slug-") as tmp:
         slug = Slug(Path(tmp))
         add_app_tree(slug, root)
-        add_dependencies(slug, site)
-        add_python(slug, python, site)
-        downloads = add_aptfile(slug, root)
-        add_node(slug, root)
+        downloads: dict = {}
+        if not app_only:
+            add_dependencies(slug, site)
+            add_python(slug, python, site)
+            downloads = add_aptfile(slug, root)
+            add_node(slug, root)
         if (slug.folder / "bin" / "post_compile").is_file():
             subprocess.run(["bash", "bin/post_compile"], cwd=slug.folder, check=True, stdout=subprocess.DEVNULL)
         return slug.measure(downloads)
 
 
-def installed_slug(root: Path = ROOT) -> list[Part]:
+def installed_slug(root: Path = ROOT, *, app_only: bool = False) -> list[Part]:
     """The slug of ``root`` with this virtualenv's runtime distributions (what the test measures: no install)."""
-    return measure_slug(Path(sysconfig.get_paths()["purelib"]), sys.executable, root)
+    return measure_slug(Path(sysconfig.get_paths()["purelib"]), sys.executable, root, app_only=app_only)
 
 
 def fresh_slug(workdir: Path, root: Path = ROOT) -> list[Part]:
@@ -209,9 +214,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--installed", action="store_true", help="measure this virtualenv's runtime distributions")
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose slug to measure (a baseline)")
-    args = parser.parse_args()
+    parser.add_argument("--app-only", action="store_true", help="only the app tree (tests/integration/test_slug.py "
+                        "measures the whole slug)")
+    args = parse_options(parser, SMOKE)
     if args.installed:
-        print(report(installed_slug(args.tree)))
+        parts = installed_slug(args.tree, app_only=args.app_only)
+        print(report(parts) if not args.app_only else report(parts).rsplit("\n", 1)[0] + "\n(the app tree alone)")
         return
     with tempfile.TemporaryDirectory(prefix="bench-slug-") as tmp:
         print(report(fresh_slug(Path(tmp), args.tree)))
