@@ -136,11 +136,13 @@ class Stack:
 class WorkerProcess:
     """``dramatiq tasks.video tasks.ai``, exactly as the Procfile starts it."""
 
-    def __init__(self, env: dict[str, str], log: Path, *, processes: int = 1, threads: int = 2) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, processes: int = 1, threads: int = 2,
+                 cpus: str | None = None) -> None:
         self.log = log
         self._log_file = open(log, "ab")
+        pinned = ["taskset", "-c", cpus] if cpus is not None else []  # e.g. "0": one core, as a 1-core dyno
         self.process = subprocess.Popen(
-            [str(BIN / "dramatiq"), "tasks.video", "tasks.ai", "--processes", str(processes),
+            [*pinned, str(BIN / "dramatiq"), "tasks.video", "tasks.ai", "--processes", str(processes),
              "--threads", str(threads), "--worker-shutdown-timeout", "20000"],
             cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
         )
