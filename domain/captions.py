@@ -79,15 +79,15 @@ def to_webvtt(cues: Sequence[Cue]) -> str:
     """A WebVTT file (UTF-8 text) of ``cues``."""
     blocks = ["WEBVTT"]
     for cue in cues:
-        text = "\n".join(_vtt_escape(line) for line in cue.lines)
-        blocks.append(f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n{text}")
+        text = "\n".join(vtt_escape(line) for line in cue.lines)
+        blocks.append(f"{cue_time(cue.start, '.')} --> {cue_time(cue.end, '.')}\n{text}")
     return "\n\n".join(blocks) + "\n"
 
 
 def to_srt(cues: Sequence[Cue]) -> str:
     """A SubRip file of ``cues``, numbered from 1."""
     blocks = [
-        f"{number}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n" + "\n".join(cue.lines)
+        f"{number}\n{cue_time(cue.start, ',')} --> {cue_time(cue.end, ',')}\n" + "\n".join(cue.lines)
         for number, cue in enumerate(cues, start=1)
     ]
     return "\n\n".join(blocks) + ("\n" if blocks else "")
@@ -196,7 +196,8 @@ def _untangled(cues: list[Cue]) -> list[Cue]:
     return result
 
 
-def _timestamp(seconds: float, decimal: str) -> str:
+def cue_time(seconds: float, decimal: str = ".") -> str:
+    """A cue time, ``HH:MM:SS.mmm`` (WebVTT) or with ``decimal`` "," (SubRip)."""
     millis = max(round(seconds * 1000), 0)
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
@@ -204,7 +205,8 @@ def _timestamp(seconds: float, decimal: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
 
 
-def _vtt_escape(line: str) -> str:
+def vtt_escape(line: str) -> str:
+    """A WebVTT cue line with its markup characters escaped."""
     return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -21,7 +21,9 @@ from adapters.media.loudness import Loudness, analysis_command, normalisation_fi
 from adapters.media.master import rewrite_master
 from adapters.media.probe import probe_media, start_seconds
 from adapters.media.runner import run_ffmpeg
+from adapters.media.headings import HeadingReader
 from adapters.media.safety import sniff
+from adapters.media.slides import SlideWatcher
 from adapters.media.storyboard import TILE_WIDTH, interval_ms, write_storyboard
 from domain.entities import MediaInfo, Rendition
 from domain.errors import UnsupportedMedia
@@ -59,6 +61,7 @@ class FfmpegMediaProcessor:
         at its rung's rate.
       loudness_target_lufs: the integrated loudness the audio is brought to;
         None leaves the audio's level as it is.
+      headings: reads slide headings for the chapters (Tesseract, Korean and English by default).
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class FfmpegMediaProcessor:
         threads: int = 0,
         crf: int = 19,
         loudness_target_lufs: float | None = -16.0,
+        headings: HeadingReader | None = None,
     ) -> None:
         if timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be positive")
@@ -84,6 +88,7 @@ class FfmpegMediaProcessor:
         self.timeout_seconds = timeout_seconds
         self.video = VideoEncoding(crf=crf, preset=preset, segment_seconds=segment_seconds, threads=threads)
         self.loudness_target_lufs = loudness_target_lufs
+        self.headings = headings or HeadingReader(timeout_seconds=min(timeout_seconds, 60))
 
     def probe(self, source: Path) -> MediaInfo:
         """Duration, displayed frame size, audio presence and sample rate of ``source``.
@@ -101,6 +106,7 @@ class FfmpegMediaProcessor:
         ladder: Sequence[Rendition],
         on_progress: Callable[[float], None],
         storyboard_dir: Path | None = None,
+        slides_dir: Path | None = None,
     ) -> Path:
         """Encode every rendition of ``ladder`` in one ffmpeg run; return ``out_dir/master.m3u8``.
 
@@ -118,6 +124,9 @@ class FfmpegMediaProcessor:
             ending with 1.0 on success.
           storyboard_dir: where ``storyboard.vtt`` and ``storyboard/`` go
             (made from the same ffmpeg run); None for no storyboard.
+          slides_dir: where the candidate slide changes found in the same run
+            go (``candidates.json`` and their images, see
+            ``adapters.media.slides``; outside ``out_dir``); None for none.
         """
         sniff(source)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -128,15 +137,30 @@ class FfmpegMediaProcessor:
             tiles = TileOutput(interval_ms(info.duration_seconds), TILE_WIDTH, f"{_TILES}/tile_%05d.png")
             shutil.rmtree(out_dir / _TILES, ignore_errors=True)
             (out_dir / _TILES).mkdir()
-        args = ladder_command(self.ffmpeg, source, ladder, video=self.video, audio=audio, tiles=tiles)
+        watcher = SlideWatcher(slides_dir, self.headings) if slides_dir is not None else None
+        slides = watcher.output(out_dir) if watcher is not None else None
+        args = ladder_command(self.ffmpeg, source, ladder, video=self.video, audio=audio, tiles=tiles, slides=slides)
         progress = _Fraction(info.duration_seconds, on_progress)
-        run_ffmpeg(
-            args,
-            action="transcode the source",
-            timeout_seconds=self.timeout_seconds,
-            cwd=out_dir,
-            on_out_time=progress.at,
-        )
+
+        def on_out_time(seconds: float) -> None:
+            progress.at(seconds)
+            if watcher is not None:
+                watcher.poll()
+
+        try:
+            run_ffmpeg(
+                args,
+                action="transcode the source",
+                timeout_seconds=self.timeout_seconds,
+                cwd=out_dir,
+                on_out_time=on_out_time,
+            )
+        except BaseException:
+            if watcher is not None:
+                watcher.stop()
+            raise
+        if watcher is not None:
+            watcher.finish()
         master = out_dir / MASTER_PLAYLIST
         if not master.is_file():
             raise UnsupportedMedia("ffmpeg finished without writing an HLS playlist for the source")
