@@ -175,6 +175,7 @@ def _join_short(openings: list[Candidate], duration: float, min_seconds: float) 
     """Chapters at least ``min_seconds`` long: a short one joins the one before (the first, the next)."""
     kept: list[Candidate] = []
     carried: float | None = None  # the start of short first chapters waiting for the next
+    min_seconds = max(min_seconds, 0.001)  # never a chapter of no length
     for index, opening in enumerate(openings):
         end = openings[index + 1].at if index + 1 < len(openings) else duration
         start = opening.at if carried is None else carried

@@ -25,6 +25,7 @@ def handler(services: Services) -> ProcessVideoJobHandler:
             max_height=settings.max_source_height,
             ladder=settings.ladder,
             allowed_prefixes=settings.source_prefixes,
+            chapter_min_seconds=settings.chapter_min_seconds,
         ),
         workdir=Path(settings.work_dir) if settings.work_dir else None,
     )

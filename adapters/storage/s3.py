@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +26,7 @@ CONTENT_TYPES = {
     ".srt": "application/x-subrip",
 }
 MISSING = {"404", "NoSuchKey", "NotFound"}
+_DELETE_BATCH = 1000  # S3's limit for one DeleteObjects request
 
 
 def content_type_of(path: Path) -> str:
@@ -67,7 +68,6 @@ class S3Storage:
                 str(path), self.bucket, key, ExtraArgs={"ContentType": content_type_of(path)}, Config=self.transfer
             )
 
-
     def read_text(self, key: str) -> str:
         with _s3_errors("read", key):
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")
@@ -78,13 +78,25 @@ class S3Storage:
                                    ContentType=content_type_of(Path(key)))
 
 
+    def delete(self, keys: Sequence[str]) -> None:
+        """Delete objects, up to 1000 a request; a key with no object is no error (S3 says so too)."""
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start : start + _DELETE_BATCH]
+            with _s3_errors("delete", batch[0]):
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
+            failed = answer.get("Errors") or []
+            if failed:
+                raise TransientError(f"S3 delete failed ({failed[0].get('Code', 'unknown')} for {len(failed)} key(s))")
+
+
 @contextmanager
 def _s3_errors(action: str, key: str) -> Iterator[None]:
     """A missing object is the source's fault (permanent); anything else S3 says is transient."""
     try:
         yield
     except ClientError as error:
-        if action != "upload" and _code(error) in MISSING:
+        if action not in ("upload", "delete") and _code(error) in MISSING:
             raise SourceNotFound(f"the source object {key!r} does not exist in the bucket") from error
         raise _transient(action, error) from error
     except (BotoCoreError, S3UploadFailedError) as error:

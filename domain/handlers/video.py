@@ -11,6 +11,7 @@ from pathlib import Path
 from domain.entities import Rendition, VideoJob, VideoOutput
 from domain import subtitles
 from domain.errors import LimitExceeded, SourceNotFound, UnsupportedMedia
+from domain.handlers.chapters import ChapterOutputs
 from domain.handlers.flow import JobHandler
 from domain.kinds import VIDEO
 from domain.media import check_limits, check_object_key, check_prefix, default_ladder, plan_ladder
@@ -28,6 +29,7 @@ class VideoLimits:
     ladder: Sequence[Rendition] = field(default_factory=default_ladder)
     allowed_prefixes: Sequence[str] = ()  # where sources may be read from; empty: anywhere in the bucket
     thumbnail_at_seconds: float = 1.0
+    chapter_min_seconds: float = 20.0  # the shortest chapter (CONTRACT 4c)
 
 
 class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
@@ -63,6 +65,7 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
         self.media = media
         self.limits = limits or VideoLimits()
         self.workdir = workdir
+        self.chapters = ChapterOutputs(storage, min_seconds=self.limits.chapter_min_seconds)
 
     def work(self, job: VideoJob, fence: datetime, progress: Progress) -> VideoOutput:
         limits = self.limits
@@ -86,7 +89,7 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
 
             progress.step("transcoding")
             ladder = plan_ladder(info.height, limits.ladder)
-            # out/ mirrors the video's prefix: hls/, storyboard.vtt, storyboard/.
+            # out/ mirrors the video's prefix: hls/, storyboard.vtt, storyboard/, chapters.vtt.
             out = work / "out"
             master = self.media.transcode_hls(
                 source,
@@ -95,7 +98,9 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
                 ladder,
                 lambda fraction: progress.step("transcoding", fraction),
                 storyboard_dir=out,
+                slides_dir=work / "slides",
             )
+            chapters = self.chapters.write(work / "slides", out, master, info.duration_seconds)
 
             progress.step("thumbnail")
             thumb = work / "thumbnail.jpg"
@@ -107,6 +112,7 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
             progress.step("uploading")
             prefix = self.kind.output_prefix(job.tenant_id, job.video_id)
             hls_path = f"{prefix}/{master.relative_to(out).as_posix()}"
+            stale_chapters = self.chapters.stale(prefix, chapters)
             self._keep_captions(master, hls_path)
             files = sorted(p for p in out.rglob("*") if p.is_file())
             for done, path in enumerate(files, start=1):
@@ -114,6 +120,7 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
                 progress.step("uploading", done / (len(files) + 1))
             thumbnail_key = f"{prefix}/thumbnail.jpg"
             self.storage.upload(thumb, thumbnail_key)
+            self.chapters.drop(stale_chapters)  # the new master no longer lists them
             return VideoOutput(
                 hls_path=hls_path,
                 thumbnail_key=thumbnail_key,

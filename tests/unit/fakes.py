@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from domain.chapters import CANDIDATES_FILE, dump_candidates
 from domain.entities import EngineOutput, JobState, MediaInfo, Video, VideoOutput
 from domain.errors import SourceNotFound
 from domain.statuses import (
@@ -97,6 +98,7 @@ class FakeProgress:
 class FakeStorage:
     def __init__(self, objects: dict[str, bytes] | None = None) -> None:
         self.objects = dict(objects or {})
+        self.deleted: list[str] = []
 
     def size_of(self, key: str) -> int:
         if key not in self.objects:
@@ -117,12 +119,19 @@ class FakeStorage:
     def write_text(self, key: str, text: str) -> None:
         self.objects[key] = text.encode()
 
+    def delete(self, keys) -> None:
+        self.deleted += keys
+        for key in keys:
+            self.objects.pop(key, None)
+
 
 class FakeMedia:
     """Writes a plausible HLS tree; ``error`` (if set) is raised by ``fail_at``."""
 
-    def __init__(self, info: MediaInfo | None = None, *, error: BaseException | None = None, fail_at: str = "") -> None:
+    def __init__(self, info: MediaInfo | None = None, *, error: BaseException | None = None, fail_at: str = "",
+                 slides: list | None = None) -> None:
         self.info = info or MediaInfo(duration_seconds=10.0, width=1280, height=720, has_audio=True)
+        self.slides = slides  # the candidate slide changes (domain.chapters.Candidate) the encode finds
         self.error = error
         self.fail_at = fail_at
         self.ladders: list[list[Any]] = []
@@ -140,7 +149,7 @@ class FakeMedia:
         self._maybe_fail("probe")
         return self.info
 
-    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None) -> Path:
+    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None, slides_dir=None) -> Path:
         self._maybe_fail("transcode")
         self.ladders.append(list(ladder))
         out_dir.mkdir(parents=True)
@@ -160,6 +169,11 @@ class FakeMedia:
             (storyboard_dir / "storyboard").mkdir(parents=True, exist_ok=True)
             (storyboard_dir / "storyboard" / "sprite_000.jpg").write_bytes(b"\xff\xd8jpeg")
             (storyboard_dir / "storyboard.vtt").write_text("WEBVTT\n")
+        if slides_dir is not None and self.slides is not None:
+            slides_dir.mkdir(parents=True, exist_ok=True)
+            for candidate in self.slides:
+                (slides_dir / candidate.image).write_bytes(b"\xff\xd8" + candidate.heading.encode())
+            (slides_dir / CANDIDATES_FILE).write_text(dump_candidates(self.slides))
         return master
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:

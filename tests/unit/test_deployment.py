@@ -272,12 +272,21 @@ WORKER_CALLS = [
     # Captions for a video: its master and first segment read, its subtitles and master written.
     s3("GetObject", "videos/7/1/hls/master.m3u8"), s3("GetObject", "videos/7/1/hls/360p/seg_00000.ts"),
     s3("PutObject", "videos/7/1/hls/subs/en/index.m3u8"),
+    # A re-encode removes the chapters it no longer has (the previous chapters.json read first).
+    s3("GetObject", "videos/7/1/hls/chapters.json"),
+    s3("DeleteObjects", Delete={"Objects": [{"Key": "videos/7/1/hls/chapters.json"},
+                                            {"Key": "videos/shared/1/chapters.vtt"},
+                                            {"Key": "videos/7/1/hls/chapters/chapter_004.jpg"}]}),
 ]
 NOT_FOR_THE_WORKER = [
     sqs("CreateQueue", "video-jobs"), sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs-dlq"),
     sqs("SendMessage", "other-queue"), sqs("DeleteMessage", "ai-jobs-dlq"),
     s3("PutObject", "uploads/7/1/source.mp4"), s3("GetObject", "private/keys.txt"),
     s3("DeleteObject", "videos/7/1/thumbnail.jpg"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
+    s3("DeleteObject", "videos/7/1/hls/master.m3u8"), s3("DeleteObject", "videos/7/1/storyboard.vtt"),
+    s3("DeleteObject", "uploads/7/1/chapters.vtt"), s3("DeleteObject", "ai/7/job-1/chapters.json"),
+    s3("DeleteObjects", Delete={"Objects": [{"Key": "videos/7/1/hls/chapters.json"},
+                                            {"Key": "videos/7/1/hls/720p/seg_00000.ts"}]}),
     s3("GetObject", "ai/7/job-1/captions.vtt"),
 ]
 OPS_CALLS = [
