@@ -33,7 +33,7 @@ MAX_TITLE = 80
 # height (a 28 pt heading on a 720p slide is 5%; an editor's code line is 2%).
 MIN_HEADING_HEIGHT = 0.03
 # Tesseract's mean word confidence (0-100) below which a reading is noise.
-MIN_CONFIDENCE = 60.0
+MIN_CONFIDENCE = 50.0
 # Two readings of one heading differ by at most this share of characters (a
 # pointer over a letter, a JPEG artefact); two headings of a deck differ by more.
 SAME_TEXT = 0.25

@@ -26,6 +26,7 @@ LINE_GAP = 2  # rows without text a line may have (between a heading's letters a
 LINE_HEIGHT = (0.012, 0.2)  # a text line's height, as shares of the frame's height
 LARGER = 0.75  # the first line this large against the zone's largest is the heading
 READ_HEIGHT = 48  # lines are enlarged to at least this many pixels for Tesseract
+UNSURE = 80  # a Latin word read with less confidence beside Hangul may be a misread syllable
 SIGNATURE_SIZE = (32, 8)
 IMAGE_WIDTH = 160  # the chapter image's width (CONTRACT 4c)
 
@@ -76,29 +77,35 @@ class HeadingReader:
             return Heading()
         top, bottom = line[1], line[3]
         crop = _readable(gray, line)
-        text, confidence = self._tesseract(crop)
+        text, confidence, unsure = self._tesseract(crop, self.languages)
+        if unsure and _has_hangul(text) and "kor" in self.languages.split("+"):
+            # With English beside it, Tesseract reads a rare Hangul syllable as Latin letters
+            # ("멱등한" as "oS st"); Korean alone gets the syllables, or most of them.
+            text, confidence, _ = self._tesseract(crop, "kor")
         return Heading(text, confidence, (bottom - top) / gray.height) if text else Heading()
 
-    def _tesseract(self, crop: Image.Image) -> tuple[str, float]:
+    def _tesseract(self, crop: Image.Image, languages: str) -> tuple[str, float, bool]:
+        """The line's text, the mean word confidence, and whether a Latin word was read without confidence.
+
+        Two runs, as the OCR engine does: the plain text keeps Korean words whole, while the word
+        table (the only source of confidences) may cut them in pieces.
+        """
         import pytesseract
 
         try:
-            data = pytesseract.image_to_data(crop, lang=self.languages, config="--psm 7",
-                                             timeout=self.timeout_seconds, output_type=pytesseract.Output.DICT)
+            text = pytesseract.image_to_string(crop, lang=languages, config="--psm 7", timeout=self.timeout_seconds)
+            data = pytesseract.image_to_data(crop, lang=languages, config="--psm 7", timeout=self.timeout_seconds,
+                                             output_type=pytesseract.Output.DICT)
         except (RuntimeError, OSError, pytesseract.TesseractError) as error:
             log.warning("Tesseract could not read a slide heading: %s", error)
-            return "", 0.0
-        words = [(int(left), int(width), int(height), text.strip(), float(conf)) for left, width, height, text, conf
-                 in zip(data["left"], data["width"], data["height"], data["text"], data["conf"])
-                 if text.strip() and float(conf) >= 0]
-        if not words:
-            return "", 0.0
-        em = max(word[2] for word in words)
-        parts = [words[0][3]]
-        for (left, width, *_), (next_left, _, _, text, _) in zip(words, words[1:]):
-            # Tesseract's word table may cut a Korean word in pieces: only a real gap is a space.
-            parts.append((" " if next_left - left - width > 0.15 * em else "") + text)
-        return "".join(parts), sum(word[4] for word in words) / len(words)
+            return "", 0.0, False
+        words = [(word.strip(), float(conf)) for word, conf in zip(data["text"], data["conf"])
+                 if word.strip() and float(conf) >= 0]
+        if not words or not text.strip():
+            return "", 0.0, False
+        unsure = any(conf < UNSURE and not _has_hangul(word) and any(ch.isalpha() for ch in word)
+                     for word, conf in words)
+        return " ".join(text.split()), sum(conf for _, conf in words) / len(words), unsure
 
 
 def heading_line(gray: Image.Image) -> tuple[int, int, int, int] | None:
@@ -168,6 +175,10 @@ def save_image(frame: Image.Image, dest: Path) -> tuple[int, int]:
     height = max(round(frame.height * IMAGE_WIDTH / frame.width / 2) * 2, 2)
     frame.convert("RGB").resize((IMAGE_WIDTH, height), Image.Resampling.LANCZOS).save(dest, "JPEG", quality=85)
     return IMAGE_WIDTH, height
+
+
+def _has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
 
 
 def _readable(gray: Image.Image, line: tuple[int, int, int, int]) -> Image.Image:

@@ -1,0 +1,102 @@
+"""Chapters found in the ladder's own ffmpeg pass, read by the real Tesseract (CONTRACT 4c).
+
+Short lectures drawn with Pillow (tests/slide_samples.py): English and Korean
+headings, a bullet build, a laser pointer over the heading and a drifting
+picture-in-picture; and a talking head and a screen recording, which get none.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from PIL import Image
+
+from adapters.ai.engines.ocr import missing_prerequisites
+from adapters.media import FfmpegMediaProcessor
+from adapters.media import slides as slide_watch
+from domain.chapters import CANDIDATES_FILE, decide, load_candidates
+from domain.entities import Rendition
+from tests.media_samples import ffmpeg_exe
+from tests.ocr_samples import FONT, character_error_rate
+from tests.slide_samples import Slide, lecture, screen_recording, talking_head
+
+pytestmark = pytest.mark.skipif(bool(missing_prerequisites()) or not os.path.exists(FONT),
+                                reason="needs tesseract-ocr-kor/-eng and fonts-nanum")
+
+LADDER = [Rendition("180p", 180, 300, 64)]
+DECK = [
+    Slide("Why message queues?", ("worker lease retry", "queue token commit", "delivery lock fence"), 22, builds=1),
+    Slide("2. 작업 재시도와 잠금", ("메시지 재시도 잠금", "작업자 상태 갱신", "토큰 처리 전달"), 22, builds=2, style=1),
+    Slide("Locks and leases", ("lease timeout row", "fence token update", "retry handler state"), 22, style=2),
+]
+
+
+def encode(source, tmp_path):
+    """The real adapter's one pass over ``source``: the candidates it found and its output folder."""
+    media = FfmpegMediaProcessor(ffmpeg_exe(), timeout_seconds=300, segment_seconds=6, preset="ultrafast")
+    info = media.probe(source)
+    out = tmp_path / "out"
+    media.transcode_hls(source, out / "hls", info, LADDER, lambda _: None, storyboard_dir=out,
+                        slides_dir=tmp_path / "slides")
+    return load_candidates((tmp_path / "slides" / CANDIDATES_FILE).read_text()), info, out
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lecture")
+    return lecture(folder / "lecture.mp4", DECK)
+
+
+def test_slide_changes_become_chapters_within_a_second_titled_by_their_headings(sample, tmp_path, monkeypatch):
+    frames_on_disk = []
+    poll = slide_watch.SlideWatcher.poll
+
+    def counting(self):
+        poll(self)
+        frames_on_disk.append(len(list((self.folder / slide_watch.FRAMES).glob("*.jpg"))))
+
+    monkeypatch.setattr(slide_watch.SlideWatcher, "poll", counting)
+    candidates, info, out = encode(sample.path, tmp_path)
+    chapters = decide(candidates, duration_seconds=info.duration_seconds)
+
+    assert len(chapters) == len(sample.changes), [(c.at, c.heading) for c in candidates]
+    for chapter, change, heading in zip(chapters, sample.changes, sample.headings):
+        assert abs(chapter.start - change) <= 1.0, (chapter, change)
+        assert character_error_rate(heading, chapter.title) <= 0.1, (chapter.title, heading)
+    assert [chapter.language for chapter in chapters] == ["en", "ko", "en"]
+    # Builds (a bullet appearing) and the pointer over the heading opened no chapter.
+    assert sample.builds and all(min(abs(chapter.start - build) for chapter in chapters) > 3 for build in sample.builds)
+    # Each chapter's 160 px slide image lies beside the candidates; no frame is left over, and few were
+    # ever on disk at once (at 2 frames a second, a 66 s video would leave 132).
+    for chapter in chapters:
+        assert (tmp_path / "slides" / chapter.image).stat().st_size > 1000
+        assert (chapter.image_width, chapter.image_height) == (160, 90)
+    assert not (tmp_path / "slides" / slide_watch.FRAMES).exists()
+    assert frames_on_disk and max(frames_on_disk) <= 12, frames_on_disk
+    # The ladder's outputs are as ever.
+    assert (out / "hls" / "master.m3u8").is_file() and (out / "storyboard.vtt").is_file()
+
+
+def test_a_part_of_the_video_reports_absolute_times(sample, tmp_path):
+    # A part's run starts at its range; the watcher puts its candidates on the video's timeline.
+    media = FfmpegMediaProcessor(ffmpeg_exe(), timeout_seconds=300)
+    watcher = slide_watch.SlideWatcher(tmp_path / "slides", media.headings, offset_seconds=60.0)
+    # Samples as the slide branch prints them: still, a cut at 3.0 s, still again; a frame every half second.
+    lines = []
+    for index in range(60):
+        lines += [f"frame:{index} pts:{index} pts_time:{index / 10:g}",
+                  f"lavfi.scd.mafd={20.0 if index == 30 else 0.05}"]
+    (watcher.folder / slide_watch.MOTION_FILE).write_text("\n".join(lines) + "\n")
+    for index in range(12):
+        Image.new("RGB", (320, 180), (200, 200, 200)).save(watcher.folder / slide_watch.FRAMES /
+                                                          f"frame_{index:06d}.jpg")
+    found = watcher.finish()
+    assert [candidate.at for candidate in found] == [60.0, 63.0]
+
+
+@pytest.mark.parametrize("make", [talking_head, screen_recording], ids=["talking-head", "screen-recording"])
+def test_videos_without_slides_get_no_chapters(make, tmp_path):
+    source = make(tmp_path / "source.mp4", 24).path
+    candidates, info, _ = encode(source, tmp_path)
+    assert decide(candidates, duration_seconds=info.duration_seconds) == []
