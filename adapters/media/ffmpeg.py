@@ -138,7 +138,14 @@ class FfmpegMediaProcessor:
             shutil.rmtree(out_dir / _TILES, ignore_errors=True)
             (out_dir / _TILES).mkdir()
         watcher = SlideWatcher(slides_dir, self.headings) if slides_dir is not None else None
-        slides = watcher.output(out_dir) if watcher is not None else None
+        slides = None
+        if watcher is not None:
+            try:
+                slides = watcher.output(out_dir)
+            except ValueError as error:  # no chapters, but the video all the same
+                log.warning("no slide watch for this encode: %s", error)
+                watcher.stop()
+                watcher = None
         args = ladder_command(self.ffmpeg, source, ladder, video=self.video, audio=audio, tiles=tiles, slides=slides)
         progress = _Fraction(info.duration_seconds, on_progress)
 

@@ -9,6 +9,7 @@ as it goes, and every few samples a JPEG frame for the heading's OCR.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # The heading zone: the top 40% of the picture, without its right quarter,
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 HEADING_ZONE = (0.0, 0.0, 0.75, 0.4)
 WHOLE_FRAME = (0.0, 0.0, 1.0, 1.0)
 _SMALL = (160, 90)  # the grey copy the difference is measured on
+# What a file name inside the filter graph may hold without escaping (no ':', ',', ';', quotes, brackets).
+PLAIN_PATH = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def slide_chain(label: str, slides: SlideOutput) -> str:
       label: the split's output pad, without brackets.
       slides: the samples and frames to make.
     """
+    if not PLAIN_PATH.match(slides.motion_file):
+        raise ValueError(f"the motion file's path {slides.motion_file!r} cannot go into a filter graph")
     x, y, w, h = slides.zone
     small_w, small_h = _SMALL
     crop = f"crop={max(round(small_w * w), 2)}:{max(round(small_h * h), 2)}:{round(small_w * x)}:{round(small_h * y)}"
@@ -61,7 +66,8 @@ def slide_chain(label: str, slides: SlideOutput) -> str:
         # direct: printed unbuffered, so the watcher reads it while ffmpeg runs.
         f"metadata=mode=print:key=lavfi.scd.mafd:file={slides.motion_file}:direct=1,nullsink;"
         f"[slf]fps=fps={slides.frame_rate}:start_time=0:round=near,"
-        f"scale='min({slides.frame_width},iw)':-2,format=yuvj420p[slides]"
+        # Even sizes: a 4:2:0 JPEG of an odd-sized source would fail the whole run.
+        f"scale='trunc(min({slides.frame_width},iw)/2)*2':-2,format=yuvj420p[slides]"
     )
 
 

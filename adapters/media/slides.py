@@ -29,8 +29,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from adapters.media.headings import HeadingReader, save_image, signature
-from adapters.media.slide_branch import HEADING_ZONE, SlideOutput
+from adapters.media.headings import Heading, HeadingReader, save_image, signature
+from adapters.media.slide_branch import HEADING_ZONE, PLAIN_PATH, SlideOutput
 from domain.chapters import CANDIDATES_FILE, Candidate, dump_candidates
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ STILL = 0.5  # MAFD under which the zone is still (a pointer, compression noise)
 SETTLE_SECONDS = 0.5  # how long the zone must be still to be read
 READ_AFTER = 1.0  # the earliest a slide is read after its change
 MAX_TRANSITION = 2.0  # a change that moves for longer is motion (a scroll, a video), not a new slide
+# OCR is the costly part: a video that flashes new slides without end gets at most READ_BURST
+# reads plus one per READ_EVERY_SECONDS; past that its changes stay candidates, unread.
+READ_BURST = 20
+READ_EVERY_SECONDS = 6.0
 MOTION_FILE = "motion.txt"
 FRAMES = "frames"
 _FRAME = "frame_{:06d}.jpg"
@@ -87,6 +91,7 @@ class SlideWatcher:
         self._deleted_below = 0
         self._reads: list[Future[Candidate | None]] = []
         self._ocr = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slide-ocr")
+        self._reads_done = 0  # the OCR thread's own count
         self.failed = False
 
     def output(self, cwd: Path) -> SlideOutput:
@@ -96,6 +101,8 @@ class SlideWatcher:
           cwd: the run's working directory.
         """
         relative = Path(os.path.relpath(self.folder, cwd))
+        if not PLAIN_PATH.match(relative.as_posix()):
+            raise ValueError(f"the slide watch's folder {relative} cannot be named in a filter graph")
         return SlideOutput(motion_file=(relative / MOTION_FILE).as_posix(),
                            frames_pattern=(relative / FRAMES / "frame_%06d.jpg").as_posix(),
                            sample_rate=self.sample_rate, frame_rate=self.frame_rate, zone=self.zone)
@@ -221,11 +228,20 @@ class SlideWatcher:
         name = f"slide_{index:06d}.jpg"
         width, height = save_image(frame, self.folder / name)
         gray = frame.convert("L")
-        heading = self.reader.read(gray)
+        zone = signature(gray)
+        heading = self._heading(gray, at)
         path.unlink(missing_ok=True)
         return Candidate(at=round(self.offset + at, 3), heading=heading.text, confidence=round(heading.confidence, 1),
-                         height=round(heading.height, 4), signature=signature(gray), image=name,
+                         height=round(heading.height, 4), signature=zone, image=name,
                          image_width=width, image_height=height)
+
+
+    def _heading(self, gray: Image.Image, at: float) -> Heading:
+        """The heading of a kept frame, unless the reads' budget is spent."""
+        if self._reads_done >= READ_BURST + at / READ_EVERY_SECONDS:
+            return Heading()
+        self._reads_done += 1
+        return self.reader.read(gray)
 
 
 def _index(path: Path) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from PIL import Image
 
 from adapters.ai.engines.ocr import missing_prerequisites
 from adapters.media import FfmpegMediaProcessor
@@ -76,23 +75,6 @@ def test_slide_changes_become_chapters_within_a_second_titled_by_their_headings(
     assert frames_on_disk and max(frames_on_disk) <= 12, frames_on_disk
     # The ladder's outputs are as ever.
     assert (out / "hls" / "master.m3u8").is_file() and (out / "storyboard.vtt").is_file()
-
-
-def test_a_part_of_the_video_reports_absolute_times(sample, tmp_path):
-    # A part's run starts at its range; the watcher puts its candidates on the video's timeline.
-    media = FfmpegMediaProcessor(ffmpeg_exe(), timeout_seconds=300)
-    watcher = slide_watch.SlideWatcher(tmp_path / "slides", media.headings, offset_seconds=60.0)
-    # Samples as the slide branch prints them: still, a cut at 3.0 s, still again; a frame every half second.
-    lines = []
-    for index in range(60):
-        lines += [f"frame:{index} pts:{index} pts_time:{index / 10:g}",
-                  f"lavfi.scd.mafd={20.0 if index == 30 else 0.05}"]
-    (watcher.folder / slide_watch.MOTION_FILE).write_text("\n".join(lines) + "\n")
-    for index in range(12):
-        Image.new("RGB", (320, 180), (200, 200, 200)).save(watcher.folder / slide_watch.FRAMES /
-                                                          f"frame_{index:06d}.jpg")
-    found = watcher.finish()
-    assert [candidate.at for candidate in found] == [60.0, 63.0]
 
 
 @pytest.mark.parametrize("make", [talking_head, screen_recording], ids=["talking-head", "screen-recording"])
