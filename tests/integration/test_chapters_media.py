@@ -16,7 +16,7 @@ from adapters.media import FfmpegMediaProcessor
 from adapters.media import slides as slide_watch
 from domain.chapters import CANDIDATES_FILE, decide, load_candidates
 from domain.entities import Rendition
-from tests.media_samples import ffmpeg_exe
+from tests.media_samples import ffmpeg_exe, make_media
 from tests.ocr_samples import FONT, character_error_rate
 from tests.slide_samples import Slide, lecture, screen_recording, talking_head
 
@@ -82,3 +82,11 @@ def test_videos_without_slides_get_no_chapters(make, tmp_path):
     source = make(tmp_path / "source.mp4", 24).path
     candidates, info, _ = encode(source, tmp_path)
     assert decide(candidates, duration_seconds=info.duration_seconds) == []
+
+
+def test_an_odd_sized_source_still_encodes_with_its_slide_watch(tmp_path):
+    source = make_media(tmp_path / "odd.mkv", seconds=3, width=321, height=241,
+                        video=("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"))
+    _, _, out = encode(source, tmp_path)  # the slide frames are 320 x 240, even for 4:2:0 JPEG
+    assert (out / "hls" / "master.m3u8").is_file()
+    assert sorted(path.name for path in (tmp_path / "slides").iterdir() if path.suffix == ".json") == [CANDIDATES_FILE]
