@@ -116,7 +116,7 @@ def same_heading(a: Candidate, b: Candidate) -> bool:
     """Whether two candidates show the same heading: by text when both read, else by their thumbnails."""
     if readable(a) and readable(b):
         left, right = _folded(a.heading), _folded(b.heading)
-        return _distance(left, right) <= SAME_TEXT * max(len(left), len(right), 1)
+        return edit_distance(left, right) <= SAME_TEXT * max(len(left), len(right), 1)
     return signature_distance(a.signature, b.signature) <= SAME_SIGNATURE
 
 
@@ -199,7 +199,8 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in tidy(text).casefold() if ch.isalnum())
 
 
-def _distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest characters inserted, deleted or replaced to turn ``a`` into ``b``."""
     previous = list(range(len(b) + 1))
     for i, left in enumerate(a, start=1):
         current = [i]

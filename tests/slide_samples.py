@@ -145,8 +145,7 @@ def lecture(path: Path, slides: list[Slide], *, size: tuple[int, int] = (1280, 7
       audio: a voice-like track.
       crf: libx264's rate factor.
     """
-    work = path.parent / f".{path.stem}-frames"
-    work.mkdir(exist_ok=True)
+    work = _pictures_folder(path)
     sample = Sample(path, sum(slide.seconds for slide in slides))
     entries, start = [], 0.0
     for number, slide in enumerate(slides):
@@ -213,8 +212,7 @@ def talking_head(path: Path, seconds: float, *, size: tuple[int, int] = (1280, 7
       fps: frames per second.
     """
     width, height = size
-    work = path.parent / f".{path.stem}-frames"
-    work.mkdir(exist_ok=True)
+    work = _pictures_folder(path)
     head = Image.new("RGBA", (width // 4, height // 2), (0, 0, 0, 0))
     draw = ImageDraw.Draw(head)
     hw, hh = head.size
@@ -234,29 +232,14 @@ def talking_head(path: Path, seconds: float, *, size: tuple[int, int] = (1280, 7
              f"[w0][w1]concat=n=2:v=1:a=0[wall];[2:v]loop=loop=-1:size=1,fps={fps}[head];"
              f"[wall][head]overlay=x='W/2-w/2+25*sin(t*1.3)+if(lt(t,{half}),0,-W/5)':y='H-h+8*sin(t*2.1)':"
              f"shortest=1,noise=alls=6:allf=t,format=yuv420p[v]")
-    subprocess.run(
-        [ffmpeg_exe(), "-nostdin", "-y", "-hide_banner", "-loglevel", "error",
-         "-i", str(work / "wall_0.png"), "-i", str(work / "wall_1.png"), "-i", str(work / "head.png"),
-         "-f", "lavfi", "-i", speech_like(0.3, seconds=seconds),
-         "-filter_complex", graph, "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-preset", "veryfast",
-         "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", "-t", str(seconds), str(path)],
-        check=True, capture_output=True, timeout=1800)
-    return Sample(path, seconds)
+    return _encode([work / "wall_0.png", work / "wall_1.png", work / "head.png"], graph, 0.3, seconds, path)
 
 
 def screen_recording(path: Path, seconds: float, *, size: tuple[int, int] = (1280, 720), fps: int = 25) -> Sample:
     """A code editor scrolling for 3 s, then still for 2 s, again and again, with a jump to another file
-    half way; small text, no slide headings.
-
-    Parameters:
-      path: the MP4 to write.
-      seconds: the length.
-      size: the frame size.
-      fps: frames per second.
-    """
+    half way; small text, no slide headings. Parameters as ``talking_head``'s."""
     width, height = size
-    work = path.parent / f".{path.stem}-frames"
-    work.mkdir(exist_ok=True)
+    work = _pictures_folder(path)
     rng = random.Random(7)
     pitch = round(height * 0.03)
     font = ImageFont.truetype(CODE, round(pitch * 0.75))
@@ -279,11 +262,23 @@ def screen_recording(path: Path, seconds: float, *, size: tuple[int, int] = (128
     graph = (f"[0:v]{repeat},trim=duration={half},setpts=PTS-STARTPTS[a];"
              f"[1:v]{repeat},trim=duration={seconds - half},setpts=PTS-STARTPTS[b];"
              f"[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]")
-    subprocess.run(
-        [ffmpeg_exe(), "-nostdin", "-y", "-hide_banner", "-loglevel", "error",
-         "-i", str(pages[0]), "-i", str(pages[1]),
-         "-f", "lavfi", "-i", speech_like(0.1, seconds=seconds),
-         "-filter_complex", graph, "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-preset", "veryfast",
-         "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", "-t", str(seconds), str(path)],
-        check=True, capture_output=True, timeout=1800)
+    return _encode(pages, graph, 0.1, seconds, path)
+
+
+def _pictures_folder(path: Path) -> Path:
+    """Where the pictures of the video ``path`` are drawn (beside it)."""
+    folder = path.parent / f".{path.stem}-frames"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _encode(pictures: list[Path], graph: str, voice: float, seconds: float, path: Path) -> Sample:
+    """``graph`` over the still ``pictures`` (inputs 0, 1...) to ``[v]``, with a voice of gain ``voice``."""
+    args = [ffmpeg_exe(), "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
+    for picture in pictures:
+        args += ["-i", str(picture)]
+    args += ["-f", "lavfi", "-i", speech_like(voice, seconds=seconds), "-filter_complex", graph,
+             "-map", "[v]", "-map", f"{len(pictures)}:a", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", "-t", str(seconds), str(path)]
+    subprocess.run(args, check=True, capture_output=True, timeout=1800)
     return Sample(path, seconds)

@@ -231,6 +231,16 @@ def test_the_worker_output_plays_in_hls_js_switches_levels_and_scrubs(stack, wor
         site.close()
 
 
+def re_encode(stack, video_id: int, key: str) -> None:
+    """Send the video again, as the API does after a new upload, and wait for it to be READY again."""
+    with stack.engine.begin() as connection:
+        connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
+                           .values(status="UPLOADED"))
+    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    stack.wait_for(lambda: stack.video(video_id)["status"] != "UPLOADED", 60, "the re-encode to start")
+    assert stack.wait_status(video_id, "READY", "FAILED", timeout=180)["status"] == "READY"
+
+
 CUE_TIME = re.compile(r"^(\d+):(\d\d):(\d\d)\.(\d{3}) -->", re.MULTILINE)
 
 
@@ -319,12 +329,7 @@ def test_captions_wait_for_their_video_show_in_hls_js_on_time_and_outlive_a_re_e
         site.close()
 
     # A re-encode of the video keeps the captions its previous master listed.
-    with stack.engine.begin() as connection:
-        connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
-                           .values(status="UPLOADED"))
-    stack.send(stack.video_queue, video_body(video_id, key, 7))
-    stack.wait_for(lambda: stack.video(video_id)["status"] != "UPLOADED", 60, "the re-encode to start")
-    assert stack.wait_status(video_id, "READY", "FAILED", timeout=180)["status"] == "READY"
+    re_encode(stack, video_id, key)
     again = read("master.m3u8")
     assert 'URI="subs/en/index.m3u8"' in again
     assert captions_named_by(again) == captions_named_by(master)
@@ -390,12 +395,7 @@ def test_a_lectures_chapters_list_in_the_player_seek_and_go_when_a_re_encode_fin
     # A re-encode of a source without slides: no chapters listed, and none left to read.
     plain = make_media(tmp_path / "plain.mp4", seconds=6, width=640, height=360)
     stack.upload(plain, key)
-    with stack.engine.begin() as connection:
-        connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
-                           .values(status="UPLOADED"))
-    stack.send(stack.video_queue, video_body(video_id, key, 7))
-    stack.wait_for(lambda: stack.video(video_id)["status"] != "UPLOADED", 60, "the re-encode to start")
-    assert stack.wait_status(video_id, "READY", "FAILED", timeout=180)["status"] == "READY"
+    re_encode(stack, video_id, key)
     assert "SESSION-DATA" not in get("hls/master.m3u8")["Body"].read().decode()
     for name in ["hls/chapters.json", "chapters.vtt",
                  *(f"hls/{chapter['images'][0]['url']}" for chapter in chapters)]:
