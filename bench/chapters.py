@@ -75,7 +75,7 @@ def sources(folder: Path, quick: bool) -> dict[str, Sample]:
         plans = {"lecture-en-2min": deck(120, "en", seed=1), "lecture-ko-5min": deck(300, "ko", seed=2),
                  "lecture-en-10min": deck(600, "en", seed=3), "lecture-ko-10min": deck(600, "ko", seed=4)}
         extra_seconds = 180
-    made = {name: lecture(folder / f"{name}.mp4", slides) for name, slides in plans.items()}
+    made = {name: lecture(folder / f"{name}.mp4", slides, reuse=True) for name, slides in plans.items()}
     made["talking-head"] = talking_head(folder / "talking-head.mp4", extra_seconds)
     made["screen-recording"] = screen_recording(folder / "screen-recording.mp4", extra_seconds)
     return made
@@ -142,7 +142,7 @@ def cost(seconds: int, height: int, runs: int, work: Path, redis_url: str) -> fl
     from bench.ladder_job import job_runner
 
     sample = lecture(work / f"cost-lecture-{seconds}s-{height}p.mp4", deck(seconds, "en", seed=9),
-                     size=(height * 16 // 9 // 2 * 2, height))
+                     size=(height * 16 // 9 // 2 * 2, height), reuse=True)
 
     class WithoutChapters(FfmpegMediaProcessor):
         def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None, slides_dir=None):

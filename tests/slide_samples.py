@@ -131,7 +131,7 @@ def render(slide: Slide, shown: int, size: tuple[int, int]) -> Image.Image:
 
 
 def lecture(path: Path, slides: list[Slide], *, size: tuple[int, int] = (1280, 720), fps: int = 25,
-            pip: bool = True, pointer: bool = True, audio: bool = True, crf: int = 20) -> Sample:
+            pip: bool = True, pointer: bool = True, audio: bool = True, crf: int = 20, reuse: bool = False) -> Sample:
     """Encode ``slides`` to ``path`` (H.264, AAC) and return what it shows when.
 
     Parameters:
@@ -144,8 +144,10 @@ def lecture(path: Path, slides: list[Slide], *, size: tuple[int, int] = (1280, 7
       pointer: a red laser-pointer dot sweeping over each slide (heading included) for a few seconds.
       audio: a voice-like track.
       crf: libx264's rate factor.
+      reuse: keep ``path`` when it exists (made by an earlier call with the same arguments).
     """
     work = _pictures_folder(path)
+    made = reuse and path.exists()
     sample = Sample(path, sum(slide.seconds for slide in slides))
     entries, start = [], 0.0
     for number, slide in enumerate(slides):
@@ -157,12 +159,15 @@ def lecture(path: Path, slides: list[Slide], *, size: tuple[int, int] = (1280, 7
         step_seconds = min(6.0, slide.seconds / 2 / max(slide.builds, 1))
         for step, shown in enumerate(steps):
             frame = work / f"slide_{number:03d}_{shown}.png"
-            render(slide, shown, size).save(frame)
+            if not made:
+                render(slide, shown, size).save(frame)
             length = step_seconds if step < len(steps) - 1 else slide.seconds - step_seconds * slide.builds
             if step:
                 sample.builds.append(round(start, 3))
             entries += [f"file '{frame.name}'", f"duration {length:.3f}"]
             start += length
+    if made:
+        return sample
     entries.append(f"file '{frame.name}'")  # the concat demuxer's last entry keeps its duration
     (work / "deck.txt").write_text("\n".join(entries) + "\n")
 
