@@ -58,7 +58,13 @@ class Score:
     extra: int = 0  # chapters at no slide change
     at_builds: int = 0  # chapters within 3 s of a build
     candidates: int = 0
+    offsets: list[float] = field(default_factory=list)  # chapter start - slide change, seconds
     errors: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: {"en": [], "ko": []})
+
+    def spread(self) -> str:
+        if not self.offsets:
+            return "-"
+        return f"{min(self.offsets):+.2f} to {max(self.offsets):+.2f}"
 
     def cer(self, lang: str) -> str:
         pairs = self.errors[lang]
@@ -102,6 +108,7 @@ def score(sample: Sample, candidates, chapters) -> Score:
         near = [chapter for chapter in chapters if abs(chapter.start - change) <= 1.0]
         if near:
             result.found += 1
+            result.offsets.append(near[0].start - change)
             errors = round(character_error_rate(heading, near[0].title) * len(heading))
             result.errors[language_of(heading)].append((errors, len(heading)))
     for chapter in chapters:
@@ -117,22 +124,22 @@ def accuracy(made: dict[str, Sample], signals: list[str], work: Path) -> dict[st
     for signal in signals:
         total = Score()
         print(f"\n## Accuracy, {signal} signal\n")
-        print("| source | slide changes | found within 1 s | chapters at no change | at a build | candidates (OCR) "
-              "| title CER en | title CER ko |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| source | slide changes | found within 1 s | chapter start - change (s) | chapters at no change "
+              "| at a build | candidates (OCR) | title CER en | title CER ko |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for name, sample in made.items():
             candidates, chapters = chapters_of(sample, SIGNALS[signal], work / "encode")
             result = score(sample, candidates, chapters)
             if not sample.changes:
                 result.extra = len(chapters)
-            print(f"| {name} | {result.changes} | {result.found} | {result.extra} | {result.at_builds} | "
-                  f"{result.candidates} | {result.cer('en')} | {result.cer('ko')} |")
-            for attribute in ("changes", "found", "extra", "at_builds", "candidates"):
+            print(f"| {name} | {result.changes} | {result.found} | {result.spread()} | {result.extra} | "
+                  f"{result.at_builds} | {result.candidates} | {result.cer('en')} | {result.cer('ko')} |")
+            for attribute in ("changes", "found", "extra", "at_builds", "candidates", "offsets"):
                 setattr(total, attribute, getattr(total, attribute) + getattr(result, attribute))
             for lang in ("en", "ko"):
                 total.errors[lang] += result.errors[lang]
-        print(f"| **all** | {total.changes} | {total.found} | {total.extra} | {total.at_builds} | {total.candidates} "
-              f"| {total.cer('en')} | {total.cer('ko')} |")
+        print(f"| **all** | {total.changes} | {total.found} | {total.spread()} | {total.extra} | {total.at_builds} "
+              f"| {total.candidates} | {total.cer('en')} | {total.cer('ko')} |")
         totals[signal] = total
     return totals
 

@@ -59,14 +59,16 @@ def slide_chain(label: str, slides: SlideOutput) -> str:
         raise ValueError(f"the motion file's path {slides.motion_file!r} cannot go into a filter graph")
     x, y, w, h = slides.zone
     small_w, small_h = _SMALL
-    crop = f"crop={max(round(small_w * w), 2)}:{max(round(small_h * h), 2)}:{round(small_w * x)}:{round(small_h * y)}"
+    # The zone is cut from the picture before it is scaled down: only its pixels are averaged.
+    zone = (f"crop=w=iw*{w:g}:h=ih*{h:g}:x=iw*{x:g}:y=ih*{y:g},"
+            f"scale={max(round(small_w * w), 2)}:{max(round(small_h * h), 2)}:flags=area")
     return (
         f"[{label}]fps=fps={slides.sample_rate}:start_time=0:round=near,split=2[slm][slf];"
-        f"[slm]scale={small_w}:{small_h}:flags=area,format=gray,{crop},scdet=threshold=100,"
+        f"[slm]{zone},format=gray,scdet=threshold=100,"
         # direct: printed unbuffered, so the watcher reads it while ffmpeg runs.
         f"metadata=mode=print:key=lavfi.scd.mafd:file={slides.motion_file}:direct=1,nullsink;"
         f"[slf]fps=fps={slides.frame_rate}:start_time=0:round=near,"
-        # Even sizes: a 4:2:0 JPEG of an odd-sized source would fail the whole run.
+        # Even sizes, as 4:2:0 JPEG wants them.
         f"scale='trunc(min({slides.frame_width},iw)/2)*2':-2,format=yuvj420p[slides]"
     )
 
