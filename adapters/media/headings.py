@@ -11,7 +11,10 @@ finds nothing).
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,20 +90,26 @@ class HeadingReader:
     def _tesseract(self, crop: Image.Image, languages: str) -> tuple[str, float, bool]:
         """The line's text, the mean word confidence, and whether a Latin word was read without confidence.
 
-        Two runs, as the OCR engine does: the plain text keeps Korean words whole, while the word
-        table (the only source of confidences) may cut them in pieces.
+        One Tesseract run writes both its plain text (which keeps Korean words whole) and its word
+        table (the only source of confidences, which may cut Korean words in pieces).
         """
         import pytesseract
 
-        try:
-            text = pytesseract.image_to_string(crop, lang=languages, config="--psm 7", timeout=self.timeout_seconds)
-            data = pytesseract.image_to_data(crop, lang=languages, config="--psm 7", timeout=self.timeout_seconds,
-                                             output_type=pytesseract.Output.DICT)
-        except (RuntimeError, OSError, pytesseract.TesseractError) as error:
-            log.warning("Tesseract could not read a slide heading: %s", error)
-            return "", 0.0, False
-        words = [(word.strip(), float(conf)) for word, conf in zip(data["text"], data["conf"])
-                 if word.strip() and float(conf) >= 0]
+        with tempfile.TemporaryDirectory(prefix="heading-") as folder:
+            image, base = Path(folder) / "line.png", Path(folder) / "line"
+            crop.save(image)
+            try:
+                pytesseract.pytesseract.run_tesseract(str(image), str(base), extension="txt", lang=languages,
+                                                      config="--psm 7 -c tessedit_create_tsv=1",
+                                                      timeout=self.timeout_seconds)
+                text = base.with_suffix(".txt").read_text(encoding="utf-8")
+                table = base.with_suffix(".tsv").read_text(encoding="utf-8")
+            except (RuntimeError, OSError, pytesseract.TesseractError) as error:
+                log.warning("Tesseract could not read a slide heading: %s", error)
+                return "", 0.0, False
+        rows = csv.DictReader(io.StringIO(table), delimiter="\t", quoting=csv.QUOTE_NONE)
+        words = [(row["text"].strip(), float(row["conf"])) for row in rows
+                 if (row.get("text") or "").strip() and _is_number(row.get("conf")) and float(row["conf"]) >= 0]
         if not words or not text.strip():
             return "", 0.0, False
         unsure = any(conf < UNSURE and not _has_hangul(word) and any(ch.isalpha() for ch in word)
@@ -175,6 +184,14 @@ def save_image(frame: Image.Image, dest: Path) -> tuple[int, int]:
     height = max(round(frame.height * IMAGE_WIDTH / frame.width / 2) * 2, 2)
     frame.convert("RGB").resize((IMAGE_WIDTH, height), Image.Resampling.LANCZOS).save(dest, "JPEG", quality=85)
     return IMAGE_WIDTH, height
+
+
+def _is_number(text: str | None) -> bool:
+    try:
+        float(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _has_hangul(text: str) -> bool:
