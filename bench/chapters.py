@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs of the whole job; 0 skips the cost")
     parser.add_argument("--cost-seconds", type=int, default=180)
     parser.add_argument("--cost-height", type=int, default=1080)
+    parser.add_argument("--cost-only", action="store_true", help="skip the accuracy part")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/2")
     parser.add_argument("--folder", help="where generated sources are kept between runs (default: a temp dir)")
     options = parser.parse_args()
@@ -203,12 +204,12 @@ def main() -> None:
     folder = Path(options.folder) if options.folder else work
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        made = sources(folder, options.quick)
-        totals = accuracy(made, list(SIGNALS) if options.compare else ["heading zone"], work)
-        zone = totals["heading zone"]
-        print(f"\ngoals: every slide change within 1 s ({zone.found}/{zone.changes}), no chapter at a build "
-              f"({zone.at_builds}), none without slides or elsewhere ({zone.extra}), "
-              f"title CER <= 0.10 (en {zone.cer('en')}, ko {zone.cer('ko')})")
+        if not options.cost_only:
+            made = sources(folder, options.quick)
+            zone = accuracy(made, list(SIGNALS) if options.compare else ["heading zone"], work)["heading zone"]
+            print(f"\ngoals: every slide change within 1 s ({zone.found}/{zone.changes}), no chapter at a build "
+                  f"({zone.at_builds}), none without slides or elsewhere ({zone.extra}), "
+                  f"title CER <= 0.10 (en {zone.cer('en')}, ko {zone.cer('ko')})")
         if options.runs:
             if options.quick:
                 cost(20, 360, 1, work, options.redis_url)
