@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     work_dir: str | None = None
     # Comma-separated key prefixes sources may be read from (e.g. "uploads/"); empty: the whole bucket.
     allowed_source_prefixes: str = ""
+    # The shortest chapter of a lecture's slides (CONTRACT 4c); a shorter one joins the one before it
+    chapter_min_seconds: float = Field(20, ge=0, le=3600)
 
     # AI engines: modules whose SPECS are registered beside the built-in ones
     ai_engine_modules: str = Field("", pattern=MODULE_LIST)

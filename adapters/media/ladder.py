@@ -1,7 +1,8 @@
 """The ffmpeg command that encodes the whole HLS ladder in one process (no process work here).
 
 One decode of the source, split into one scaler per rendition (and one more
-branch for the storyboard's tiles); every rendition is x264 at a constant
+branch for the storyboard's tiles, one for the slide watch of
+``slide_branch``); every rendition is x264 at a constant
 rate factor capped at the rung's rate; the audio is encoded once and shared
 by all renditions as an HLS audio group, which ffmpeg's hls muxer also lists
 as an audio-only variant.
@@ -27,6 +28,7 @@ from adapters.media.encoding import (
     x264_args,
 )
 from adapters.media.safety import RemoteAccess, Source, input_args
+from adapters.media.slide_branch import SlideOutput, slide_chain, slide_output_args
 from domain.video.model import Rendition
 from domain.video.playlists import RESERVED_RENDITION_NAMES
 
@@ -61,8 +63,9 @@ def ladder_command(
     audio: AudioEncoding | None,
     tiles: TileOutput | None = None,
     access: RemoteAccess | None = None,
+    slides: SlideOutput | None = None,
 ) -> list[str]:
-    """The single ffmpeg command for the ladder, its shared audio and the storyboard tiles.
+    """The single ffmpeg command for the ladder, its shared audio, the storyboard tiles and the slide watch.
 
     Parameters:
       ffmpeg: the executable.
@@ -73,6 +76,7 @@ def ladder_command(
       audio: the shared audio encode, None for a source without audio.
       tiles: the storyboard's tile output, None for none.
       access: how a URL source may be read.
+      slides: the slide watcher's samples and frames, None for none.
 
     Outputs, relative to the working directory the command runs in:
     ``<name>/index.m3u8`` and ``<name>/seg_00000.ts``... per rendition,
@@ -80,10 +84,12 @@ def ladder_command(
     ``master.m3u8`` (ffmpeg's; ``adapters.media.master`` rewrites it).
     """
     check_names(ladder)
-    branches = len(ladder) + (1 if tiles else 0)
+    branches = len(ladder) + (1 if tiles else 0) + (1 if slides else 0)
     chains = [split_chain(branches), *scaler_chains(ladder)]
     if tiles:
         chains.append(tile_chain(len(ladder), tiles))
+    if slides:
+        chains.append(slide_chain(f"s{branches - 1}", slides))
     if audio:
         chains.append(audio_chain(audio))
 
@@ -102,4 +108,6 @@ def ladder_command(
             "-map", "[tiles]", "-c:v", "png", "-fps_mode", "passthrough", "-map_metadata", "-1",
             "-f", "image2", tiles.pattern,
         ]  # fmt: skip
+    if slides:
+        args += slide_output_args(slides)
     return args

@@ -38,10 +38,13 @@ class MediaProcessor(Protocol):
         ladder: Sequence[Rendition],
         on_progress: Callable[[float], None],
         storyboard_dir: Path | None = None,
+        slides_dir: Path | None = None,
     ) -> Path:
         """Write ``out_dir/master.m3u8`` and one folder per rendition; return the master path.
 
         With ``storyboard_dir``, also ``storyboard_dir/storyboard.vtt`` and its sprites (CONTRACT 4a).
+        With ``slides_dir``, also the candidate slide changes found in the same pass:
+        ``slides_dir/candidates.json`` (``domain.video.chapters.dump_candidates``) and their images beside it.
         """
         ...
 

@@ -11,6 +11,7 @@ from typing import Any
 from domain.ai.model import EngineOutput
 from domain.errors import SourceNotFound
 from domain.jobs import JobKind, JobState
+from domain.video.chapters import CANDIDATES_FILE, dump_candidates
 from domain.video.model import MediaInfo
 
 
@@ -116,6 +117,7 @@ class FakeProgress:
 class FakeStorage:
     def __init__(self, objects: dict[str, bytes] | None = None) -> None:
         self.objects = dict(objects or {})
+        self.deleted: list[str] = []
 
     def size_of(self, key: str) -> int:
         if key not in self.objects:
@@ -149,6 +151,7 @@ class FakeStorage:
         return sorted(key for key in self.objects if key.startswith(prefix))
 
     def delete_keys(self, keys) -> None:
+        self.deleted += keys
         for key in keys:
             self.objects.pop(key, None)
 
@@ -159,8 +162,10 @@ class FakeStorage:
 class FakeMedia:
     """Writes a plausible HLS tree; ``error`` (if set) is raised by ``fail_at``."""
 
-    def __init__(self, info: MediaInfo | None = None, *, error: BaseException | None = None, fail_at: str = "") -> None:
+    def __init__(self, info: MediaInfo | None = None, *, error: BaseException | None = None, fail_at: str = "",
+                 slides: list | None = None) -> None:
         self.info = info or MediaInfo(duration_seconds=10.0, width=1280, height=720, has_audio=True)
+        self.slides = slides  # the candidate slide changes (domain.video.chapters.Candidate) the encode finds
         self.error = error
         self.fail_at = fail_at
         self.ladders: list[list[Any]] = []
@@ -244,7 +249,7 @@ class FakeMedia:
         vtt.write_text("WEBVTT\n" + "".join(f"\n{path.name}" for path in sorted(tiles_dir.iterdir())))
         return vtt
 
-    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None) -> Path:
+    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None, slides_dir=None) -> Path:
         self._maybe_fail("transcode")
         self.ladders.append(list(ladder))
         out_dir.mkdir(parents=True)
@@ -253,7 +258,7 @@ class FakeMedia:
         lines = ["#EXTM3U"]
         for rendition in ladder:
             (out_dir / rendition.name).mkdir()
-            (out_dir / rendition.name / "index.m3u8").write_text("#EXTM3U\n")
+            (out_dir / rendition.name / "index.m3u8").write_text("#EXTM3U\n#EXTINF:6.0,\nseg_00000.ts\n")
             (out_dir / rendition.name / "seg_00000.ts").write_bytes(b"ts")
             width = rendition.height * 16 // 9 // 2 * 2
             lines += [f"#EXT-X-STREAM-INF:BANDWIDTH={rendition.video_kbps * 1000},RESOLUTION={width}x{rendition.height}",
@@ -264,6 +269,11 @@ class FakeMedia:
             (storyboard_dir / "storyboard").mkdir(parents=True, exist_ok=True)
             (storyboard_dir / "storyboard" / "sprite_000.jpg").write_bytes(b"\xff\xd8jpeg")
             (storyboard_dir / "storyboard.vtt").write_text("WEBVTT\n")
+        if slides_dir is not None and self.slides is not None:
+            slides_dir.mkdir(parents=True, exist_ok=True)
+            for candidate in self.slides:
+                (slides_dir / candidate.image).write_bytes(b"\xff\xd8" + candidate.heading.encode())
+            (slides_dir / CANDIDATES_FILE).write_text(dump_candidates(self.slides))
         return master
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:

@@ -308,6 +308,11 @@ WORKER_CALLS = [
     s3("GetObject", "models/whisper-medium/model.bin"),
     # A retry of a transcription takes back the files its first attempt saved (or finds none).
     s3("HeadObject", "ai/7/job-1/transcript.json"), s3("GetObject", "ai/shared/job-2/captions.vtt"),
+    # A re-encode removes the chapters it no longer has (the previous chapters.json read first).
+    s3("GetObject", "videos/7/1/hls/chapters.json"),
+    s3("DeleteObjects", Delete={"Objects": [{"Key": "videos/7/1/hls/chapters.json"},
+                                            {"Key": "videos/shared/1/chapters.vtt"},
+                                            {"Key": "videos/7/1/hls/chapters/chapter_004.jpg"}]}),
 ]
 NOT_FOR_THE_WORKER = [
     sqs("CreateQueue", "video-jobs"), sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs-dlq"),
@@ -317,6 +322,8 @@ NOT_FOR_THE_WORKER = [
     s3("DeleteObject", "videos/7/1/thumbnail.jpg"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
     s3("GetObject", "aix/7/job-1/captions.vtt"), sqs("CreateQueue", "video-parts"),
     s3("PutObject", "models/whisper-medium/model.bin"), s3("GetObject", "models/whisper-small/model.bin"),
+    s3("DeleteObject", "videos/7/1/storyboard.vtt"), s3("DeleteObject", "uploads/7/1/chapters.vtt"),
+    s3("DeleteObject", "ai/7/job-1/chapters.json"),
 ]
 OPS_CALLS = [
     *(sqs(op, q) for q in ("video-jobs", "ai-jobs", "video-jobs-dlq", "ai-jobs-dlq")
