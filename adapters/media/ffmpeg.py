@@ -219,6 +219,7 @@ class FfmpegMediaProcessor:
         part: VideoPart,
         on_progress: Callable[[float], None],
         tiles_dir: Path | None = None,
+        slides_dir: Path | None = None,
     ) -> ManifestJson:
         """Encode one part of a long video for every rendition (video only); return its manifest as JSON.
 
@@ -234,6 +235,8 @@ class FfmpegMediaProcessor:
             decreasing, ending with 1.0.
           tiles_dir: where the part's storyboard tiles ``tile_NNNNN.png`` go
             (numbered on the whole video's storyboard); None for none.
+          slides_dir: where the candidate slide changes of the part's range go (``candidates.json`` and
+            their images, times on the whole video's timeline); None for none.
 
         The manifest (``manifest.PartManifest``'s JSON) lists each
         rendition's segments with durations and sizes, CODECS and
@@ -241,9 +244,12 @@ class FfmpegMediaProcessor:
         ``stitch_hls`` and ``stitch_storyboard`` need nothing else.
         """
         check_names(ladder)
+        watcher = None
+        if slides_dir is not None:
+            watcher = SlideWatcher(slides_dir, self.headings, offset_seconds=part.start_seconds)
         return encode_part(self.ffmpeg, source, out_dir, info, ladder, part, video=self.video,
                            timeout_seconds=self.timeout_seconds, access=self.remote, on_progress=on_progress,
-                           tiles_dir=tiles_dir).to_json()  # fmt: skip
+                           tiles_dir=tiles_dir, watcher=watcher).to_json()  # fmt: skip
 
     def encode_audio(
         self,

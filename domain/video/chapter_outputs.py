@@ -20,7 +20,7 @@ from pathlib import Path
 from domain.errors import SourceNotFound
 from domain.ports import ObjectStorage
 from domain.video import chapter_files
-from domain.video.chapters import CANDIDATES_FILE, Chapter, decide, load_candidates
+from domain.video.chapters import CANDIDATES_FILE, Chapter, decide, dump_candidates, load_candidates
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,26 @@ class ChapterOutputs:
                                                       encoding="utf-8")
         master.write_text(chapter_files.with_chapters(master.read_text(), bool(chapters)))
         return chapters
+
+    @staticmethod
+    def gather(folders: Sequence[Path], into: Path) -> None:
+        """The candidates of several ranges (a video's parts) as one encode's: one ``candidates.json``
+        and every image in ``into``. A part without its file found nothing (or looked for nothing).
+
+        Parameters:
+          folders: each part's folder, as its encode left it.
+          into: the folder ``write`` then reads.
+        """
+        into.mkdir(parents=True, exist_ok=True)
+        found = []
+        for folder in folders:
+            try:
+                found += load_candidates((folder / CANDIDATES_FILE).read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue
+            for image in folder.glob("*.jpg"):  # named by their time on the whole video: no two alike
+                shutil.copyfile(image, into / image.name)
+        (into / CANDIDATES_FILE).write_text(dump_candidates(found), encoding="utf-8")
 
     def stale(self, prefix: str, chapters: Sequence[Chapter]) -> list[str]:
         """The keys under ``prefix`` an earlier encode wrote that these ``chapters`` leave behind.

@@ -49,9 +49,11 @@ class MediaProcessor(Protocol):
         ...
 
     def encode_part(self, source: Source, out_dir: Path, info: MediaInfo, ladder: Sequence[Rendition],
-                    part: VideoPart, on_progress: Callable[[float], None], tiles_dir: Path | None = None) -> Manifest:
-        """Encode one part for every rendition (``out_dir/<rendition>/<attempt>/seg_NNNNN.ts``) and its
-        storyboard tiles (into ``tiles_dir``); return its manifest."""
+                    part: VideoPart, on_progress: Callable[[float], None], tiles_dir: Path | None = None,
+                    slides_dir: Path | None = None) -> Manifest:
+        """Encode one part for every rendition (``out_dir/<rendition>/<attempt>/seg_NNNNN.ts``), its
+        storyboard tiles (into ``tiles_dir``) and its candidate slide changes (into ``slides_dir``, as
+        ``transcode_hls`` does, on the whole video's timeline); return its manifest."""
         ...
 
     def encode_audio(self, source: Source, out_dir: Path, info: MediaInfo, ladder: Sequence[Rendition],

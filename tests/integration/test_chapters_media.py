@@ -90,3 +90,27 @@ def test_an_odd_sized_source_still_encodes_with_its_slide_watch(tmp_path):
     _, _, out = encode(source, tmp_path)  # the slide frames are 320 x 240, even for 4:2:0 JPEG
     assert (out / "hls" / "master.m3u8").is_file()
     assert sorted(path.name for path in (tmp_path / "slides").iterdir() if path.suffix == ".json") == [CANDIDATES_FILE]
+
+
+def test_parts_find_the_candidates_of_their_ranges_and_the_decision_makes_the_one_pass_chapters(sample, tmp_path):
+    """Each part watches its own range (times on the whole video); the chapters decided from all of them
+    are those of the one pass, boundaries within a second, titles alike."""
+    from domain.video.chapter_outputs import ChapterOutputs
+    from domain.video.parts import plan_parts
+
+    media = FfmpegMediaProcessor(ffmpeg_exe(), timeout_seconds=300, segment_seconds=6, preset="ultrafast")
+    info = media.probe(sample.path)
+    one_pass, _, _ = encode(sample.path, tmp_path / "one")
+    folders = []
+    for part in plan_parts(info.duration_seconds, part_seconds=12, segment_seconds=6, attempt="a1"):
+        folder = tmp_path / f"slides-{part.index}"
+        media.encode_part(sample.path, tmp_path / "parts", info, LADDER, part, lambda _: None, None, folder)
+        folders.append(folder)
+    ChapterOutputs.gather(folders, tmp_path / "gathered")
+    in_parts = load_candidates((tmp_path / "gathered" / CANDIDATES_FILE).read_text())
+    whole = decide(one_pass, duration_seconds=info.duration_seconds)
+    parted = decide(in_parts, duration_seconds=info.duration_seconds)
+    assert [chapter.title for chapter in parted] == [chapter.title for chapter in whole]
+    assert len(parted) == len(DECK)
+    assert all(abs(a.start - b.start) <= 1.0 for a, b in zip(parted, whole))
+    assert all((tmp_path / "gathered" / chapter.image).is_file() for chapter in parted)

@@ -196,8 +196,9 @@ class FakeMedia:
     def reads_by_range(self, info: MediaInfo) -> bool:
         return self.by_range
 
-    def encode_part(self, source, out_dir, info, ladder, part, on_progress, tiles_dir=None) -> dict:
-        """One segment per rung named by the part's attempt and first segment; a tile; progress 0.5, 1."""
+    def encode_part(self, source, out_dir, info, ladder, part, on_progress, tiles_dir=None, slides_dir=None) -> dict:
+        """One segment per rung named by the part's attempt and first segment; a tile; the slides of its
+        range (of ``slides``); progress 0.5, 1."""
         self._maybe_fail(f"part {part.index}")
         self.encoded.append(f"part_{part.index:05d}")
         for rendition in ladder:
@@ -206,6 +207,9 @@ class FakeMedia:
             segment.write_bytes(b"ts")
         if tiles_dir is not None:
             (tiles_dir / f"tile_{part.index:05d}.png").write_bytes(b"png")
+        if slides_dir is not None and self.slides is not None:
+            end = part.start_seconds + (part.duration_seconds or info.duration_seconds)
+            self._write_slides(slides_dir, [c for c in self.slides if part.start_seconds <= c.at < end])
         on_progress(0.5)
         on_progress(1.0)
         return {"index": part.index, "attempt": part.attempt, "first_segment": part.first_segment}
@@ -270,11 +274,15 @@ class FakeMedia:
             (storyboard_dir / "storyboard" / "sprite_000.jpg").write_bytes(b"\xff\xd8jpeg")
             (storyboard_dir / "storyboard.vtt").write_text("WEBVTT\n")
         if slides_dir is not None and self.slides is not None:
-            slides_dir.mkdir(parents=True, exist_ok=True)
-            for candidate in self.slides:
-                (slides_dir / candidate.image).write_bytes(b"\xff\xd8" + candidate.heading.encode())
-            (slides_dir / CANDIDATES_FILE).write_text(dump_candidates(self.slides))
+            self._write_slides(slides_dir, self.slides)
         return master
+
+    @staticmethod
+    def _write_slides(slides_dir: Path, candidates: list) -> None:
+        slides_dir.mkdir(parents=True, exist_ok=True)
+        for candidate in candidates:
+            (slides_dir / candidate.image).write_bytes(b"\xff\xd8" + candidate.heading.encode())
+        (slides_dir / CANDIDATES_FILE).write_text(dump_candidates(candidates))
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:
         self._maybe_fail("thumbnail")
