@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,8 @@ class DownloadedModelEngine:
 
     def run(self, request: AIJobRequest, source: Path | None, workdir: Path, progress: Progress) -> EngineOutput:
         return self.engine.run(request, source, workdir, progress)
+
+    def earlier_output(self, request: AIJobRequest, fetch: Callable[[str, Path], bool],
+                       workdir: Path) -> EngineOutput | None:
+        """What an earlier attempt of the job saved (no model is needed to take it back)."""
+        return self.engine.earlier_output(request, fetch, workdir)

@@ -56,7 +56,8 @@ def test_a_model_from_an_s3_prefix_transcribes_and_the_iam_policy_allows_its_dow
     fetched = {call.params["Key"] for call in calls if call.params.get("Key", "").startswith(PREFIX)}
     assert {PREFIX + "model-manifest.json", PREFIX + "model.bin", PREFIX + "tokenizer.json"} <= fetched
     values = dict(REGION="us-east-1", ACCOUNT_ID=MOTO_ACCOUNT, VIDEO_QUEUE=stack.video_queue, AI_QUEUE=stack.ai_queue,
-                  VIDEO_DLQ=stack.video_dlq, AI_DLQ=stack.ai_dlq, S3_BUCKET=stack.bucket, SOURCE_PREFIX="uploads/")
+                  VIDEO_DLQ=stack.video_dlq, AI_DLQ=stack.ai_dlq, S3_BUCKET=stack.bucket, SOURCE_PREFIX="uploads/",
+                  VIDEO_PARTS_QUEUE=stack.parts_queue, VIDEO_PARTS_DLQ=stack.parts_dlq)
     assert denied(load_policy(WORKER_POLICY, **values, MODEL_PREFIX=PREFIX), calls, "us-east-1", MOTO_ACCOUNT) == []
     model_calls = [call for call in calls if call.params.get("Key", "").startswith(PREFIX)]
     assert denied(load_policy(WORKER_POLICY, **values, MODEL_PREFIX="models/other/"), model_calls, "us-east-1",
