@@ -9,7 +9,6 @@ serve other programs meanwhile.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import time
@@ -20,8 +19,6 @@ import redis as redis_lib
 from sqlalchemy import text
 
 from adapters.db import connect_database
-from adapters.sqs.publisher import video_body
-from tests.conftest import insert_video
 from tests.e2e.stack import TransitionLog
 from tests.media_samples import make_video
 from tests.services import PrivatePostgres, free_port, fresh_tables, wait_for_port
@@ -37,12 +34,7 @@ def slow_source(tmp_path_factory):
 
 
 def start_job(stack, source):
-    video_id = random.randrange(10**6, 10**9)
-    key = f"uploads/7/{video_id}/source.mp4"
-    stack.upload(source, key)
-    insert_video(stack.database, stack.tables["video"], video_id, key)
-    stack.send(stack.video_queue, video_body(video_id, key, 7))
-    return video_id
+    return stack.send_video(source)[0]
 
 
 def finish(stack, log, video_id, figures, outage):

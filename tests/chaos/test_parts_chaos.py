@@ -4,15 +4,11 @@ SIGTERM mid-parts. Each video ends READY once; nothing is dead-lettered; no vide
 from __future__ import annotations
 
 import json
-import random
 import subprocess
-import time
 
 import pytest
 import redis as redis_lib
 
-from adapters.sqs.publisher import video_body
-from tests.conftest import insert_video
 from tests.e2e.stack import TransitionLog
 from tests.e2e.test_video_parts import PARTS
 from tests.media_samples import make_video
@@ -30,12 +26,7 @@ def lecture(tmp_path_factory):
 
 
 def start_video(stack, source) -> int:
-    video_id = random.randrange(10**6, 10**9)
-    key = f"uploads/7/{video_id}/lecture.mp4"
-    stack.upload(source, key)
-    insert_video(stack.database, stack.tables["video"], video_id, key)
-    stack.send(stack.video_queue, video_body(video_id, key, 7))
-    return video_id
+    return stack.send_video(source)[0]
 
 
 def done_pieces(redis, video_id) -> int:

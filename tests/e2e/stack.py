@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import redis as redis_lib
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, insert, select, text
 
 from adapters.db import Tables
+from adapters.sqs.publisher import json_body
 from tests.services import AWS_ENV, BIN, POSTGRES_URL, REDIS_URL, ROOT, MotoServer, unique
 
 
@@ -92,6 +95,21 @@ class Stack:
 
     def upload(self, path: Path, key: str) -> None:
         self.s3.upload_file(str(path), self.bucket, key)
+
+    def send_video(self, source: Path, *, video_id: int | None = None, tenant_id: int | None = 7) -> tuple[int, str]:
+        """What the API does for an upload: the source in the bucket, an UPLOADED row, the plain-JSON
+        message on the video queue; return the video's id (random unless given) and the message's body."""
+        video_id = video_id if video_id is not None else random.randrange(10**6, 10**9)
+        key = f"uploads/{tenant_id if tenant_id is not None else 'shared'}/{video_id}/source{source.suffix}"
+        self.upload(source, key)
+        table = self.tables["video"]
+        now = datetime.now(timezone.utc)
+        with self.database.begin() as connection:
+            connection.execute(insert(table).values(id=video_id, tenant_id=tenant_id, file_key=key, status="UPLOADED",
+                                                    created_at=now, updated_at=now))
+        body = json_body({"video_id": video_id, "file_key": key, "tenant_id": tenant_id})
+        self.send(self.video_queue, body)
+        return video_id, body
 
     def video(self, video_id: int) -> dict:
         table = self.tables["video"]

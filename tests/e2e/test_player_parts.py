@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.sqs.publisher import video_body
 from tests.browser import wait
-from tests.conftest import insert_video
 from tests.e2e.test_player_browser import MISSING, Page, Site, browser  # noqa: F401 - the browser fixture
 from tests.e2e.test_video_parts import PARTS
 from tests.media_samples import make_media, speech_like
@@ -25,11 +23,7 @@ def test_hls_js_plays_across_every_part_boundary_without_a_stall(private_stack, 
     start_worker(**PARTS)
     source = make_media(tmp_path / "lecture.mp4", seconds=SECONDS, width=640, height=360,
                         audio=speech_like(0.3, seconds=SECONDS))
-    video_id = 9_100_000 + int.from_bytes(tmp_path.name.encode()[-3:], "big") % 100_000
-    key = f"uploads/7/{video_id}/source.mp4"
-    stack.upload(source, key)
-    insert_video(stack.database, stack.tables["video"], video_id, key)
-    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    video_id, _ = stack.send_video(source)
     row = stack.wait_status(video_id, "READY", "FAILED", timeout=240)
     assert row["status"] == "READY", row["error_reason"]
     assert stack.redis.hlen(f"parts:video:{video_id}") == SECONDS // PART + 1  # it was encoded in parts
