@@ -211,6 +211,11 @@ def read_track(
         path = folder / attempt / Path(uri).name
         if not path.is_file():
             raise ValueError(f"{name}/{attempt}/{Path(uri).name} is listed but was not written")
+        if path.stat().st_size == 0:
+            # What ffmpeg leaves for an output that never got a frame (a part
+            # after the end of the video stream): not a segment.
+            path.unlink()
+            continue
         segments.append(Segment(f"{attempt}/{path.name}", seconds, path.stat().st_size))
     attributes = master_variants(master.read_text()).get(playlist.name, {}) if master is not None else {}
     first, last, frames = _timestamps([folder / segment.uri for segment in segments], timeout_seconds)

@@ -185,7 +185,9 @@ def encode_part(
     progress.done()
     if watcher is not None:
         watcher.finish()
-    tiles_written = _tiles(tiles_dir, window.first_tile, window.tiles, interval, last=part.duration_seconds is None)
+    # The last part, or one in which the video stream ended, may have fewer tiles.
+    ended = part.duration_seconds is None or (window.frames is not None and tracks[0].frames < window.frames)
+    tiles_written = _tiles(tiles_dir, window.first_tile, window.tiles, interval, last=ended)
     return _manifest(part, rate, tracks, tiles_written, interval)
 
 

@@ -146,8 +146,10 @@ def stitch_storyboard(
     (interval,) = intervals
     assert interval is not None
     for part in ordered[:-1]:
+        # All its tiles, or fewer when the video stream ended in it (then no later part has any).
         first, count = owned_tiles(part.start_seconds, part.duration_seconds, interval)
-        if [tile.index for tile in part.tiles] != list(range(first, first + (count or 0))):
+        if [tile.index for tile in part.tiles] != list(range(first, first + len(part.tiles))) or \
+                len(part.tiles) > (count or 0):
             raise ValueError(f"part {part.index} does not have its storyboard tiles")
     tiles = [tile for part in ordered for tile in part.tiles]
     if [tile.index for tile in tiles] != list(range(len(tiles))):

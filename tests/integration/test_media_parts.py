@@ -168,6 +168,23 @@ def test_a_slide_shown_across_a_part_boundary_stays_until_the_next(media, tmp_pa
     assert_seamless(tmp_path / "parts" / "hls", ladder, info, source_frames=125, parts=3)
 
 
+def test_a_video_stream_that_ends_before_the_audio_leaves_the_later_parts_empty(media, tmp_path):
+    source = tmp_path / "short-video.mp4"
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x240:rate=25:duration=3", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000:duration=6", *X264, "-c:a", "aac", str(source)],
+                   check=True, timeout=60)
+    info = media.probe(source)
+    ladder = plan_ladder(info.height, RUNGS)
+
+    master, manifests, _ = encode_in_parts(media, source, tmp_path / "parts", info, ladder, part_seconds=2)
+    single_pass(media, source, tmp_path / "single", info, ladder)
+
+    assert [track.frames for manifest in manifests for track in manifest.renditions] == [50, 25, 0]
+    assert_same_as_single_pass(tmp_path / "single", tmp_path / "parts", ladder, info)
+    assert decode_errors(master.parent / "240p" / "index.m3u8") == ""
+
+
 @pytest.mark.parametrize("kind", list(UPLOADS))
 def test_every_kind_of_upload_still_plays_when_parted(media, tmp_path, kind):
     source = make_upload(UPLOADS[kind], tmp_path)

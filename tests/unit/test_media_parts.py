@@ -353,8 +353,14 @@ def test_the_storyboard_is_laid_out_from_every_parts_tiles(tmp_path):
     with Image.open(tmp_path / "out" / "storyboard" / "sprite_000.jpg") as sheet:
         assert sheet.size == (960, 90) and sheet.getpixel((4 * 160 + 80, 45))[2] > 200
     parts[1] = part(1, renditions[1], tiles=tuple(tiles[2:4]))
+    with pytest.raises(ValueError, match="without a hole"):
+        stitch_storyboard(parts, tmp_path, tmp_path / "out", duration_seconds=26.0)
+    parts[1] = part(1, renditions[1], tiles=tuple(tiles[3:5]))
     with pytest.raises(ValueError, match="part 1 does not have its storyboard tiles"):
         stitch_storyboard(parts, tmp_path, tmp_path / "out", duration_seconds=26.0)
+    # A video stream that ends in part 1: its first tiles, none after.
+    parts[1:] = [part(1, renditions[1], tiles=tuple(tiles[2:3])), part(2, renditions[2], None)]
+    assert stitch_storyboard(parts, tmp_path, tmp_path / "out", duration_seconds=26.0).read_text().count("-->") == 6
 
 
 @pytest.mark.parametrize("format_name,by_range", [
