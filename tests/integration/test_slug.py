@@ -11,7 +11,7 @@ from bench.slug_layout import ignored_by_slugignore
 from tests.services import ROOT
 
 # What the Procfile's processes and the buildpacks read from the app tree.
-SHIPPED = ("domain/", "adapters/", "kinds/", "tasks/", "ops/", "settings.py", "bootstrap.py", "Procfile",
+SHIPPED = ("domain/", "adapters/", "kinds/", "tasks/", "ops/", "settings.py", "bootstrap/", "Procfile",
            "requirements.txt", "pyproject.toml", "Aptfile", "package.json", "package-lock.json", "app.json",
            "bin/post_compile")
 
