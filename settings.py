@@ -30,7 +30,8 @@ SQS_MAX_DELAY_MS = 15 * 60 * 1000
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", case_sensitive=False)
+    # extra="allow": the kinds' names (VIDEO_QUEUE, ...) given as keywords (tests, tools) are kept for ``value``.
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="allow", case_sensitive=False)
 
     # CONTRACT section 6 (the queue, dead-letter queue and table names - VIDEO_QUEUE, AI_DLQ,
     # VIDEO_TABLE... - are declared by each kind in kinds/ and read through ``value``)
@@ -86,14 +87,22 @@ class Settings(BaseSettings):
     work_dir: str | None = None
     # Comma-separated key prefixes sources may be read from (e.g. "uploads/"); empty: the whole bucket.
     allowed_source_prefixes: str = ""
+    # The shortest chapter of a lecture's slides (CONTRACT 4c); a shorter one joins the one before it
+    chapter_min_seconds: float = Field(20, ge=0, le=3600)
 
     # AI engines: modules whose SPECS are registered beside the built-in ones
     ai_engine_modules: str = Field("", pattern=MODULE_LIST)
     # Job kinds: modules whose KINDS are declared beside video and ai (see kinds/)
     job_kind_modules: str = Field("", pattern=MODULE_LIST)
-    # The transcribe engine: the pinned Whisper model (adapters/ai/whisper_weights.py) and its CPU threads
-    transcribe_model: Literal["base"] = "base"
+    # The transcribe engine: "base" (the pinned Whisper model, adapters/ai/whisper_weights.py) or the
+    # absolute path of a folder holding an operator's CTranslate2 Whisper model and its manifest
+    # (adapters/ai/whisper_manifest.py); with TRANSCRIBE_MODEL_S3_PREFIX that folder is filled at start
+    # from that prefix of S3_BUCKET. Its CPU threads; its memory and time limits (unset: by the model's size).
+    transcribe_model: str = "base"
+    transcribe_model_s3_prefix: str | None = None
     transcribe_cpu_threads: int = Field(2, ge=1, le=64)
+    transcribe_memory_mb: int | None = Field(None, ge=512, le=262_144)
+    transcribe_seconds_per_audio_second: float | None = Field(None, gt=0, le=100)
     # A transcribe job whose video is not READY yet looks again this often (for at most 6 hours)
     captions_wait_retry_seconds: float = Field(60, ge=1, le=900)
 
@@ -168,10 +177,32 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
-    @field_validator("loudness_target_lufs", "video_parts_min_seconds", mode="before")
+    @field_validator("loudness_target_lufs", "video_parts_min_seconds", "transcribe_model_s3_prefix",
+                     "transcribe_memory_mb", "transcribe_seconds_per_audio_second", mode="before")
     @classmethod
     def _empty_is_off(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("transcribe_model")
+    @classmethod
+    def _model_or_folder(cls, value: str) -> str:
+        if value in ("base", ""):  # empty, as a platform's dashboard leaves it: the pinned default
+            return "base"
+        if not value.startswith("/") or "\0" in value or any(part == ".." for part in value.split("/")):
+            raise ValueError("must be base (the pinned Whisper model) or the absolute path of a folder "
+                             "holding a CTranslate2 Whisper model and its model-manifest.json")
+        return value.rstrip("/") or value
+
+    @field_validator("transcribe_model_s3_prefix")
+    @classmethod
+    def _model_prefix(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if (not re.fullmatch(r"[A-Za-z0-9!_.*'()/-]{1,900}", value) or value.startswith("/")
+                or any(part in (".", "..") for part in value.rstrip("/").split("/"))):
+            raise ValueError("must be a key prefix of S3_BUCKET such as models/whisper-medium/ "
+                             "(letters, digits, !_.*'()- and /; no leading / or . or .. segment)")
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("hls_ladder")
     @classmethod
@@ -192,13 +223,17 @@ class Settings(BaseSettings):
             # A part starts on a segment boundary, so its segments continue the previous part's.
             raise ValueError(f"VIDEO_PART_SECONDS ({self.video_part_seconds}) must be a multiple of "
                              f"HLS_SEGMENT_SECONDS ({self.hls_segment_seconds})")
+        if self.transcribe_model_s3_prefix and self.transcribe_model == "base":
+            raise ValueError("TRANSCRIBE_MODEL_S3_PREFIX needs TRANSCRIBE_MODEL to be the absolute path of the "
+                             "folder the model is downloaded to")
         return self
 
     def value(self, variable: str, default: str | None) -> str | None:
         """A name a job kind declares (``VIDEO_QUEUE``, or ``DOCUMENT_QUEUE`` of a kind that
-        JOB_KIND_MODULES adds): the environment, else ``.env``; ``default`` when unset or empty.
-        The kind's declaration checks it."""
-        return _environment(variable) or default
+        JOB_KIND_MODULES adds): given as a keyword, else the environment, else ``.env``; ``default``
+        when unset or empty. The kind's declaration checks it."""
+        given = (self.model_extra or {}).get(variable.lower())
+        return str(given) if given not in (None, "") else (_environment(variable) or default)
 
     @property
     def redis_client_url(self) -> str:
@@ -227,6 +262,8 @@ class Settings(BaseSettings):
                 "model": self.transcribe_model,
                 "cpu_threads": self.transcribe_cpu_threads,
                 "ffmpeg": self.ffmpeg_binary,
+                "memory_mb": self.transcribe_memory_mb,
+                "seconds_per_audio_second": self.transcribe_seconds_per_audio_second,
             },
         }
 

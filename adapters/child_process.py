@@ -26,11 +26,31 @@ STDERR_TAIL_BYTES = 8192
 _READ_BYTES = 65536
 
 
+class Deadline:
+    """A child's time limit, counted from when this is made; it may be pushed back while the child
+    runs (an engine that turns out to have more to do), never brought forward.
+
+    Parameters:
+      seconds: the limit.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.started = time.monotonic()
+        self.seconds = seconds
+
+    def extend_to(self, seconds: float) -> None:
+        """Make the limit ``seconds`` from the start, if that is later than it is."""
+        self.seconds = max(self.seconds, seconds)
+
+    def remaining(self) -> float:
+        return self.started + self.seconds - time.monotonic()
+
+
 def run_child(
     args: Sequence[str],
     *,
-    timeout_seconds: float,
-    timed_out: Exception,
+    timeout_seconds: float | Deadline,
+    timed_out: Exception | Callable[[], Exception],
     on_line: Callable[[str], None] | None = None,
     stdin: bytes | None = None,
     cwd: Path | None = None,
@@ -40,15 +60,17 @@ def run_child(
 
     Parameters:
       args: the command line, executable first.
-      timeout_seconds: the limit on the whole run; past it the child is
-        killed and ``timed_out`` raised.
-      timed_out: the exception to raise on timeout.
+      timeout_seconds: the limit on the whole run (a Deadline: one that
+        ``on_line`` may push back); past it the child is killed and
+        ``timed_out`` raised.
+      timed_out: the exception to raise on timeout, or a function making it
+        (called then, so that it can tell the limit reached).
       on_line: called with each complete line the child writes to stdout.
       stdin: bytes written to the child's stdin before reading (then closed).
       cwd: the child's working directory.
       env: the child's environment (None: this process's).
     """
-    deadline = time.monotonic() + timeout_seconds
+    deadline = timeout_seconds if isinstance(timeout_seconds, Deadline) else Deadline(timeout_seconds)
     proc: subprocess.Popen[bytes] | None = None
     try:
         proc = _start(args, stdin=stdin is not None, cwd=cwd, env=env)
@@ -57,9 +79,9 @@ def run_child(
                 proc.stdin.write(stdin)
         stderr_tail = _pump(proc, deadline, _Lines(on_line), timed_out)
         try:
-            returncode = proc.wait(timeout=max(deadline - time.monotonic(), 0.01))
+            returncode = proc.wait(timeout=max(deadline.remaining(), 0.01))
         except subprocess.TimeoutExpired:
-            raise timed_out from None
+            raise _exception(timed_out) from None
     finally:
         if proc is not None:
             _reap(proc)
@@ -89,16 +111,17 @@ def _start(
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _pump(proc: subprocess.Popen[bytes], deadline: float, lines: _Lines, timed_out: Exception) -> bytes:
+def _pump(proc: subprocess.Popen[bytes], deadline: Deadline, lines: _Lines,
+          timed_out: Exception | Callable[[], Exception]) -> bytes:
     """Read both pipes until the child closes them; return the tail of stderr."""
     stderr_tail = b""
     with selectors.DefaultSelector() as selector:
         selector.register(proc.stdout, selectors.EVENT_READ, "out")
         selector.register(proc.stderr, selectors.EVENT_READ, "err")
         while selector.get_map():
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining <= 0:
-                raise timed_out
+                raise _exception(timed_out)
             for key, _ in selector.select(min(remaining, POLL_SECONDS)):
                 chunk = os.read(key.fd, _READ_BYTES)
                 if not chunk:
@@ -109,6 +132,10 @@ def _pump(proc: subprocess.Popen[bytes], deadline: float, lines: _Lines, timed_o
                     stderr_tail = (stderr_tail + chunk)[-STDERR_TAIL_BYTES:]
     lines.flush()
     return stderr_tail
+
+
+def _exception(timed_out: Exception | Callable[[], Exception]) -> Exception:
+    return timed_out if isinstance(timed_out, BaseException) else timed_out()
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:

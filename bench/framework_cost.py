@@ -24,20 +24,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dramatiq  # noqa: E402
-import redis as redis_lib  # noqa: E402
 from dramatiq.brokers.redis import RedisBroker  # noqa: E402
 from dramatiq_sqs import SQSBroker  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from adapters.db import connect_database  # noqa: E402
 from adapters.sqs.publisher import ai_body  # noqa: E402
+from bench.common import REDIS_URL, parse_options, wait_until_done  # noqa: E402
 from bootstrap import Container, build_broker  # noqa: E402
-from kinds import AI  # noqa: E402
+from domain.errors import PermanentError  # noqa: E402
 from settings import Settings  # noqa: E402
 from tests.services import AWS_ENV, POSTGRES_URL, MotoServer, fresh_tables, unique  # noqa: E402
 from tests.unit.fakes import FakeEngine  # noqa: E402
 
 THREADS = 4
+SMOKE = {"jobs": 10, "runs": 1}
 
 
 def drain(broker: dramatiq.Broker, queue: str, jobs: int, done) -> float:
@@ -45,11 +46,11 @@ def drain(broker: dramatiq.Broker, queue: str, jobs: int, done) -> float:
     worker = dramatiq.Worker(broker, worker_threads=THREADS, worker_timeout=100)
     began = time.perf_counter()
     worker.start()
-    while done() < jobs:
-        time.sleep(0.01)
-    seconds = time.perf_counter() - began
-    worker.stop(timeout=10_000)
-    return seconds
+    try:
+        wait_until_done(done, jobs, f"jobs on {queue}")
+        return time.perf_counter() - began
+    finally:
+        worker.stop(timeout=10_000)
 
 
 def full_path(kind: str, moto: MotoServer | None, jobs: int) -> float:
@@ -57,18 +58,40 @@ def full_path(kind: str, moto: MotoServer | None, jobs: int) -> float:
     tables = fresh_tables()
     engine = connect_database(POSTGRES_URL)
     tables.create(engine)
+    try:
+        return drain_full_path(kind, moto, jobs, queue, tables, engine)
+    finally:
+        tables.metadata.drop_all(engine)
+        engine.dispose()
+
+
+def drain_full_path(kind: str, moto: MotoServer | None, jobs: int, queue: str, tables, engine) -> float:
+    """Seconds for the whole path to process ``jobs`` no-op AI jobs (see ``drain``).
+
+    Parameters:
+      kind: the broker, "sqs" or "redis".
+      moto: moto's server (SQS), None on Redis.
+      jobs: how many.
+      queue: the AI queue's name.
+      tables: the job tables.
+      engine: the database they are in.
+    """
     settings = Settings(
-        broker=kind, ai_queue=queue, video_queue=unique("bench-video-"), video_table=tables["video"].name,
-        ai_job_table=tables["ai"].name, database_url=POSTGRES_URL, redis_url="redis://127.0.0.1:6379/2",
-        sqs_endpoint_url=moto.url if moto else None, s3_endpoint_url=moto.url if moto else None,
+        _env_file=None, broker=kind, ai_queue=queue, video_queue=unique("bench-video-"),
+        video_table=tables["video"].name, ai_job_table=tables["ai"].name, database_url=POSTGRES_URL,
+        redis_url=REDIS_URL, sqs_endpoint_url=moto.url if moto else None, s3_endpoint_url=moto.url if moto else None,
+        video_parts_min_seconds=None,  # no video here: no parts queue to look up
     )
     container = Container(settings, engines={"noop": FakeEngine(lambda request, source, progress: {})})
     broker = build_broker(settings, container)
+    declaration = container.kinds["ai"]
     done = {"n": 0}
 
-    @dramatiq.actor(actor_name=AI.actor, queue_name=queue, broker=broker)
+    # As tasks.declare declares the kind's actor (tasks builds the process's own container from the environment).
+    @dramatiq.actor(actor_name=declaration.actor, queue_name=declaration.queue_name(settings), broker=broker,
+                    throws=(PermanentError,), max_retries=settings.max_retries, **container.actor_options(declaration))
     def process_ai_job(**body):
-        container.handler("ai").handle(AI.parse(body))
+        container.handler("ai").handle(declaration.parse(body))
         done["n"] += 1
 
     now = datetime.now(timezone.utc)
@@ -88,9 +111,7 @@ def full_path(kind: str, moto: MotoServer | None, jobs: int) -> float:
     else:
         for i in ids:
             process_ai_job.send(job_id=i, job_type="noop", payload={})
-    seconds = drain(broker, queue, jobs, lambda: done["n"])
-    tables.metadata.drop_all(engine)
-    return seconds
+    return drain(broker, queue, jobs, lambda: done["n"])
 
 
 def bare(kind: str, moto: MotoServer | None, jobs: int) -> float:
@@ -98,7 +119,7 @@ def bare(kind: str, moto: MotoServer | None, jobs: int) -> float:
     if kind == "sqs":
         broker = SQSBroker(endpoint_url=moto.url, region_name="us-east-1")
     else:
-        broker = RedisBroker(url="redis://127.0.0.1:6379/2")
+        broker = RedisBroker(url=REDIS_URL)
     done = {"n": 0}
 
     @dramatiq.actor(queue_name=queue, broker=broker)
@@ -111,13 +132,12 @@ def bare(kind: str, moto: MotoServer | None, jobs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--broker", choices=["sqs", "redis", "both"], default="both")
-    options = parser.parse_args()
+    options = parse_options(parser, SMOKE)
     os.environ.update(AWS_ENV)
-    redis_lib.Redis.from_url("redis://127.0.0.1:6379/2").flushdb()
     moto = MotoServer().start()
     try:
         for kind in (["sqs", "redis"] if options.broker == "both" else [options.broker]):

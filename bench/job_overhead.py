@@ -5,7 +5,7 @@ over HTTP (download, upload with Content-Types), PyAV probe, the one-process
 ladder, the thumbnail, the row in SQLite, lock and progress in Redis. The
 baseline: the same ladder command run by hand on the same local file.
 
-    .venv/bin/python bench/job_overhead.py [--runs 3] [--seconds 60]
+    .venv/bin/python bench/job_overhead.py [--runs 3] [--seconds 60] [--height 1080]
 """
 
 from __future__ import annotations
@@ -16,52 +16,32 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, update  # noqa: E402
-
 from adapters.media.encoding import AudioEncoding, TileOutput  # noqa: E402
 from adapters.media.ladder import ladder_command  # noqa: E402
 from adapters.media.loudness import analysis_command, normalisation_filter, parse_summary  # noqa: E402
-from bench.common import interleaved, make_source, summary  # noqa: E402
-from bootstrap import Container  # noqa: E402
-from domain.video.model import VideoJob  # noqa: E402
+from bench.common import interleaved, make_source, parse_options, source_path, summary, video_job_bench  # noqa: E402
 from settings import Settings  # noqa: E402
-from tests.services import AWS_ENV, MotoServer  # noqa: E402
+
+SMOKE = {"runs": 1, "seconds": 2, "height": 240, "ladder": "240p:240:400:64"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/2")
-    options = parser.parse_args()
-    import os
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--ladder", default=Settings.model_fields["hls_ladder"].default, help="as HLS_LADDER")
+    options = parse_options(parser, SMOKE)
+    source = make_source(source_path(options.seconds, options.height), seconds=options.seconds, height=options.height)
+    with tempfile.TemporaryDirectory(prefix="bench-job-") as tmp, \
+            video_job_bench(source, hls_ladder=options.ladder) as bench:
+        work = Path(tmp)
+        settings, media = bench.container.settings, bench.container.media
 
-    os.environ.update(AWS_ENV)
-    work = Path(tempfile.mkdtemp(prefix="bench-job-"))
-    source = make_source(Path(tempfile.gettempdir()) / f"bench-source-{options.seconds}s-1080p.mp4",
-                         seconds=options.seconds)
-    moto = MotoServer().start()
-    try:
-        settings = Settings(
-            broker="stub", s3_endpoint_url=moto.url, sqs_endpoint_url=moto.url, s3_bucket="bench",
-            database_url=f"sqlite:///{work / 'bench.db'}", redis_url=options.redis_url, create_tables=True,
-            work_dir=str(work),
-        )
-        container = Container(settings)
-        container.s3.create_bucket(Bucket="bench")
-        container.s3.upload_file(str(source), "bench", "uploads/1/1/source.mp4")
-        videos = container.tables["video"]
-        now = datetime.now(timezone.utc)
-        with container.database.begin() as connection:
-            connection.execute(insert(videos).values(id=1, file_key="uploads/1/1/source.mp4", status="UPLOADED",
-                                                     created_at=now, updated_at=now))
-        handler = container.handler("video")
-        media = container.media
         # The ffmpeg work of the job, by hand: the loudness measurement, then
         # the ladder with its shared audio and the storyboard's tiles.
         def loudness(filters: str = ""):
@@ -74,11 +54,6 @@ def main() -> None:
         bare = ladder_command(media.ffmpeg, source, settings.ladder, video=media.video, audio=audio,
                               tiles=TileOutput(interval_ms=5000, width=160, pattern="tiles/tile_%05d.png"))
 
-        def whole_job() -> None:
-            with container.database.begin() as connection:  # a fresh upload, as the API leaves it
-                connection.execute(update(videos).values(status="UPLOADED"))
-            handler.handle(VideoJob(video_id=1, file_key="uploads/1/1/source.mp4", tenant_id=1))
-
         def bare_ffmpeg() -> None:
             out = work / "bare"
             shutil.rmtree(out, ignore_errors=True)
@@ -86,16 +61,13 @@ def main() -> None:
             subprocess.run(measure, check=True, capture_output=True)
             subprocess.run(bare, cwd=out, check=True, stdout=subprocess.DEVNULL)
 
-        samples = interleaved(options.runs, whole_job=whole_job, bare_ffmpeg=bare_ffmpeg)
-        ratio = statistics.median(samples["whole_job"]) / statistics.median(samples["bare_ffmpeg"])
-        print(f"source: {options.seconds} s 1080p ({source.stat().st_size / 1024**2:.0f} MB), ladder "
-              f"{'/'.join(r.name for r in settings.ladder)}, libx264 {settings.x264_preset}")
-        print(f"whole job    {summary(samples['whole_job'])}")
-        print(f"bare ffmpeg  {summary(samples['bare_ffmpeg'])}")
-        print(f"overhead (job / bare ffmpeg, medians): {ratio:.3f}   goal <= 1.10")
-    finally:
-        moto.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        samples = interleaved(options.runs, whole_job=bench.run, bare_ffmpeg=bare_ffmpeg)
+    ratio = statistics.median(samples["whole_job"]) / statistics.median(samples["bare_ffmpeg"])
+    print(f"source: {options.seconds:g} s {options.height}p ({source.stat().st_size / 1024**2:.0f} MB), ladder "
+          f"{'/'.join(r.name for r in settings.ladder)}, libx264 {settings.x264_preset}")
+    print(f"whole job    {summary(samples['whole_job'])}")
+    print(f"bare ffmpeg  {summary(samples['bare_ffmpeg'])}")
+    print(f"overhead (job / bare ffmpeg, medians): {ratio:.3f}   goal <= 1.10")
 
 
 if __name__ == "__main__":

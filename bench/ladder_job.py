@@ -8,81 +8,31 @@ loudness pass, no storyboard) instead. Used by ``bench/quality.py``.
 
 from __future__ import annotations
 
-import os
-import shutil
 import statistics
-import subprocess
-import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import insert, update
-
-from adapters.media import FfmpegMediaProcessor
-from adapters.media.ladder import fixed_rate_ladder_command
-from bench.common import interleaved, summary
-from bootstrap import Container
-from domain.video.model import VideoJob
-from domain.video.playlists import MASTER_PLAYLIST
-from settings import Settings
-from tests.services import AWS_ENV, MotoServer
+from bench.common import interleaved, summary, video_job_bench
+from bench.fixed_ladder import FixedLadderProcessor
 
 
-class FixedLadderProcessor(FfmpegMediaProcessor):
-    """The media processor as it was: the fixed-rate ladder, no loudness pass, no storyboard."""
-
-    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None):
-        out_dir.mkdir(parents=True, exist_ok=True)
-        args = fixed_rate_ladder_command(self.ffmpeg, source, ladder, has_audio=info.has_audio,
-                                         segment_seconds=self.video.segment_seconds, preset=self.video.preset,
-                                         threads=self.video.threads)
-        subprocess.run(args, cwd=out_dir, check=True, stdout=subprocess.DEVNULL)
-        return out_dir / MASTER_PLAYLIST
-
-
-def compare_jobs(source: Path, *, runs: int, crf: int, redis_url: str = "redis://127.0.0.1:6379/2") -> None:
+def compare_jobs(source: Path, *, runs: int, crf: int, ladder: str) -> None:
     """Print the median wall time of the whole job, today's output against the fixed ladder's.
 
     Parameters:
       source: the local source uploaded once to the bucket.
       runs: runs of each, interleaved.
       crf: today's rate factor.
-      redis_url: a Redis database the bench may write to.
+      ladder: the rungs, as HLS_LADDER.
     """
-    os.environ.update(AWS_ENV)
-    work = Path(tempfile.mkdtemp(prefix="bench-ladder-job-"))
-    moto = MotoServer().start()
-    try:
-        settings = Settings(
-            _env_file=None, broker="stub", s3_endpoint_url=moto.url, sqs_endpoint_url=moto.url, s3_bucket="bench",
-            database_url=f"sqlite:///{work / 'bench.db'}", redis_url=redis_url, create_tables=True,
-            work_dir=str(work), video_crf=crf,
-        )
-        container = Container(settings)
-        container.s3.create_bucket(Bucket="bench")
-        container.s3.upload_file(str(source), "bench", "uploads/1/1/source.mp4")
-        videos = container.tables["video"]
-        now = datetime.now(timezone.utc)
-        with container.database.begin() as connection:
-            connection.execute(insert(videos).values(id=1, file_key="uploads/1/1/source.mp4", status="UPLOADED",
-                                                     created_at=now, updated_at=now))
-        new_handler = container.handler("video")
-        fixed = FixedLadderProcessor(container.media.ffmpeg, timeout_seconds=7200, preset=settings.x264_preset)
-        old_handler = type(new_handler)(jobs=new_handler.jobs, lock=new_handler.lock,
-                                        progress=new_handler.progress, storage=new_handler.storage, media=fixed,
-                                        limits=new_handler.limits, workdir=new_handler.workdir)
-
-        def job(handler) -> None:
-            with container.database.begin() as connection:  # a fresh upload, as the API leaves it
-                connection.execute(update(videos).values(status="UPLOADED"))
-            handler.handle(VideoJob(video_id=1, file_key="uploads/1/1/source.mp4", tenant_id=1))
-
-        samples = interleaved(runs, fixed_ladder=lambda: job(old_handler), capped_crf=lambda: job(new_handler))
-        ratio = statistics.median(samples["capped_crf"]) / statistics.median(samples["fixed_ladder"])
-        print(f"\n## Whole job, lecture source ({source.stat().st_size / 1e6:.1f} MB, S3 on moto)\n")
-        print(f"fixed ladder  {summary(samples['fixed_ladder'])}")
-        print(f"capped CRF    {summary(samples['capped_crf'])}")
-        print(f"ratio (capped CRF / fixed ladder, medians): {ratio:.3f}   goal <= 1.00")
-    finally:
-        moto.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    with video_job_bench(source, video_crf=crf, hls_ladder=ladder) as bench:
+        today = bench.container.handler("video")
+        fixed = FixedLadderProcessor(today.media.ffmpeg, timeout_seconds=7200,
+                                     preset=bench.container.settings.x264_preset)
+        before = type(today)(jobs=today.jobs, lock=today.lock, progress=today.progress, storage=today.storage,
+                             media=fixed, limits=today.limits, workdir=today.workdir)
+        samples = interleaved(runs, fixed_ladder=lambda: bench.run(before), capped_crf=lambda: bench.run(today))
+    ratio = statistics.median(samples["capped_crf"]) / statistics.median(samples["fixed_ladder"])
+    print(f"\n## Whole job, lecture source ({source.stat().st_size / 1e6:.1f} MB, S3 on moto)\n")
+    print(f"fixed ladder  {summary(samples['fixed_ladder'])}")
+    print(f"capped CRF    {summary(samples['capped_crf'])}")
+    print(f"ratio (capped CRF / fixed ladder, medians): {ratio:.3f}   goal <= 1.00")

@@ -6,7 +6,7 @@ reports its own peak RSS and, separately, the largest of its children
 (ffmpeg). Sources of about 10 MB, 100 MB and 1 GB are 1080p at a bitrate
 chosen for the size.
 
-    .venv/bin/python bench/memory.py [--sizes 10,100,1000]
+    .venv/bin/python bench/memory.py [--sizes 10,100,1000] [--seconds 60] [--height 1080]
 """
 
 from __future__ import annotations
@@ -18,30 +18,42 @@ import resource
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.media import find_ffmpeg  # noqa: E402
+from bench.common import cached, parse_options  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SECONDS = 60
+SMOKE = {"sizes": "1", "seconds": 2, "height": 240}
 
 
-def make_sized_source(megabytes: int) -> Path:
-    path = Path(tempfile.gettempdir()) / f"bench-source-{megabytes}MB.mp4"
-    if not path.exists():
-        kbps = megabytes * 8 * 1024 // SECONDS
+def make_sized_source(megabytes: int, seconds: float, height: int) -> Path:
+    """A source of about ``megabytes`` (testsrc2 under temporal noise at the bitrate that makes the size), cached.
+
+    Parameters:
+      megabytes: the size.
+      seconds: the length.
+      height: the picture's height (16:9).
+    """
+    kbps = round(megabytes * 8 * 1024 / seconds)
+    width = height * 16 // 9 // 2 * 2
+
+    def write(path: Path) -> None:
         subprocess.run(
             [find_ffmpeg(None), "-nostdin", "-y", "-hide_banner", "-loglevel", "error",
-             "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i", "anoisesrc=a=0.3",
+             "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30", "-f", "lavfi", "-i", "anoisesrc=a=0.3",
              # Temporal noise: the encoder really spends the bitrate that makes the size.
-             "-vf", "noise=alls=40:allf=t+u", "-t", str(SECONDS), "-c:v", "libx264", "-preset", "ultrafast", "-b:v", f"{kbps}k",
-             "-maxrate", f"{kbps}k", "-bufsize", f"{kbps * 2}k", "-c:a", "aac", "-shortest", str(path)],
+             "-vf", "noise=alls=40:allf=t+u", "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+             "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps * 2}k", "-c:a", "aac", "-shortest",
+             "-f", "mp4", str(path)],
             check=True,
         )
-    return path
+
+    # The 60 s 1080p sources keep the names they have always had.
+    shape = "" if (seconds, height) == (60, 1080) else f"-{seconds:g}s-{height}p"
+    return cached(Path(tempfile.gettempdir()) / f"bench-source-{megabytes}MB{shape}.mp4", write)
 
 
 def one_job(key: str, endpoint: str) -> None:
@@ -49,22 +61,14 @@ def one_job(key: str, endpoint: str) -> None:
 
     Its only children are the job's ffmpeg runs, so RUSAGE_CHILDREN is ffmpeg's peak.
     """
-    from sqlalchemy import insert
-
+    from bench.common import add_uploaded_video, bench_settings
     from bootstrap import Container
-    from domain.video.model import VideoJob
-    from settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as work:
-        container = Container(Settings(
-            broker="stub", s3_endpoint_url=endpoint, s3_bucket="bench", create_tables=True,
-            database_url=f"sqlite:///{work}/bench.db", redis_url="redis://127.0.0.1:6379/2", work_dir=work))
-        now = datetime.now(timezone.utc)
-        with container.database.begin() as connection:
-            connection.execute(insert(container.tables["video"]).values(
-                id=1, file_key=key, status="UPLOADED", created_at=now, updated_at=now))
+        container = Container(bench_settings(Path(work), endpoint))
+        job = add_uploaded_video(container, key)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        container.handler("video").handle(VideoJob(video_id=1, file_key=key, tenant_id=1))
+        container.handler("video").handle(job)
     print(json.dumps({
         "python_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "python_before_job_mb": before / 1024,
@@ -73,11 +77,13 @@ def one_job(key: str, endpoint: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,1000", help="source sizes in MB")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
-    options = parser.parse_args()
+    options = parse_options(parser, SMOKE)
     from tests.services import AWS_ENV, MotoServer
 
     os.environ.update(AWS_ENV)
@@ -90,11 +96,11 @@ def main() -> None:
     try:
         results = []
         for megabytes in map(int, options.sizes.split(",")):
-            source = make_sized_source(megabytes)
+            source = make_sized_source(megabytes, options.seconds, options.height)
             key = f"uploads/1/{megabytes}/source.mp4"
             moto.client("s3").upload_file(str(source), "bench", key)  # as the API's upload did, not measured
             results.append((source, subprocess.run(
-                [sys.executable, __file__, "--child", key, "--endpoint", moto.url], cwd=ROOT, check=True,
+                [sys.executable, "-m", "bench.memory", "--child", key, "--endpoint", moto.url], cwd=ROOT, check=True,
                 capture_output=True, text=True).stdout.strip().splitlines()[-1]))
     finally:
         moto.stop()

@@ -12,14 +12,13 @@ Goals (CONTRACT 4b's benchmarks): CPU <= 1.10x, wall <= 1.15x, bytes <= 1.03x,
 each rung's VMAF within 0.5 points.
 
     .venv/bin/python bench/parts.py [--seconds 600] [--part 60] [--sources lecture,motion] [--vmaf-subsample 4]
+        [--height 1080] [--ladder HLS_LADDER]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -29,14 +28,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
+from bench.common import load_average, parse_options  # noqa: E402
 from bench.measure import folder_bytes, vmaf  # noqa: E402
-from bench.sources import SOURCES  # noqa: E402
+from bench.sources import SOURCES, add_source_options  # noqa: E402
 from domain.video.model import MediaInfo, Rendition  # noqa: E402
 from domain.video.parts import plan_parts  # noqa: E402
 from domain.video.rules import plan_ladder  # noqa: E402
 from settings import Settings, parse_ladder  # noqa: E402
 
 DEFAULTS = Settings(_env_file=None)
+SMOKE = {"seconds": 12, "part": 6, "sources": "lecture", "height": 240, "ladder": "144p:144:200:64,240p:240:400:64",
+         "vmaf_subsample": 5}
 
 
 def measured(function: Callable[[], object]) -> tuple[float, float]:
@@ -66,48 +68,59 @@ def in_parts(media: FfmpegMediaProcessor, source: Path, info: MediaInfo, ladder:
     media.stitch_storyboard(manifests, out / "tiles", out, info)
 
 
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=600)
-    parser.add_argument("--part", type=int, default=60)
-    parser.add_argument("--sources", default="lecture,motion")
-    parser.add_argument("--vmaf-subsample", type=int, default=4, help="0: no VMAF")
-    options = parser.parse_args()
-    ladder_setting = parse_ladder(DEFAULTS.hls_ladder)
-    media = FfmpegMediaProcessor(find_ffmpeg(None), timeout_seconds=4 * 3600, segment_seconds=DEFAULTS.hls_segment_seconds,
-                                 preset=DEFAULTS.x264_preset, crf=DEFAULTS.video_crf,
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_source_options(parser, sources="lecture,motion", seconds=600, vmaf_subsample=4)
+    parser.add_argument("--part", type=int, default=60, help="seconds per part")
+    options = parse_options(parser, SMOKE)
+    ladder_setting = parse_ladder(options.ladder)
+    media = FfmpegMediaProcessor(find_ffmpeg(None), timeout_seconds=4 * 3600,
+                                 segment_seconds=DEFAULTS.hls_segment_seconds, preset=DEFAULTS.x264_preset,
+                                 crf=DEFAULTS.video_crf,
                                  loudness_target_lufs=DEFAULTS.loudness_target_lufs)
-    work = Path(tempfile.mkdtemp(prefix="bench-parts-"))
-    print(f"{options.seconds} s sources, parts of {options.part} s, segments of {media.video.segment_seconds} s, "
-          f"libx264 {DEFAULTS.x264_preset}, CRF {DEFAULTS.video_crf}, ladder {DEFAULTS.hls_ladder}; {load()}\n")
+    print(f"{options.seconds:g} s sources, parts of {options.part} s, segments of {media.video.segment_seconds} s, "
+          f"libx264 {DEFAULTS.x264_preset}, CRF {DEFAULTS.video_crf}, ladder {options.ladder}; {load_average()}\n")
     rows = []
-    for name in options.sources.split(","):
-        source = SOURCES[name](options.seconds)
-        info = media.probe(source)
-        ladder = plan_ladder(info.height, ladder_setting)
-        single_wall, single_cpu = measured(lambda: single_pass(media, source, info, ladder, work / name / "single"))
-        parts_wall, parts_cpu = measured(lambda: in_parts(media, source, info, ladder, work / name / "parts", options.part))
-        single_bytes, parts_bytes = folder_bytes(work / name / "single" / "hls"), folder_bytes(work / name / "parts" / "hls")
-        rows.append(f"| {name} | CPU s | {single_cpu:.1f} | {parts_cpu:.1f} | **{parts_cpu / single_cpu:.3f}** | <= 1.10 |")
-        rows.append(f"| {name} | wall s | {single_wall:.1f} | {parts_wall:.1f} | **{parts_wall / single_wall:.3f}** | <= 1.15 |")
-        rows.append(f"| {name} | HLS MB | {single_bytes / 1e6:.2f} | {parts_bytes / 1e6:.2f} | "
-                    f"**{parts_bytes / single_bytes:.3f}** | <= 1.03 |")
-        for rung in ladder if options.vmaf_subsample else []:
-            scores = [vmaf(work / name / variant / "hls" / rung.name / "index.m3u8", source, size=(info.width, info.height),
-                           subsample=options.vmaf_subsample) for variant in ("single", "parts")]
-            rows.append(f"| {name} | VMAF {rung.name} | {scores[0]:.2f} | {scores[1]:.2f} | "
-                        f"**{scores[1] - scores[0]:+.2f}** | within 0.5 |")
-        print("\n".join(rows[-3 - (len(ladder) if options.vmaf_subsample else 0):]), flush=True)
-    print(f"\nafter: {load()}\n")
+    with tempfile.TemporaryDirectory(prefix="bench-parts-") as work:
+        for name in options.sources.split(","):
+            source = SOURCES[name](options.seconds, height=options.height)
+            rows += (measured_rows := source_rows(media, name, source, ladder_setting, options, Path(work) / name))
+            print("\n".join(measured_rows), flush=True)
+    print(f"\nafter: {load_average()}\n")
     print("| source | measure | single pass | parts, one worker | parts / single | goal |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
-    shutil.rmtree(work, ignore_errors=True)
+
+
+def source_rows(media: FfmpegMediaProcessor, name: str, source: Path, ladder_setting: list[Rendition],
+                options: argparse.Namespace, work: Path) -> list[str]:
+    """The table's rows of one source, encoded in one pass and in parts.
+
+    Parameters:
+      media: the media processor.
+      name: the source's name.
+      source: the source file.
+      ladder_setting: the ladder's rungs (those above the source are left out).
+      options: the command line's options (``part``, ``vmaf_subsample``: 0 for no VMAF).
+      work: a private folder for the outputs.
+    """
+    info = media.probe(source)
+    ladder = plan_ladder(info.height, ladder_setting)
+    single_wall, single_cpu = measured(lambda: single_pass(media, source, info, ladder, work / "single"))
+    parts_wall, parts_cpu = measured(lambda: in_parts(media, source, info, ladder, work / "parts", options.part))
+    single_bytes, parts_bytes = folder_bytes(work / "single" / "hls"), folder_bytes(work / "parts" / "hls")
+    rows = [
+        f"| {name} | CPU s | {single_cpu:.1f} | {parts_cpu:.1f} | **{parts_cpu / single_cpu:.3f}** | <= 1.10 |",
+        f"| {name} | wall s | {single_wall:.1f} | {parts_wall:.1f} | **{parts_wall / single_wall:.3f}** | <= 1.15 |",
+        f"| {name} | HLS MB | {single_bytes / 1e6:.2f} | {parts_bytes / 1e6:.2f} | "
+        f"**{parts_bytes / single_bytes:.3f}** | <= 1.03 |",
+    ]
+    for rung in ladder if options.vmaf_subsample else []:
+        scores = [vmaf(work / variant / "hls" / rung.name / "index.m3u8", source, size=(info.width, info.height),
+                       subsample=options.vmaf_subsample) for variant in ("single", "parts")]
+        rows.append(f"| {name} | VMAF {rung.name} | {scores[0]:.2f} | {scores[1]:.2f} | "
+                    f"**{scores[1] - scores[0]:+.2f}** | within 0.5 |")
+    return rows
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.media import FfmpegMediaProcessor, find_ffmpeg  # noqa: E402
 from adapters.media.safety import RemoteAccess  # noqa: E402
+from bench.common import parse_options  # noqa: E402
 from domain.video.model import Rendition, VideoPart  # noqa: E402
 from domain.errors import JobError  # noqa: E402
 from tests.range_proxy import RangeProxy  # noqa: E402
@@ -35,6 +36,7 @@ from tests.services import AWS_ENV, MotoServer  # noqa: E402
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-b:v", "4M", "-maxrate", "4M", "-bufsize", "8M", "-g", "50"]
 AAC = ["-c:a", "aac", "-b:a", "128k"]
+SMOKE = {"seconds": 6, "part": 2, "only": "index at the front"}
 CONTAINERS = {
     "mp4 (index at the front)": ("src.mp4", [*X264, *AAC, "-movflags", "+faststart"]),
     "mp4 (index at the end)": ("src.mp4", [*X264, *AAC]),
@@ -69,11 +71,11 @@ def make(ffmpeg: str, folder: Path, seconds: int, name: str, args: list[str]) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--part", type=int, default=10)
     parser.add_argument("--only", default="", help="comma-separated container names (substrings)")
-    options = parser.parse_args()
+    options = parse_options(parser, SMOKE)
     ffmpeg = find_ffmpeg(None)
     media = FfmpegMediaProcessor(ffmpeg, timeout_seconds=600, segment_seconds=2, preset="ultrafast", threads=1,
                                  remote=RemoteAccess(allow_plain_http=True))

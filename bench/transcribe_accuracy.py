@@ -12,14 +12,14 @@ Korean: espeak-ng's Korean is not intelligible to Whisper, and no package of
 PyPI, npm or Debian found ships recorded Korean speech with its text, so no
 Korean figure is printed: there is nothing worth measuring it on.
 
-    .venv/bin/python bench/transcribe_accuracy.py
+    .venv/bin/python bench/transcribe_accuracy.py [--passages 5] [--speeds 120,150,190] [--noise=-30,-20,-10]
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
-import re
 import sys
 import tempfile
 import wave
@@ -32,8 +32,9 @@ import numpy as np  # noqa: E402
 
 from adapters.ai.engines.transcribe import SPEC  # noqa: E402
 from adapters.ai.sandbox import SandboxedEngine  # noqa: E402
+from bench.common import parse_options  # noqa: E402
 from tests.engine_runs import run_engine  # noqa: E402
-from tests.speech_samples import speak, with_noise  # noqa: E402
+from tests.speech_samples import speak, with_noise, words_of  # noqa: E402
 from tests.unit.fakes import FakeStorage  # noqa: E402
 
 PASSAGES = [
@@ -49,12 +50,9 @@ PASSAGES = [
     "Before the exam, please read chapter four again and try the exercises at the end. If something is not "
     "clear, write your question on the course forum and we will answer it on Thursday.",
 ]
-SPEEDS = (120, 150, 190)  # words per minute; espeak-ng's default is 175
-NOISE_DB = (-30.0, -20.0, -10.0)  # pink noise gain at 150 wpm
-
-
-def words(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+SPEEDS = "120,150,190"  # words per minute; espeak-ng's default is 175
+NOISE_DB = "-30,-20,-10"  # pink noise gains, mixed into the middle speed
+SMOKE = {"passages": 1, "speeds": "150", "noise": "-20"}
 
 
 def power_db(paths: list[Path]) -> float:
@@ -73,25 +71,33 @@ def transcribe(path: Path) -> str:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=len(PASSAGES), help="how many of the passages, from the first")
+    parser.add_argument("--speeds", default=SPEEDS, help="words per minute, clean")
+    parser.add_argument("--noise", default=NOISE_DB, help="pink noise gains in dB, mixed into the middle speed")
+    options = parse_options(parser, SMOKE)
+    passages = PASSAGES[:options.passages]
+    speeds = [int(speed) for speed in options.speeds.split(",")]
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    reference = words(" ".join(PASSAGES))
-    print(f"evaluation text: {len(PASSAGES)} passages, {len(reference.split())} words; model whisper-base (int8)")
+    reference = words_of(" ".join(passages))
+    print(f"evaluation text: {len(passages)} passages, {len(reference.split())} words; model whisper-base (int8)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         conditions: list[tuple[str, list[Path]]] = []
-        for speed in SPEEDS:
+        for speed in speeds:
             conditions.append((f"espeak-ng en-us {speed} wpm, clean",
                                [speak(folder / f"p{i}-{speed}.wav", text, words_per_minute=speed)
-                                for i, text in enumerate(PASSAGES)]))
-        clean = conditions[1][1]
-        for level in NOISE_DB:
+                                for i, text in enumerate(passages)]))
+        middle = len(speeds) // 2
+        clean = conditions[middle][1]
+        for level in (float(gain) for gain in options.noise.split(",") if gain):
             noisy = [with_noise(path, folder / f"n{level:g}-{path.name}", noise_db=level) for path in clean]
             noise_only = 10 * math.log10(max(10 ** (power_db(noisy) / 10) - 10 ** (power_db(clean) / 10), 1e-12))
             snr = power_db(clean) - noise_only
-            conditions.append((f"espeak-ng en-us 150 wpm, pink noise, SNR {snr:.0f} dB", noisy))
+            conditions.append((f"espeak-ng en-us {speeds[middle]} wpm, pink noise, SNR {snr:.0f} dB", noisy))
         for label, paths in conditions:
-            heard = words(" ".join(transcribe(path) for path in paths))
+            heard = words_of(" ".join(transcribe(path) for path in paths))
             print(f"{label:48s} WER {jiwer.wer(reference, heard):.3f}")
     load = os.getloadavg()
     print(f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

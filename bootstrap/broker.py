@@ -38,7 +38,9 @@ def build_broker(settings: Settings, container: Container) -> dramatiq.Broker:
         JobTracking(),
         CoalesceTermSignals(),
         DueTimes(),
-        TimeLimit(time_limit=int((settings.ffmpeg_timeout_seconds + 600) * 1000)),
+        # Past every child's own limit: ffmpeg's, and the longest an engine may run (a medium model's transcription).
+        TimeLimit(time_limit=int((max(settings.ffmpeg_timeout_seconds, container.longest_engine_seconds()) + 600)
+                                 * 1000)),
         ShutdownNotifications(notify_shutdown=True),
         GiveUp(),
         CappedRetries(

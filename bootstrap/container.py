@@ -16,8 +16,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from adapters.ai.sandbox import SandboxedEngine
-from adapters.media import FfmpegMediaProcessor, find_ffmpeg
+from adapters.ai.whisper_fetch import DownloadedModelEngine, ModelDownload
+from adapters.media import FfmpegMediaProcessor, RemoteAccess, find_ffmpeg
 from adapters.messages import job_id_of, salvage_id
 from adapters.metrics.progress import ObservedProgress
 from adapters.metrics.prometheus import METRICS
@@ -74,6 +77,8 @@ class Container(Infrastructure):
             preset=s.x264_preset,
             crf=s.video_crf,
             loudness_target_lufs=s.loudness_target_lufs,
+            # Parts read the source by presigned URL: https, or plain http only to a local S3 endpoint.
+            remote=RemoteAccess(allow_plain_http=(s.s3_endpoint_url or "").startswith("http://")),
         )
 
     @property
@@ -86,29 +91,56 @@ class Container(Infrastructure):
         if self._engines is not None:
             return dict(self._engines)
         options = self.settings.engine_options
-        return {job_type: SandboxedEngine(spec, options=options.get(job_type))
-                for job_type, spec in self.engine_specs.items()}
+        engines: dict[str, Engine] = {job_type: SandboxedEngine(spec, options=options.get(job_type))
+                                      for job_type, spec in self.engine_specs.items()}
+        if self.transcribe_model_download is not None and "transcribe" in engines:
+            engines["transcribe"] = DownloadedModelEngine(engines["transcribe"], self.transcribe_model_download,
+                                                          "transcribe")
+        return engines
+
+    @cached_property
+    def transcribe_model_download(self) -> ModelDownload | None:
+        """What fills TRANSCRIBE_MODEL's folder from TRANSCRIBE_MODEL_S3_PREFIX (None: no prefix set)."""
+        s = self.settings
+        if not s.transcribe_model_s3_prefix:
+            return None
+        return ModelDownload(self.storage, s.transcribe_model_s3_prefix, Path(s.transcribe_model))
 
     def report_unavailable_engines(self) -> None:
-        """One ERROR line per engine this worker cannot run; its jobs stay retried (another worker may)."""
-        for spec in self.engine_specs.values():
-            unavailable = spec.unavailable()
+        """One ERROR line per engine this worker cannot run (downloading the transcribe engine's model
+        first when it comes from S3); its jobs stay retried (another worker may run them)."""
+        for engine in self.engines.values():
+            unavailable = getattr(engine, "unavailable", lambda: None)()
             if unavailable:
                 log.error("%s; its jobs are retried until a worker that can run it takes them", unavailable)
 
+    def longest_engine_seconds(self) -> float:
+        """The longest time limit any engine may get here (its limits under this deployment's options)."""
+        options = self.settings.engine_options
+        return max((spec.configured(options.get(job_type)).timeout_seconds
+                    for job_type, spec in self.engine_specs.items()), default=0.0)
+
     # --- long videos in parts (CONTRACT 4b) -------------------------------------
-    @cached_property
+    @property
     def parts_queue_names(self) -> tuple[str, str]:
         return video_parts.queue_names(self.settings)
 
     @cached_property
     def parts_queue_ready(self) -> bool:
-        """Whether this process consumes (and may send to) the parts queue. On SQS both queues must
-        exist: the worker may not create queues, and a missing one must not stop it (an upgrade)."""
+        """Whether this process consumes (and sends to) the parts queue: parts are on
+        (VIDEO_PARTS_MIN_SECONDS set) and, on SQS, both queues exist. The worker may not create
+        queues, and a missing one must not stop it (an upgrade): long videos then take one pass."""
+        if self.settings.video_parts_min_seconds is None:
+            return False
         if self.settings.broker != "sqs":
             return True
-        missing = [name for name in self.parts_queue_names if not queue_exists(self.sqs, name)]
-        if missing and self.settings.video_parts_min_seconds is not None:
+        try:
+            missing = [name for name in self.parts_queue_names if not queue_exists(self.sqs, name)]
+        except (BotoCoreError, ClientError) as error:
+            log.error("could not look the parts queue up (%s): long videos are encoded in one pass until the "
+                      "worker restarts", type(error).__name__)
+            return False
+        if missing:
             log.error("the parts queue %s does not exist: long videos are encoded in one pass until it is "
                       "created and the worker restarted (docs/DEPLOYMENT.md, \"Long videos in parts\")",
                       " and ".join(missing))

@@ -28,7 +28,7 @@ from adapters.redis.presence import WorkerRegistry
 from adapters.sqs.admin import SqsQueueAdmin
 from adapters.storage import S3Storage
 from domain.operations import QueueAdmin
-from kinds import KindDeclaration
+from kinds import KindDeclaration, video_parts
 from settings import Settings
 
 
@@ -121,13 +121,23 @@ class Infrastructure:
         return WorkerRegistry(self.redis, gone_after=self.settings.worker_gone_seconds)
 
     @cached_property
+    def dead_letter_queues(self) -> dict[str, str]:
+        """Every queue the workers consume -> its dead-letter queue: the kinds' queues, then the
+        worker's own parts queue when parts are on (VIDEO_PARTS_MIN_SECONDS set)."""
+        s = self.settings
+        queues = {kind.queue_name(s): kind.dead_letter_queue_name(s) for kind in self.kinds.values()}
+        if s.video_parts_min_seconds is not None:
+            parts_queue, parts_dlq = video_parts.queue_names(s)
+            queues[parts_queue] = parts_dlq
+        return queues
+
+    @cached_property
     def queue_admin(self) -> QueueAdmin | None:
-        """The kinds' queues as operators see them, on the broker BROKER names (None on the stub broker)."""
+        """Those queues as operators see them, on the broker BROKER names (None on the stub broker)."""
         if self.settings.broker == "sqs":
-            return SqsQueueAdmin(self.sqs, {kind.queue_name(self.settings): kind.dead_letter_queue_name(self.settings)
-                                            for kind in self.kinds.values()})
+            return SqsQueueAdmin(self.sqs, self.dead_letter_queues)
         if self.settings.broker == "redis":
-            return RedisQueueAdmin(self.redis, [kind.queue_name(self.settings) for kind in self.kinds.values()])
+            return RedisQueueAdmin(self.redis, list(self.dead_letter_queues))
         return None
 
     def repository(self, kind: str) -> SqlJobRepository:

@@ -17,6 +17,22 @@ from domain.numbers import BIGINT_MAX, whole_number
 MAX_TEXT_ID = 64  # the id column of the text-keyed tables (varchar(64))
 
 
+def unstorable(text: str) -> str | None:
+    """Why no text column can hold ``text``, or None when one can.
+
+    PostgreSQL refuses a NUL character in any text (psycopg2 raises before it
+    sends the query), and a lone surrogate - what Python makes of bytes that are
+    not UTF-8 in a command's arguments - cannot be encoded for the database at all.
+    """
+    if "\x00" in text:
+        return "holds a NUL character (\\x00)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    return None
+
+
 @dataclass(frozen=True)
 class JobKind:
     """One kind of job.
@@ -67,13 +83,14 @@ class JobKind:
 
     def parse_id(self, text: str) -> int | str | None:
         """The job id an operator typed, or None when no job can have it (integer ids are
-        positive and fit the 64-bit column; text ids fit their column)."""
+        positive and fit the 64-bit column; text ids fit their column and are text a
+        database can hold: see ``unstorable``)."""
         if self.id_type is int:
             try:
                 return whole_number(text, low=1, high=BIGINT_MAX)
             except ValueError:
                 return None
-        return text if 0 < len(text) <= MAX_TEXT_ID else None
+        return text if 0 < len(text) <= MAX_TEXT_ID and unstorable(text) is None else None
 
     def status_names(self) -> list[str]:
         return [status.value for status in self.statuses]

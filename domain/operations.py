@@ -13,7 +13,8 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class QueueStats:
-    """Approximate depths of one job queue and its dead-letter queue."""
+    """Approximate depths of one job queue and its dead-letter queue (``missing``: one of the two
+    does not exist, e.g. the parts queue before an operator created it; the depths are then 0)."""
 
     name: str
     dead_letter_queue: str
@@ -21,6 +22,7 @@ class QueueStats:
     in_flight: int
     delayed: int
     dead_letters: int
+    missing: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -64,6 +64,7 @@ def handler(services: Services) -> ProcessVideoJobHandler:
             max_height=settings.max_source_height,
             ladder=settings.ladder,
             allowed_prefixes=settings.source_prefixes,
+            chapter_min_seconds=settings.chapter_min_seconds,
         ),
         workdir=services.workdir,
         parts=video_parts(services),

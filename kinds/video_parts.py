@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
 from adapters.messages import BigintId, validate_body
 from domain.errors import InvalidMessage
+from domain.video.chapter_outputs import ChapterOutputs
 from domain.video.fan_in import CheckPartsHandler
 from domain.video.fan_out import VideoParts
 from domain.video.parts import PartsPolicy
@@ -86,6 +87,7 @@ def check_handler(services: Any) -> CheckPartsHandler:
         videos=services.repository("video"), lock=services.lock, progress=services.progress,
         storage=services.storage, media=services.media, queue=services.parts_queue,
         policy=services.parts_policy, workdir=services.workdir,
+        chapters=ChapterOutputs(services.storage, min_seconds=services.settings.chapter_min_seconds),
     )
 
 

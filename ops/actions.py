@@ -1,21 +1,20 @@
-"""Actions on dead letters: audited whatever happens, and run in the background when large.
+"""Actions on dead letters: audited whatever happens, their progress recorded for every process.
 
 Every redrive or delete leaves one audit log line naming the operator, what
 was asked and what was done - also when the action stopped half way (a
 missing letter, an outage): the tally the adapters keep up to date says how
 far it got.
 
-The dashboard runs "all" actions in a background thread of its own process,
-so a page answers within the platform router's 30 s, and records their
-progress in Redis (``ops:action:{id}``, a hash kept for a day), so that any
-dashboard process can show it. A record that stops changing while it says
-"running" belonged to a process that died: it is shown as interrupted.
+Actions on every dead letter of a queue (see ``ops.all_actions``) record
+their progress in Redis (``ops:action:{id}``, a hash kept for a day), so that
+any dashboard process can show it, and the CLI's too. A record that stops
+changing while it says "running" belonged to a process that died: it is
+shown as interrupted.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -31,7 +30,6 @@ log = logging.getLogger("ops.audit")
 RECORD = "ops:action:"
 RECORD_TTL_SECONDS = 86400
 SILENT_AFTER_SECONDS = 60  # a running record not updated for this long belonged to a process that died
-UPDATE_EVERY_SECONDS = 0.5
 
 
 def act(queues: QueueAdmin, tally: Tally, ids: Sequence[str] | None, *, user: str, via: str) -> int:
@@ -69,7 +67,7 @@ def audit(tally: Tally, ids: Sequence[str] | None, *, user: str, via: str, error
 
 
 class ActionRecords:
-    """Progress of background actions in Redis, readable by every dashboard process.
+    """Progress of actions on every dead letter of a queue in Redis, readable by every process.
 
     Parameters:
       client: a redis-py client.
@@ -80,12 +78,19 @@ class ActionRecords:
         self.client = client
         self.clock = clock
 
-    def create(self, tally: Tally, user: str) -> str:
+    def create(self, tally: Tally, user: str, via: str = "dashboard") -> str:
+        """A new record of an action that is starting; its id.
+
+        Parameters:
+          tally: the action (what and on which queue).
+          user: who asked.
+          via: "dashboard" or "cli".
+        """
         action_id = uuid.uuid4().hex
         now = self.clock()
-        self._write(action_id, {"action": tally.action, "queue": tally.queue, "user": user, "state": "running",
-                                "started_at": _iso(now), "updated": repr(now), "done": "0", "total": "",
-                                "missing": "", "refused": "", "error": ""})
+        self._write(action_id, {"action": tally.action, "queue": tally.queue, "user": user, "via": via,
+                                "state": "running", "started_at": _iso(now), "updated": repr(now), "done": "0",
+                                "total": "", "missing": "", "refused": "", "error": ""})
         return action_id
 
     def update(self, action_id: str, tally: Tally, *, state: str = "running", error: str = "") -> None:
@@ -95,6 +100,14 @@ class ActionRecords:
         if error:
             fields["error"] = error
         self._write(action_id, fields)
+
+    def touch(self, action_id: str) -> None:
+        """Say the action is still alive, though nothing changed (it may be waiting for a leased letter)."""
+        self._write(action_id, {"updated": repr(self.clock())})
+
+    def forget(self, action_id: str) -> None:
+        """Remove the record of an action that never started."""
+        self.client.delete(RECORD + action_id)
 
     def get(self, action_id: str) -> dict[str, str] | None:
         raw = self.client.hgetall(RECORD + action_id)
@@ -116,54 +129,25 @@ class ActionRecords:
         pipe.execute()
 
 
-class BackgroundActions:
-    """Starts actions on every dead letter of a queue in a thread, recording their progress.
-
-    Parameters:
-      queues: the broker's QueueAdmin.
-      records: where progress is recorded.
-    """
-
-    def __init__(self, queues: QueueAdmin, records: ActionRecords) -> None:
-        self.queues = queues
-        self.records = records
-
-    def start(self, action: str, queue: str, *, user: str) -> str:
-        """Begin ``action`` on every dead letter of ``queue``; return the record's id.
-
-        Raises redis.RedisError when the record cannot be written: then nothing was started.
-        """
-        tally = Tally(action, queue)
-        action_id = self.records.create(tally, user)
-        log.warning("audit: %s by %s (dashboard) on %s, every dead letter: started in the background as %s",
-                    action, user, queue, action_id)
-        thread = threading.Thread(target=self._run, args=(action_id, tally, user), daemon=True,
-                                  name=f"ops-action-{action_id[:8]}")
-        thread.start()
-        return action_id
-
-    def _run(self, action_id: str, tally: Tally, user: str) -> None:
-        last = [0.0]
-
-        def progress(current: Tally) -> None:
-            now = time.monotonic()
-            if now - last[0] >= UPDATE_EVERY_SECONDS:
-                last[0] = now
-                self._record(action_id, current)
-
-        tally.on_change = progress
-        try:
-            act(self.queues, tally, None, user=user, via="dashboard")
-        except Exception as error:  # audited by act(); the record says how it ended
-            self._record(action_id, tally, state="failed", error=f"{type(error).__name__}: {error}"[:300])
-        else:
-            self._record(action_id, tally, state="done")
-
-    def _record(self, action_id: str, tally: Tally, **state) -> None:
-        try:
-            self.records.update(action_id, tally, **state)
-        except redis.RedisError as error:
-            log.warning("could not record the progress of action %s: %s", action_id, error)
+def summary(record: dict[str, str]) -> str:
+    """One sentence on where an action stands, from its record."""
+    verb = {"redrive": "Redrove", "delete": "Deleted"}.get(record.get("action", ""), "Handled")
+    done, total = record.get("done", "0"), record.get("total", "")
+    letters = f"{done} dead letter{'' if done == '1' else 's'}"
+    of_total = f" of the {total} there when it began" if total else ""
+    state = record.get("state")
+    if state == "running":
+        return f"Running: {letters} so far{of_total}."
+    if state == "done":
+        text = f"{verb} {letters}{of_total}."
+        if total and done != total:
+            text += " The others were gone when it reached them (redriven or deleted by someone else meanwhile?)."
+        return text
+    if state == "failed":
+        return f"Stopped after {letters}{of_total}: {record.get('error') or 'an error'}."
+    runner = "the `python -m ops` command" if record.get("via") == "cli" else "the dashboard process"
+    return (f"No news for a minute after {letters}{of_total}: {runner} running it stopped. "
+            "Look at the queue again; what was done is done.")
 
 
 def _iso(epoch: float) -> str:

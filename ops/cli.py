@@ -29,7 +29,8 @@ from adapters.sqs.admin import MAX_BROWSE, QueueMissing
 from domain.numbers import whole_number
 from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from kinds import KindDeclaration
-from ops import render
+from ops import model, queues, render
+from ops.all_actions import ActionRunning
 from ops.service import Ops, OpsError, operator
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,13 @@ def build_parser(job_kinds: dict[str, KindDeclaration]) -> argparse.ArgumentPars
                 command.add_argument(field.name, type=_argument(field.parse), help=field.help)
         command.add_argument("--tenant", type=_argument(whole_number), default=None, help="the tenant id")
 
+    actions = commands.add_parser("model", help=model.HELP).add_subparsers(dest="model_command", required=True,
+                                                                           metavar="ACTION")
+    model.add_actions(_Subparsers(actions, common))
+    own = commands.add_parser("queues", help=queues.HELP).add_subparsers(dest="queues_command", required=True,
+                                                                        metavar="ACTION")
+    queues.add_actions(_Subparsers(own, common))
+
     progress = commands.add_parser("progress", help="a job's live progress from Redis")
     progress.add_argument("kind", choices=names)
     progress.add_argument("id")
@@ -150,6 +158,8 @@ def main(argv: Sequence[str] | None = None, *, ops: Ops | None = None) -> int:
         return COMMANDS[args.command](ops, args, out)
     except (OpsError, DeadLetterNotFound, DeadLetterRefused, UnknownQueue, QueueMissing) as error:
         return out.fail(str(error))
+    except ActionRunning as running:
+        return out.fail(f"{running} The dashboard follows it at {running.page}." if running.action_id else str(running))
     except (BotoCoreError, ClientError) as error:
         return out.fail(f"AWS call failed: {error}")
     except redis.RedisError as error:
@@ -214,6 +224,12 @@ def jobs(ops: Ops, args, out: Output) -> int:
     except BadFilter as error:
         raise OpsError(str(error)) from None
     spec = ops.kind(args.kind).table
+    if args.id is not None and rows:
+        parts = ops.parts(args.kind, str(rows[0]["id"]))
+        if parts:  # a long video's pieces: the row, then its parts
+            out.emit({"job": rows[0], "parts": parts},
+                     lambda data: render.jobs(spec.listed, spec.error, [data["job"]]) + "\n\n" + render.parts(data["parts"]))
+            return 0
     out.emit(rows, lambda data: render.jobs(spec.listed, spec.error, data))
     return 0
 
@@ -253,6 +269,9 @@ def enqueue(ops: Ops, args, out: Output) -> int:
 
 
 def progress(ops: Ops, args, out: Output) -> int:
+    kind = ops.kind(args.kind).kind
+    if kind.parse_id(args.id) is None:  # nothing to show or follow, ever
+        raise OpsError(f"no {kind.noun} can have the id {args.id[:80]!r}")
     current = ops.progress(args.kind, args.id)
     if not args.follow:
         if not current:
@@ -274,7 +293,8 @@ def progress(ops: Ops, args, out: Output) -> int:
         current = ops.progress(args.kind, args.id)
 
 
-COMMANDS = {"status": status, "workers": workers, "jobs": jobs, "dlq": dlq, "enqueue": enqueue, "progress": progress}
+COMMANDS = {"status": status, "workers": workers, "jobs": jobs, "dlq": dlq, "enqueue": enqueue, "progress": progress,
+            "model": model.command, "queues": queues.command}
 
 
 def _confirmed(yes: bool, question: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-PLAYER_FILES = (".m3u8", ".ts", ".vtt", ".jpg")
+PLAYER_FILES = (".m3u8", ".ts", ".vtt", ".jpg", ".json")  # .json: the chapters (CONTRACT 4c)
 MAX_DEPTH = 4
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 _MISSING = {"404", "NoSuchKey", "NotFound"}

@@ -57,8 +57,8 @@ def queues(items: list[dict]) -> str:
     return table(
         ["queue", "visible", "in flight", "delayed", "waited (last / longest, 5 min)", "dead-letter queue",
          "dead letters"],
-        [[q["name"], q["visible"], q["in_flight"], q["delayed"], waited(q.get("waits")), q["dead_letter_queue"],
-          q["dead_letters"]] for q in items],
+        [[q["name"] + (" (missing)" if q.get("missing") else ""), q["visible"], q["in_flight"], q["delayed"],
+          waited(q.get("waits")), q["dead_letter_queue"], q["dead_letters"]] for q in items],
     )
 
 
@@ -98,6 +98,19 @@ def jobs(listed: tuple[str, ...], error: str, rows: list[dict]) -> str:
         ["id", *(name.removesuffix("_id") for name in listed), "status", "updated", "reason"],
         [[r["id"], *(r.get(name) for name in listed), r["status"], _time(r["updated_at"]), shorten(r.get(error))]
          for r in rows],
+    )
+
+
+def parts(items: list[dict]) -> str:
+    """A long video's pieces: counts by state, then one line each (range, state, worker, seconds, reason)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item["state"]] = counts.get(item["state"], 0) + 1
+    summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
+    return f"parts of attempt {items[0]['attempt']}: {summary}\n" + table(
+        ["piece", "state", "worker", "seconds", "updated", "reason"],
+        [[i.get("label", i["piece"]), i["state"], i.get("worker") or "-", f"{i['seconds']:.1f}",
+          _time(i.get("updated_at")), shorten(i.get("reason") or "")] for i in items],
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.db.job_queries import JobQueries
 from adapters.logs.redact import Redactor, secret_values
+from adapters.redis.parts import RedisPartsBoard
 from adapters.redis.presence import WorkerRecord
 from adapters.redis.progress import RedisProgress
 from adapters.sqs.admin import MAX_BROWSE
@@ -24,7 +25,8 @@ from bootstrap import OPS_CLIENTS, Infrastructure
 from domain.errors import PermanentError
 from domain.operations import DeadLetter, QueueAdmin, Tally
 from kinds import KindDeclaration
-from ops.actions import ActionRecords, BackgroundActions, act
+from ops.actions import ActionRecords, act
+from ops.all_actions import AllActions
 from settings import Settings
 
 class OpsError(Exception):
@@ -52,14 +54,20 @@ class Ops(Infrastructure):
             raise OpsError(f"unknown job kind {name!r}: use {', '.join(self.kinds)}")
         return self.kinds[name]
 
-    def kind_of_queue(self, queue: str) -> KindDeclaration:
-        return next(kind for kind in self.kinds.values() if kind.queue_name(self.settings) == queue)
+    def kind_of_queue(self, queue: str) -> KindDeclaration | None:
+        """The kind whose queue it is; None for the worker's own parts queue."""
+        return next((kind for kind in self.kinds.values() if kind.queue_name(self.settings) == queue), None)
+
+    def queue_labels(self) -> dict[str, str]:
+        """Every queue -> how the tools name what is on it: the kind's name, or "video parts"."""
+        return {queue: kind.name if (kind := self.kind_of_queue(queue)) else "video parts"
+                for queue in self.dead_letter_queues}
 
     def dead_letter_queue_of(self, queue: str) -> str:
         """Where the queue's dead letters are, as operators should read it."""
         if self.settings.broker != "sqs":
             return f"{queue} (dead letters)"
-        return self.kind_of_queue(queue).dead_letter_queue_name(self.settings)
+        return self.dead_letter_queues[queue]
 
     # --- views -------------------------------------------------------------
     @cached_property
@@ -91,17 +99,23 @@ class Ops(Infrastructure):
         return waits
 
     def queue_of(self, name: str) -> str:
-        """The job queue an operator names: its full name, or its kind's name ("video", "ai")."""
+        """The queue an operator names: its full name, or its kind's name ("video", "ai")."""
         if name in self.kinds:
             return self.kinds[name].queue_name(self.settings)
-        queues = [kind.queue_name(self.settings) for kind in self.kinds.values()]
-        if name not in queues:
-            raise OpsError(f"unknown queue {name!r}: use {', '.join([*self.kinds, *queues])}")
+        if name not in self.dead_letter_queues:
+            raise OpsError(f"unknown queue {name!r}: use {', '.join([*self.kinds, *self.dead_letter_queues])}")
         return name
 
     def progress(self, kind: str, job_id: str) -> dict[str, str]:
         """The live progress hash of CONTRACT section 3 (empty when none)."""
         return RedisProgress(self.redis).read(self.kind(kind).kind.key(job_id))
+
+    def parts(self, kind: str, job_id: str) -> list[dict[str, Any]]:
+        """The pieces of the job's latest attempt in parts (a long video's), in order; [] for a job in
+        one pass. From the parts board in Redis: states for people, not what finishes the video."""
+        entries = RedisPartsBoard(self.redis).read(self.kind(kind).kind.key(job_id))
+        latest = max((entry["attempt"] for entry in entries.values()), default=None)
+        return [{"piece": piece, **entry} for piece, entry in sorted(entries.items()) if entry["attempt"] == latest]
 
     def output_prefix(self, kind: str, row: dict[str, Any]) -> str:
         """Where a job's files are (CONTRACT section 4), with a trailing slash."""
@@ -140,17 +154,21 @@ class Ops(Infrastructure):
     def act_on_dead_letters(self, action: str, queue: str, ids: Sequence[str] | None, *, user: str, via: str) -> Tally:
         """Redrive or delete dead letters now, audited; the tally says what was done.
 
+        ``ids`` None means every dead letter: one such action per queue at a
+        time (ActionRunning when another runs; its progress is recorded in Redis).
         Raises what the broker's QueueAdmin raises (DeadLetterNotFound after
         the other letters were handled, outages), after the audit line.
         """
+        if ids is None:
+            return self.all_actions.run(action, queue, user=user, via=via)
         tally = Tally(action, queue)
         act(self.queues, tally, ids, user=user, via=via)
         return tally
 
     @cached_property
-    def background(self) -> BackgroundActions:
-        """Actions on every dead letter of a queue, run by a thread of this process (the dashboard)."""
-        return BackgroundActions(self.queues, self.action_records)
+    def all_actions(self) -> AllActions:
+        """Actions on every dead letter of a queue: one per queue at a time, in any process."""
+        return AllActions(self.queues, self.action_records, self.redis)
 
     @cached_property
     def action_records(self) -> ActionRecords:

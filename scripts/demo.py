@@ -5,7 +5,9 @@ SQLite file for PostgreSQL. The worker is the real ``dramatiq tasks.video
 tasks.ai`` command; this script plays the Django API: it creates the rows,
 uploads the sources, publishes the plain-JSON bodies with plain boto3, shows the
 live progress from Redis and prints the READY row, the HLS files, the first
-captions and the OCR result at the end. The video speaks when espeak-ng
+captions and the OCR result at the end, keeps them in a folder with a player
+page (demo_results.py) and exits with a status saying whether every job ran
+and ended as expected. The video speaks when espeak-ng
 (Debian) can make speech for it, and a ``transcribe`` job with its
 ``video_id`` then adds captions to its player; the OCR job needs Tesseract
 (Debian's tesseract-ocr, tesseract-ocr-kor). demo.sh installs both when it
@@ -37,9 +39,9 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 import redis  # noqa: E402
 from fakeredis import TcpFakeServer  # noqa: E402
-from rich.console import Console  # noqa: E402
+from demo_results import FINAL, Run, console, report, results_folder  # noqa: E402 - beside this script
+from rich.markup import escape  # noqa: E402
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
-from rich.table import Table  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
@@ -58,7 +60,6 @@ SPEECH = ("Welcome to the media worker demo. This lecture was encoded for the we
           "and its captions were written by a speech model running on this machine.")
 AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": "us-east-1",
        "AWS_DEFAULT_REGION": "us-east-1"}
-console = Console()
 
 
 def free_port() -> int:
@@ -146,17 +147,34 @@ def main() -> int:
     parser.add_argument("--dashboard", type=int, nargs="?", const=8000, default=None, metavar="PORT",
                         help="also serve the ops dashboard on 127.0.0.1:PORT (default 8000) and keep "
                              "everything running until Ctrl-C")
+    parser.add_argument("--output", metavar="DIR",
+                        help="keep the results in DIR, a new or empty folder (default: demo-output/<date-time>/ "
+                             "in the project)")
     args = parser.parse_args()
+    try:
+        folder = results_folder(args.output)
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
 
     work = Path(tempfile.mkdtemp(prefix="media-worker-demo-"))
     try:
         with moto_server() as aws_url, redis_stand_in() as redis_url:
-            return run(args, work, aws_url, redis_url)
+            return run(args, work, folder, aws_url, redis_url)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if not any(folder.iterdir()):  # stopped before it had results: no empty folder left behind
+            folder.rmdir()
 
 
-def run(args, work: Path, aws_url: str, redis_url: str) -> int:
+def run(args, work: Path, folder: Path, aws_url: str, redis_url: str) -> int:
+    """The demo's jobs from publishing to the printout; return the exit status (demo_results.py).
+
+    Parameters:
+      args: the parsed command line.
+      work: a temporary folder for the sources, the database and the worker's log.
+      folder: where the results are kept.
+      aws_url, redis_url: the stand-ins' addresses.
+    """
     bucket, queue, video_id, tenant = "demo-media", "video-jobs", 42, 7
     database_url = f"sqlite:///{work / 'demo.db'}"
     s3 = boto3.client("s3", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="demo",
@@ -184,23 +202,23 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
             id=video_id, tenant_id=tenant, file_key=source_key, status="UPLOADED", created_at=now, updated_at=now))
     body = video_body(video_id, source_key, tenant)
     sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], MessageBody=body)
-    console.print(f"[bold]2.[/] published to SQS queue {queue!r}: {body}")
+    console.print(f"[bold]2.[/] published to SQS queue {queue!r}: {body}", soft_wrap=True)
 
-    jobs: dict[str, tuple[str, object]] = {"video": ("video", video_id)}
+    demo = Run(jobs={"video": ("video", video_id)})
     if no_captions:
-        left_out("transcribe", no_captions)
+        left_out(demo, "transcribe", no_captions)
     else:
         payload = {"file_key": source_key, "lang": "en", "video_id": video_id}
-        jobs["captions"] = ("ai", publish_ai_job(sqs, engine, tables, tenant, "transcribe", payload))
+        demo.jobs["captions"] = ("ai", publish_ai_job(sqs, engine, tables, tenant, "transcribe", payload))
     unavailable = OCR.unavailable()
     if unavailable:
-        left_out("OCR", unavailable)
+        left_out(demo, "OCR", unavailable)
     else:
         page_key = f"uploads/{tenant}/answers/page-1.png"
         make_page(work / "page.png")
         s3.upload_file(str(work / "page.png"), bucket, page_key)
         payload = {"file_key": page_key, "lang": "kor+eng"}
-        jobs["OCR"] = ("ai", publish_ai_job(sqs, engine, tables, tenant, "ocr", payload))
+        demo.jobs["OCR"] = ("ai", publish_ai_job(sqs, engine, tables, tenant, "ocr", payload))
 
     env = {**os.environ, **AWS, "BROKER": "sqs", "SQS_ENDPOINT_URL": aws_url, "S3_ENDPOINT_URL": aws_url,
            "S3_BUCKET": bucket, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
@@ -213,21 +231,24 @@ def run(args, work: Path, aws_url: str, redis_url: str) -> int:
             [str(BIN / "dramatiq"), "tasks.video", "tasks.ai", "--processes", "1", "--threads", "2"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            rows = watch(engine, tables, redis_url, jobs, args.timeout, worker)
+            demo.rows = watch(engine, tables, redis_url, demo.jobs, args.timeout, worker)
             if dashboard:
-                report(rows, s3, bucket, tenant, video_id, log_path)
+                status = report(demo, folder, s3, bucket, tenant, video_id, log_path)
                 console.print(f"[bold]the dashboard stays up at {dashboard}[/] - Ctrl-C stops the demo")
                 wait_for_ctrl_c()
+                return status
         finally:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(timeout=30)
-    return 0 if dashboard else report(rows, s3, bucket, tenant, video_id, log_path)
+    return report(demo, folder, s3, bucket, tenant, video_id, log_path)
 
 
-def left_out(job: str, reason: str) -> None:
-    console.print(f"[yellow]    the {job} job is left out: {reason.replace('this worker', 'this machine')}[/]",
-                  highlight=False)
+def left_out(demo: Run, job: str, reason: str) -> None:
+    """Say at once that ``job`` does not run here and why (``reason`` names what to install)."""
+    demo.left_out[job] = reason
+    console.print(f"[yellow]    the {job} job is left out:[/] {escape(reason.replace('this worker', 'this machine'))}",
+                  soft_wrap=True)
 
 
 def publish_ai_job(sqs, engine, tables, tenant: int, job_type: str, payload: dict) -> str:
@@ -240,22 +261,8 @@ def publish_ai_job(sqs, engine, tables, tenant: int, job_type: str, payload: dic
             created_at=now, updated_at=now))
     body = ai_body(job_id, job_type, payload, tenant)
     sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="ai-jobs")["QueueUrl"], MessageBody=body)
-    console.print(f"    published to SQS queue 'ai-jobs': {body}")
+    console.print(f"    published to SQS queue 'ai-jobs': {body}", soft_wrap=True)
     return job_id
-
-
-def report(rows: dict, s3, bucket: str, tenant: int, video_id: int, log_path: Path) -> int:
-    video = rows.get("video")
-    if video is None or video["status"] != "READY":
-        console.print(f"[red]the video job did not finish:[/] {video and video['error_reason']}")
-        console.print(log_path.read_text(errors="replace")[-3000:])
-        return 1
-    show(video, s3, bucket, f"videos/{tenant}/{video_id}/")
-    if "captions" in rows or not (speech_unavailable() or TRANSCRIBE.unavailable()):
-        show_captions(rows.get("captions"), s3, bucket, tenant)
-    if "OCR" in rows or not OCR.unavailable():
-        show_ocr(rows.get("OCR"))
-    return 0
 
 
 def start_dashboard(port: int, env: dict[str, str]) -> str:
@@ -305,7 +312,6 @@ def watch(engine, tables, redis_url: str, ids: dict[str, tuple[str, object]], ti
     channel = client.pubsub()
     keys = {label: f"progress:{kind}:{job}" for label, (kind, job) in ids.items()}
     channel.subscribe(*keys.values())
-    final = {"video": ("READY", "FAILED"), "ai": ("DONE", "FAILED")}
     deadline = time.monotonic() + timeout
     rows: dict[str, dict] = {}
     columns = (TextColumn("[bold]{task.description:<8}[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
@@ -322,58 +328,12 @@ def watch(engine, tables, redis_url: str, ids: dict[str, tuple[str, object]], ti
                 table = tables[kind]
                 with engine.connect() as connection:
                     row = dict(connection.execute(select(table).where(table.c.id == job)).mappings().one())
-                if row["status"] in final[kind] and label not in rows:
+                if row["status"] in FINAL[kind] and label not in rows:
                     rows[label] = row
                     last = client.hgetall(keys[label])
                     bars.update(tasks[label], completed=int(last.get("percent", 0)), step=last.get("step", ""))
     channel.close()
     return rows
-
-
-def show_captions(row: dict | None, s3, bucket: str, tenant: int) -> None:
-    if row is None:
-        console.print("[red]the transcribe job did not finish in time[/]")
-        return
-    if row["status"] != "DONE":
-        console.print(f"[yellow]the transcribe job is {row['status']}:[/] {row['error_message']}")
-        return
-    result = row["result"]
-    where = ("added to the video's player (hls/subs/en/)" if result.get("video_attached")
-             else f"not added to the video: {result.get('video_note')}")
-    vtt = s3.get_object(Bucket=bucket, Key=f"ai/{tenant}/{row['id']}/captions.vtt")["Body"].read().decode()
-    first = "\n\n".join(vtt.strip().split("\n\n")[1:4])  # after the WEBVTT header: the first three cues
-    console.print(f"[bold]the DONE transcribe row (ai_aijob)[/]: {result['lang']}, "
-                  f"{len(result['segments'])} segment(s), captions {where}\n[bold]first captions[/]\n{first}",
-                  highlight=False)
-
-
-def show_ocr(row: dict | None) -> None:
-    if row is None:
-        console.print("[red]the OCR job did not finish in time[/]")
-    elif row["status"] != "DONE":
-        console.print(f"[yellow]the OCR job is {row['status']}:[/] {row['error_message']}")
-    else:
-        page = row["result"]["pages"][0]
-        console.print(f"[bold]the DONE AI row (ai_aijob)[/]: confidence {page['confidence']}\n" + row["result"]["text"])
-
-
-def show(row: dict, s3, bucket: str, prefix: str) -> None:
-    table = Table(title="the READY row (video_video)")
-    table.add_column("column")
-    table.add_column("value")
-    for name in ("id", "tenant_id", "status", "hls_path", "thumbnail_key", "duration_seconds",
-                 "processing_started_at", "updated_at"):
-        table.add_row(name, str(row[name]))
-    console.print(table)
-    files = Table(title=f"s3://{bucket}/{prefix}")
-    for column in ("key", "bytes", "content type"):
-        files.add_column(column)
-    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
-        head = s3.head_object(Bucket=bucket, Key=item["Key"])
-        files.add_row(item["Key"], str(item["Size"]), head["ContentType"])
-    console.print(files)
-    master = s3.get_object(Bucket=bucket, Key=row["hls_path"])["Body"].read().decode()
-    console.print("[bold]master.m3u8[/]\n" + master)
 
 
 if __name__ == "__main__":

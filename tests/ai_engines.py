@@ -65,6 +65,16 @@ def sleep_a_while(source: Path | None, payload: dict[str, Any], report) -> dict[
     return {"slept": payload["sleep"]}
 
 
+def decode_slowly(source: Path | None, payload: dict[str, Any], report) -> dict[str, Any]:
+    """Decodes ``payload["decoded"]`` seconds of its source, one a half second, then hangs if told to."""
+    for second in range(1, int(payload["decoded"]) + 1):
+        time.sleep(0.5)
+        report(0.0, f"{second} s decoded", source_seconds=second)
+    if payload.get("hang"):
+        time.sleep(3600)
+    return {"decoded": payload["decoded"]}
+
+
 SPECS = [
     EngineSpec("test_crash", AnyPayload, Echoed, "tests.ai_engines:crash", timeout_seconds=30, memory_mb=512),
     EngineSpec("test_hang", AnyPayload, Echoed, "tests.ai_engines:hang", timeout_seconds=2, memory_mb=512),
@@ -74,4 +84,6 @@ SPECS = [
                output_files=("notes.txt", "secrets.txt")),
     EngineSpec("test_measured", FilePayload, Echoed, "tests.ai_engines:sleep_a_while", timeout_seconds=600,
                memory_mb=512, measure="tests.ai_engines:measured_seconds", timeout_for=lambda seconds: 1 + seconds),
+    EngineSpec("test_decoding", FilePayload, Echoed, "tests.ai_engines:decode_slowly", timeout_seconds=60,
+               memory_mb=512, measure="tests.ai_engines:measured_seconds", timeout_for=lambda seconds: 3 + 2 * seconds),
 ]

@@ -73,7 +73,8 @@ def serve_dashboard(stack, password: str) -> Iterator[tuple[str, object]]:
 
     settings = Settings(
         broker="sqs", aws_region="us-east-1", sqs_endpoint_url=stack.moto.url, s3_endpoint_url=stack.moto.url,
-        s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue, database_url=POSTGRES_URL,
+        s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue,
+        video_parts_queue=stack.parts_queue, video_parts_dlq=stack.parts_dlq, database_url=POSTGRES_URL,
         redis_url=REDIS_URL, video_table=stack.tables["video"].name, ai_job_table=stack.tables["ai"].name,
         ops_admin_password=password, ops_secret_key="browser-test-secret",
     )

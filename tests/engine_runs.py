@@ -22,6 +22,9 @@ class _TakenOver:
     def input_key(self, payload):
         return self.engine.input_key(payload)
 
+    def earlier_output(self, request, fetch, workdir):
+        return self.engine.earlier_output(request, fetch, workdir)
+
     def run(self, request, source, workdir, progress):
         output = self.engine.run(request, source, workdir, progress)
         self.jobs.mark_processing(request.job_id)

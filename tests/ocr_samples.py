@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from domain.video.chapters import edit_distance
+
 FONT = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"  # Debian's fonts-nanum
 PAGES = [
     ["안녕하세요 반갑습니다", "The quick brown fox jumps", "학생들은 수학 문제를 풉니다"],
@@ -42,10 +44,4 @@ def expected(lines: list[str]) -> str:
 
 def character_error_rate(reference: str, hypothesis: str) -> float:
     """Levenshtein distance over characters, divided by the reference's length."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref_char in enumerate(reference, start=1):
-        current = [i]
-        for j, hyp_char in enumerate(hypothesis, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_char != hyp_char)))
-        previous = current
-    return previous[-1] / max(len(reference), 1)
+    return edit_distance(reference, hypothesis) / max(len(reference), 1)

@@ -38,7 +38,8 @@ def basic(user: str, password: str) -> dict[str, str]:
 def settings_for(stack: Stack, **overrides) -> Settings:
     values = dict(
         broker="sqs", aws_region="us-east-1", sqs_endpoint_url=stack.moto.url, s3_endpoint_url=stack.moto.url,
-        s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue, database_url=POSTGRES_URL,
+        s3_bucket=stack.bucket, video_queue=stack.video_queue, ai_queue=stack.ai_queue,
+        video_parts_queue=stack.parts_queue, video_parts_dlq=stack.parts_dlq, database_url=POSTGRES_URL,
         redis_url=REDIS_URL, video_table=stack.tables["video"].name, ai_job_table=stack.tables["ai"].name,
         ops_admin_password=ADMIN[1], ops_viewer_password=VIEWER[1], ops_secret_key=SECRET,
     )
@@ -95,6 +96,16 @@ class Site:
                 return state
             time.sleep(0.2)
         raise AssertionError(f"action {url} still running after {timeout} s")
+
+    def finish_record(self, action_id: str, timeout: float = 60) -> dict:
+        """Wait for an action on every dead letter to end; its record."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = self.ops.action_records.get(action_id)
+            if record["state"] != "running":
+                return record
+            time.sleep(0.1)
+        raise AssertionError(f"action {action_id} still running after {timeout} s")
 
     def confirm_token(self, path: str) -> str:
         page = self.get(path)

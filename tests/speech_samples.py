@@ -3,6 +3,7 @@ transcribe tests and the accuracy bench, wrapped by the real ffmpeg."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,11 @@ ENGLISH = (
 # Short: espeak-ng's Korean is not intelligible to Whisper, which then decodes
 # it again and again at higher temperatures (about 2 s per second of audio).
 KOREAN = "안녕하세요 여러분. 오늘은 두 번째 강의입니다."
+
+
+def words_of(text: str) -> str:
+    """``text`` as lower-case words without punctuation, for word error rates."""
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
 def have_espeak() -> bool:
@@ -61,4 +67,26 @@ def with_noise(speech: Path, path: Path, *, noise_db: float) -> Path:
 def silence(path: Path, *, seconds: float) -> Path:
     """An Ogg/Opus file of digital silence, the shape of an audio-only upload."""
     ffmpeg("-f", "lavfi", "-i", f"anullsrc=r=48000:cl=stereo:d={seconds}", "-c:a", "libopus", str(path))
+    return path
+
+
+def mp3_longer_than_its_header(path: Path, speech: Path, *, quiet_seconds: float) -> Path:
+    """An MP3 without a Xing header whose first second is CBR 320 kb/s and the rest CBR 32 kb/s
+    (``quiet_seconds`` of silence, then ``speech``): demuxers estimate its length from the first
+    frames' rate, about a tenth of what it decodes to.
+
+    Parameters:
+      path: the MP3 to write.
+      speech: a WAV said at the end (so the end's transcription shows the whole file was heard).
+      quiet_seconds: the silence before the speech.
+    """
+    mp3 = ["-ac", "1", "-ar", "44100", "-c:a", "libmp3lame", "-write_xing", "0", "-id3v2_version", "0"]
+    fast, slow = path.with_suffix(".320k.mp3"), path.with_suffix(".32k.mp3")
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono:d=1", *mp3, "-b:a", "320k", str(fast))
+    ffmpeg("-f", "lavfi", "-i", f"anullsrc=r=44100:cl=mono:d={quiet_seconds}", "-i", str(speech),
+           "-filter_complex", "[1:a]aresample=44100,aformat=channel_layouts=mono[s];[0:a][s]concat=n=2:v=0:a=1",
+           *mp3, "-b:a", "32k", str(slow))
+    path.write_bytes(fast.read_bytes() + slow.read_bytes())
+    fast.unlink()
+    slow.unlink()
     return path

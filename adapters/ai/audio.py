@@ -70,7 +70,8 @@ def measure_audio(source: Path, *, max_seconds: float) -> AudioInfo:
 
 
 def audio_windows(
-    ffmpeg: str, source: Path, *, window_seconds: float, cut_at: Callable[[np.ndarray], int]
+    ffmpeg: str, source: Path, *, window_seconds: float, cut_at: Callable[[np.ndarray], int],
+    max_seconds: float | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """The source's audio as (start in seconds, float32 samples) windows, in order.
 
@@ -80,6 +81,8 @@ def audio_windows(
       window_seconds: the most audio one window holds.
       cut_at: given a full window, the sample index to end it at (a pause,
         so no word is cut in two); the rest starts the next window.
+      max_seconds: LimitExceeded once more audio than this is decoded (a
+        header may claim a shorter length than the file decodes to).
 
     The samples start at the start of the source's timeline, so cue times
     line up with the video. Raises UnsupportedMedia when ffmpeg cannot decode
@@ -95,11 +98,15 @@ def audio_windows(
     tail = _StderrTail(proc)
     try:
         window = int(window_seconds * SAMPLE_RATE)
+        most = math.inf if max_seconds is None else max_seconds * SAMPLE_RATE
         blocks: list[np.ndarray] = []
         held = offset = 0
         for raw in iter(lambda: proc.stdout.read(_BLOCK_BYTES), b""):
             blocks.append(np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0)
             held += len(blocks[-1])
+            if offset + held > most:
+                raise LimitExceeded(f"the source's audio plays longer than {max_seconds / 60:.0f} minutes "
+                                    f"(more than its header says); at most {max_seconds / 60:.0f} are transcribed")
             while held >= window:
                 pending = np.concatenate(blocks)
                 cut = min(max(cut_at(pending[:window]), 1), window)

@@ -4,7 +4,8 @@ Reads one JSON request on stdin ({"entry", "source", "payload", "memory_mb"},
 and optionally "outputs": a folder for the engine's files, "options": the
 engine's settings, "measure": true to run a MeasureFunction instead of an
 engine), limits its own address space, runs the function and writes JSON
-lines to its original stdout: {"progress": f, "message": m} any number of times, then one
+lines to its original stdout: {"progress": f, "message": m} (with "source_seconds": s when
+the engine says how much of its source it has decoded) any number of times, then one
 {"result": {...}} or {"error": {"kind": ..., "reason": ...}}. Anything the
 engine or its libraries print goes to stderr instead, so it cannot corrupt
 the protocol.
@@ -31,6 +32,8 @@ def main() -> int:
     def emit(message: dict) -> None:
         protocol.write(json.dumps(message, ensure_ascii=False) + "\n")
 
+    # Engines load only local files: no library of theirs may reach for a model hub.
+    os.environ["HF_HUB_OFFLINE"] = "1"
     limit = int(request["memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
@@ -42,7 +45,13 @@ def main() -> int:
             extras = {"outputs": Path(request["outputs"])} if request.get("outputs") else {}
             if request.get("options"):
                 extras["options"] = request["options"]
-            report = lambda fraction, text: emit({"progress": fraction, "message": text})  # noqa: E731
+
+            def report(fraction: float, text: str, *, source_seconds: float | None = None) -> None:
+                line = {"progress": fraction, "message": text}
+                if source_seconds is not None:
+                    line["source_seconds"] = float(source_seconds)
+                emit(line)
+
             emit({"result": function(source, request["payload"], report, **extras)})
     except MemoryError:
         emit({"error": {"kind": "memory", "reason": ""}})

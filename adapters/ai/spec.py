@@ -6,21 +6,32 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
 from adapters.messages import explain
 from domain.errors import InvalidMessage
 
-#: report(fraction in 0..1, message): progress from inside an engine.
-Report = Callable[[float, str], None]
+
+class Report(Protocol):
+    """report(fraction in 0..1, message): progress from inside an engine. An engine that decodes its
+    source as it goes also says how many seconds of it it has decoded (``source_seconds``): its time
+    limit then follows what it really decodes, not what the file's header claims."""
+
+    def __call__(self, fraction: float, message: str, *, source_seconds: float | None = None) -> None: ...
+
+
 #: run(source file or None, validated payload as a dict, report) -> result dict. Engines that
 #: declare ``output_files`` also get ``outputs=`` (the folder to write them in), and engines the
 #: worker configures get ``options=`` (a dict of their settings), both as keywords.
 EngineFunction = Callable[..., dict[str, Any]]
 #: measure(source file, validated payload) -> how long the source plays, in seconds.
 MeasureFunction = Callable[[Path, dict[str, Any]], float]
+#: reuse(validated payload, fetch) -> the result an earlier attempt's saved files hold, or None (they are not
+#: all there); fetch(name) downloads one of the engine's output files as an earlier attempt of the job
+#: saved it and returns its path, or None when there is none.
+ReuseFunction = Callable[[dict[str, Any], Callable[[str], Path | None]], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,15 @@ class EngineSpec:
       measure: ``module:function`` (a MeasureFunction) run in a child of its
         own before the engine, for engines whose run time grows with the
         source's length; None: the time limit is ``timeout_seconds``.
-      timeout_for: the run's time limit from the measured seconds (only with ``measure``).
+      timeout_for: the run's time limit from the measured seconds (only with ``measure``); it
+        grows with the seconds the engine reports having decoded (``Report``'s ``source_seconds``),
+        up to ``timeout_seconds``.
+      reuse: ``module:function`` (a ReuseFunction) run in the worker before the engine: when an
+        earlier attempt of the job saved the engine's files (the job was retried after its engine
+        ran), the result is rebuilt from them and the engine does not run again. None: it always runs.
+      configure: returns the spec as the deployment's options (``Settings.engine_options``)
+        make it, for an engine whose limits or prerequisites follow its settings (the
+        transcribe engine's model); None: the options change nothing here.
     """
 
     job_type: str
@@ -60,6 +79,12 @@ class EngineSpec:
     output_files: tuple[str, ...] = ()
     measure: str | None = None
     timeout_for: Callable[[float], float] | None = None
+    reuse: str | None = None
+    configure: Callable[[dict[str, Any]], EngineSpec] | None = None
+
+    def configured(self, options: dict[str, Any] | None) -> EngineSpec:
+        """This spec under the deployment's ``options`` (itself when it has no ``configure``)."""
+        return self.configure(dict(options or {})) if self.configure is not None else self
 
     def unavailable(self) -> str | None:
         """Why this worker cannot run the engine, or None when it can."""

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from adapters.db.tables import KindTable, Tables
+from domain.jobs import unstorable
 
 
 class UnknownKind(LookupError):
@@ -14,7 +15,7 @@ class UnknownKind(LookupError):
 
 
 class BadFilter(ValueError):
-    """A search value that no row of the kind can match (a tenant that is not a number)."""
+    """A search value that no row of the kind can match (a tenant that is not a number, a NUL character)."""
 
 
 class JobQueries:
@@ -58,6 +59,8 @@ class JobQueries:
             query = query.where(table.c.status == status)
         fields = {field.option: field for field in entry.spec.search}
         for option, text in (filters or {}).items():
+            if (why := unstorable(text)) is not None:
+                raise BadFilter(f"{option}: {text[:40]!r} {why}; the database can neither store nor search for that")
             if option == "id":
                 job_id = entry.kind.parse_id(text)
                 if job_id is None:

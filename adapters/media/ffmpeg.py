@@ -17,6 +17,7 @@ from typing import Any
 from adapters.media.audio import shared_audio
 from adapters.media.commands import thumbnail_command
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding
+from adapters.media.headings import HeadingReader
 from adapters.media.ladder import check_names, ladder_command
 from adapters.media.manifest import AudioManifest, ManifestJson, PartManifest
 from adapters.media.master import rewrite_master
@@ -25,6 +26,7 @@ from adapters.media.probe import probe_media, start_seconds
 from adapters.media.reading import reads_by_range
 from adapters.media.runner import ProgressFraction, run_ffmpeg
 from adapters.media.safety import RemoteAccess, Source, is_url, sniff, sniff_head
+from adapters.media.slides import SlideWatcher
 from adapters.media.stitch import stitch_hls, stitch_storyboard
 from adapters.media.storyboard import TILE_WIDTH, interval_ms, write_storyboard
 from domain.errors import UnsupportedMedia
@@ -67,6 +69,7 @@ class FfmpegMediaProcessor:
         None leaves the audio's level as it is.
       remote: how sources given by URL may be read (plain http, CA bundle,
         I/O timeout).
+      headings: reads slide headings for the chapters (Tesseract, Korean and English by default).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class FfmpegMediaProcessor:
         crf: int = 19,
         loudness_target_lufs: float | None = -16.0,
         remote: RemoteAccess | None = None,
+        headings: HeadingReader | None = None,
     ) -> None:
         if timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be positive")
@@ -94,6 +98,7 @@ class FfmpegMediaProcessor:
         self.video = VideoEncoding(crf=crf, preset=preset, segment_seconds=segment_seconds, threads=threads)
         self.loudness_target_lufs = loudness_target_lufs
         self.remote = remote or RemoteAccess()
+        self.headings = headings or HeadingReader(timeout_seconds=min(timeout_seconds, 60))
 
     def sniff(self, head: bytes) -> None:
         """Refuse a source whose first bytes show it is not a media file (UnsupportedMedia with the reason).
@@ -129,6 +134,7 @@ class FfmpegMediaProcessor:
         ladder: Sequence[Rendition],
         on_progress: Callable[[float], None],
         storyboard_dir: Path | None = None,
+        slides_dir: Path | None = None,
     ) -> Path:
         """Encode every rendition of ``ladder`` in one ffmpeg run; return ``out_dir/master.m3u8``.
 
@@ -146,6 +152,9 @@ class FfmpegMediaProcessor:
             ending with 1.0 on success.
           storyboard_dir: where ``storyboard.vtt`` and ``storyboard/`` go
             (made from the same ffmpeg run); None for no storyboard.
+          slides_dir: where the candidate slide changes found in the same run
+            go (``candidates.json`` and their images, see
+            ``adapters.media.slides``; outside ``out_dir``); None for none.
         """
         if not is_url(source):
             sniff(Path(source))
@@ -157,16 +166,38 @@ class FfmpegMediaProcessor:
             tiles = TileOutput(interval_ms(info.duration_seconds), TILE_WIDTH, f"{_TILES}/tile_%05d.png")
             shutil.rmtree(out_dir / _TILES, ignore_errors=True)
             (out_dir / _TILES).mkdir()
+        watcher = SlideWatcher(slides_dir, self.headings) if slides_dir is not None else None
+        slides = None
+        if watcher is not None:
+            try:
+                slides = watcher.output(out_dir)
+            except ValueError as error:  # no chapters, but the video all the same
+                log.warning("no slide watch for this encode: %s", error)
+                watcher.stop()
+                watcher = None
         args = ladder_command(self.ffmpeg, source, ladder, video=self.video, audio=audio, tiles=tiles,
-                              access=self.remote)
+                              access=self.remote, slides=slides)
         progress = ProgressFraction(info.duration_seconds, on_progress)
-        run_ffmpeg(
-            args,
-            action="transcode the source",
-            timeout_seconds=self.timeout_seconds,
-            cwd=out_dir,
-            on_out_time=progress.at,
-        )
+
+        def on_out_time(seconds: float) -> None:
+            progress.at(seconds)
+            if watcher is not None:
+                watcher.poll()
+
+        try:
+            run_ffmpeg(
+                args,
+                action="transcode the source",
+                timeout_seconds=self.timeout_seconds,
+                cwd=out_dir,
+                on_out_time=on_out_time,
+            )
+        except BaseException:
+            if watcher is not None:
+                watcher.stop()
+            raise
+        if watcher is not None:
+            watcher.finish()
         master = out_dir / MASTER_PLAYLIST
         if not master.is_file():
             raise UnsupportedMedia("ffmpeg finished without writing an HLS playlist for the source")
@@ -188,6 +219,7 @@ class FfmpegMediaProcessor:
         part: VideoPart,
         on_progress: Callable[[float], None],
         tiles_dir: Path | None = None,
+        slides_dir: Path | None = None,
     ) -> ManifestJson:
         """Encode one part of a long video for every rendition (video only); return its manifest as JSON.
 
@@ -203,6 +235,8 @@ class FfmpegMediaProcessor:
             decreasing, ending with 1.0.
           tiles_dir: where the part's storyboard tiles ``tile_NNNNN.png`` go
             (numbered on the whole video's storyboard); None for none.
+          slides_dir: where the candidate slide changes of the part's range go (``candidates.json`` and
+            their images, times on the whole video's timeline); None for none.
 
         The manifest (``manifest.PartManifest``'s JSON) lists each
         rendition's segments with durations and sizes, CODECS and
@@ -210,9 +244,12 @@ class FfmpegMediaProcessor:
         ``stitch_hls`` and ``stitch_storyboard`` need nothing else.
         """
         check_names(ladder)
+        watcher = None
+        if slides_dir is not None:
+            watcher = SlideWatcher(slides_dir, self.headings, offset_seconds=part.start_seconds)
         return encode_part(self.ffmpeg, source, out_dir, info, ladder, part, video=self.video,
                            timeout_seconds=self.timeout_seconds, access=self.remote, on_progress=on_progress,
-                           tiles_dir=tiles_dir).to_json()  # fmt: skip
+                           tiles_dir=tiles_dir, watcher=watcher).to_json()  # fmt: skip
 
     def encode_audio(
         self,

@@ -1,14 +1,11 @@
 """The ffmpeg command that encodes the whole HLS ladder in one process (no process work here).
 
 One decode of the source, split into one scaler per rendition (and one more
-branch for the storyboard's tiles); every rendition is x264 at a constant
+branch for the storyboard's tiles, one for the slide watch of
+``slide_branch``); every rendition is x264 at a constant
 rate factor capped at the rung's rate; the audio is encoded once and shared
 by all renditions as an HLS audio group, which ffmpeg's hls muxer also lists
 as an audio-only variant.
-
-``fixed_rate_ladder_command`` is the ladder as it was before: a fixed
-average rate per rung and one audio encode per rendition. It is kept for the
-benchmarks' baseline.
 """
 
 from __future__ import annotations
@@ -31,6 +28,7 @@ from adapters.media.encoding import (
     x264_args,
 )
 from adapters.media.safety import RemoteAccess, Source, input_args
+from adapters.media.slide_branch import SlideOutput, slide_chain, slide_output_args
 from domain.video.model import Rendition
 from domain.video.playlists import RESERVED_RENDITION_NAMES
 
@@ -65,8 +63,9 @@ def ladder_command(
     audio: AudioEncoding | None,
     tiles: TileOutput | None = None,
     access: RemoteAccess | None = None,
+    slides: SlideOutput | None = None,
 ) -> list[str]:
-    """The single ffmpeg command for the ladder, its shared audio and the storyboard tiles.
+    """The single ffmpeg command for the ladder, its shared audio, the storyboard tiles and the slide watch.
 
     Parameters:
       ffmpeg: the executable.
@@ -77,6 +76,7 @@ def ladder_command(
       audio: the shared audio encode, None for a source without audio.
       tiles: the storyboard's tile output, None for none.
       access: how a URL source may be read.
+      slides: the slide watcher's samples and frames, None for none.
 
     Outputs, relative to the working directory the command runs in:
     ``<name>/index.m3u8`` and ``<name>/seg_00000.ts``... per rendition,
@@ -84,10 +84,12 @@ def ladder_command(
     ``master.m3u8`` (ffmpeg's; ``adapters.media.master`` rewrites it).
     """
     check_names(ladder)
-    branches = len(ladder) + (1 if tiles else 0)
+    branches = len(ladder) + (1 if tiles else 0) + (1 if slides else 0)
     chains = [split_chain(branches), *scaler_chains(ladder)]
     if tiles:
         chains.append(tile_chain(len(ladder), tiles))
+    if slides:
+        chains.append(slide_chain(f"s{branches - 1}", slides))
     if audio:
         chains.append(audio_chain(audio))
 
@@ -106,51 +108,6 @@ def ladder_command(
             "-map", "[tiles]", "-c:v", "png", "-fps_mode", "passthrough", "-map_metadata", "-1",
             "-f", "image2", tiles.pattern,
         ]  # fmt: skip
+    if slides:
+        args += slide_output_args(slides)
     return args
-
-
-def fixed_rate_ladder_command(
-    ffmpeg: str,
-    source: Source,
-    ladder: Sequence[Rendition],
-    *,
-    has_audio: bool,
-    segment_seconds: int,
-    preset: str,
-    threads: int,
-) -> list[str]:
-    """The ladder as it was encoded before capped CRF: the benchmarks' baseline.
-
-    Parameters:
-      ffmpeg: the executable.
-      source: the local source file.
-      ladder: the renditions; each rung's ``video_kbps`` is its average rate.
-      has_audio: whether to encode the source's audio, once per rendition.
-      segment_seconds: the HLS segment length.
-      preset: the libx264 preset.
-      threads: encoder threads, 0 for ffmpeg's automatic choice.
-
-    Same outputs as ``ladder_command`` except that every rendition's segments
-    carry their own AAC track and there is no audio folder.
-    """
-    check_names(ladder)
-    args = [ffmpeg, *COMMON_ARGS, "-progress", "pipe:1", *input_args(source)]
-    args += ["-filter_complex", ";".join([split_chain(len(ladder)), *scaler_chains(ladder)])]
-    for index in range(len(ladder)):
-        args += ["-map", f"[v{index}]"]
-        if has_audio:
-            args += ["-map", "0:a:0"]
-    args += x264_args(VideoEncoding(preset=preset, segment_seconds=segment_seconds, threads=threads))
-    for index, rendition in enumerate(ladder):
-        kbps = rendition.video_kbps
-        args += [
-            f"-b:v:{index}", f"{kbps}k",
-            f"-maxrate:v:{index}", f"{round(kbps * 1.07)}k",
-            f"-bufsize:v:{index}", f"{round(kbps * 1.5)}k",
-        ]  # fmt: skip
-    if has_audio:
-        args += ["-c:a", "aac", "-ac", "2"]
-        for index, rendition in enumerate(ladder):
-            args += [f"-b:a:{index}", f"{rendition.audio_kbps}k"]
-    groups = [f"v:{i},a:{i},name:{r.name}" if has_audio else f"v:{i},name:{r.name}" for i, r in enumerate(ladder)]
-    return args + hls_args(segment_seconds, " ".join(groups))

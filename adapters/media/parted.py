@@ -8,6 +8,7 @@ so the output folder holds only the files the manifest lists.
 from __future__ import annotations
 
 import functools
+import re
 import logging
 import shutil
 from collections.abc import Callable, Sequence
@@ -30,13 +31,17 @@ from adapters.media.parts import (
     part_playlist,
 )
 from adapters.media.runner import ProgressFraction, run_ffmpeg
-from adapters.media.safety import RemoteAccess, Source
+from adapters.media.safety import RemoteAccess, Source, scrub
+from adapters.media.slides import SlideWatcher
 from adapters.media.storyboard import TILE_WIDTH, interval_ms
 from domain.errors import ProcessingTimeout, UnsupportedMedia
 from domain.video.model import MediaInfo, Rendition, VideoPart
 from domain.video.playlists import AUDIO_FOLDER
 
 log = logging.getLogger(__name__)
+# More reading errors than this in one part's run: its stretch of the source is damaged (see check_damage).
+DAMAGE_ERRORS = 20
+_REPEATED = re.compile(r"Last message repeated (\d+) times")
 TILE_NAME = "tile_%05d.png"
 # What ffmpeg says when an output got no frame at all.
 _NO_FRAME = "received no packets"
@@ -98,6 +103,7 @@ def encode_part(
     access: RemoteAccess | None,
     on_progress: Callable[[float], None],
     tiles_dir: Path | None,
+    watcher: SlideWatcher | None = None,
 ) -> PartManifest:
     """Encode ``part`` for every rendition (video only) and write its storyboard tiles; return its manifest.
 
@@ -115,6 +121,9 @@ def encode_part(
         decreasing, ending with 1.0.
       tiles_dir: where ``tile_NNNNN.png`` go (numbered on the whole video's
         storyboard); None for no storyboard.
+      watcher: finds the candidate slide changes of the part's range in the same run (its
+        ``offset_seconds`` the part's start; its ``candidates.json`` written when the run ends);
+        None for none. Its failure costs the chapters, never the part.
     """
     interval = interval_ms(info.duration_seconds) if tiles_dir is not None else None
     tiles = None
@@ -123,17 +132,35 @@ def encode_part(
         tiles = TileOutput(interval, TILE_WIDTH, image_pattern(tiles_dir, TILE_NAME))
     rate = frame_rate(info)
     window = part_window(part, rate, interval, info.duration_seconds)
+    slides = None
+    if watcher is not None:
+        try:
+            slides = watcher.output(out_dir)
+        except ValueError as error:  # no chapters from this part, but the part all the same
+            log.warning("no slide watch for this part: %s", error)
+            watcher.stop()
+            watcher = None
     args = part_command(ffmpeg, source, ladder, part, info, video=video, tiles=tiles,
-                        shift=shift_of(ffmpeg, info, video), access=access)
+                        shift=shift_of(ffmpeg, info, video), access=access, slides=slides)
     for rendition in ladder:
         (out_dir / rendition.name / part.attempt).mkdir(parents=True, exist_ok=True)
     seconds = (window.frames / rate) if window.frames is not None else info.duration_seconds - window.start
     progress = ProgressFraction(float(seconds), on_progress)
+
+    def on_out_time(at: float) -> None:
+        progress.at(at)
+        if watcher is not None:
+            watcher.poll()
+
     try:
-        run_ffmpeg(args, action=f"encode the part from {part.start_seconds} s", timeout_seconds=timeout_seconds,
-                   cwd=out_dir, on_out_time=progress.at)
-    except UnsupportedMedia as error:
-        if _NO_FRAME not in error.reason:
+        log_tail = run_ffmpeg(args, action=f"encode the part from {part.start_seconds} s",
+                              timeout_seconds=timeout_seconds, cwd=out_dir, on_out_time=on_out_time)
+        check_damage(log_tail)
+    except BaseException as error:
+        if watcher is not None:
+            watcher.stop()
+            watcher = None
+        if not isinstance(error, UnsupportedMedia) or _NO_FRAME not in error.reason:
             raise
         # The video stream ended before this part (audio that runs on):
         # the part has nothing, as the single pass's last segments would.
@@ -156,10 +183,31 @@ def encode_part(
             (out_dir / part_playlist(part).replace("%v", rendition.name)).unlink(missing_ok=True)
         master.unlink(missing_ok=True)
     progress.done()
+    if watcher is not None:
+        watcher.finish()
     # The last part, or one in which the video stream ended, may have fewer tiles.
     ended = part.duration_seconds is None or (window.frames is not None and tracks[0].frames < window.frames)
     tiles_written = _tiles(tiles_dir, window.first_tile, window.tiles, interval, last=ended)
     return _manifest(part, rate, tracks, tiles_written, interval)
+
+
+def check_damage(log_tail: str, *, most: int = DAMAGE_ERRORS) -> None:
+    """Raise UnsupportedMedia when a run that ended well met more than ``most`` reading errors.
+
+    Parameters:
+      log_tail: the run's stderr (ffmpeg at ``-loglevel error``: only errors).
+      most: the errors tolerated: a seek into an open GOP costs a few
+        ("co located POCs unavailable"), a damaged stretch of the source
+        dozens (one per frame, or per lost sync byte run).
+
+    ffmpeg conceals what it cannot decode and fills the frame grid, so a
+    part over a damaged stretch would otherwise come out as a frozen picture.
+    """
+    lines = [line.strip() for line in log_tail.splitlines() if line.strip()]
+    errors = sum(int(match.group(1)) if (match := _REPEATED.search(line)) else 1 for line in lines)
+    if errors > most:
+        first = next((scrub(line) for line in lines if not _REPEATED.search(line)), "")
+        raise UnsupportedMedia(f"the source is damaged there: ffmpeg met {errors} errors reading it ({first})")
 
 
 def _manifest(part: VideoPart, rate: Fraction, tracks: tuple[Track, ...], tiles: tuple[Tile, ...],

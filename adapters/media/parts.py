@@ -49,6 +49,7 @@ How the timelines line up (measured against a single pass on CFR 25 and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -70,6 +71,7 @@ from adapters.media.encoding import (
 from adapters.media.grid import PartWindow, frame_rate, part_window
 from adapters.media.ladder import check_names
 from adapters.media.safety import RemoteAccess, Source, input_args
+from adapters.media.slide_branch import SlideOutput, slide_chain, slide_output_args
 from domain.video.model import MediaInfo, Rendition, VideoPart
 from domain.video.parts import check_attempt
 from domain.video.playlists import AUDIO_FOLDER
@@ -114,8 +116,10 @@ def part_command(
     tiles: TileOutput | None,
     shift: Fraction,
     access: RemoteAccess | None = None,
+    slides: SlideOutput | None = None,
 ) -> list[str]:
-    """The ffmpeg command that encodes ``part`` for every rendition (video only) and its storyboard tiles.
+    """The ffmpeg command that encodes ``part`` for every rendition (video only), its storyboard tiles and
+    its slide watch.
 
     Parameters:
       ffmpeg: the executable.
@@ -128,6 +132,8 @@ def part_command(
         whole video's tile index; None for no storyboard.
       shift: every part's and the audio's ``mux_shift``.
       access: how a URL source may be read.
+      slides: the slide watch's samples and frames (``adapters.media.slide_branch``), on the part's own
+        timeline from its start; None for none.
 
     Outputs, relative to the working directory the command runs in:
     ``<rendition>/<attempt>/seg_NNNNN.ts`` numbered from
@@ -149,9 +155,12 @@ def part_command(
         options += ["-noaccurate_seek", "-seek_timestamp", "1", "-ss", _seconds(zero + max(seek, Fraction(0)))]
     options += ["-itsoffset", _seconds(-zero - window.start)]
 
-    chains = [split_chain(len(ladder) + (1 if with_tiles else 0), _past_moved(window, rate)), *scaler_chains(ladder)]
+    branches = len(ladder) + (1 if with_tiles else 0) + (1 if slides else 0)
+    chains = [split_chain(branches, _past_moved(window, rate)), *scaler_chains(ladder)]
     if with_tiles and tiles is not None:
         chains.append(_part_tile_chain(len(ladder), tiles, window))
+    if slides is not None:
+        chains.append(slide_chain(f"s{branches - 1}", slides))
     args = [ffmpeg, *COMMON_ARGS, "-progress", "pipe:1", *input_args(source, access, options)]
     args += ["-filter_complex", ";".join(chains)]
     for index in range(len(ladder)):
@@ -173,6 +182,12 @@ def part_command(
     if with_tiles and tiles is not None:
         args += ["-map", "[tiles]", "-c:v", "png", "-fps_mode", "passthrough", "-map_metadata", "-1"]
         args += ["-frames:v", str(window.tiles), "-start_number", str(window.first_tile), "-f", "image2", tiles.pattern]
+    if slides is not None:
+        frames = slide_output_args(slides)
+        if window.frames is not None:  # the part's own frames, or this output would read on to the source's end
+            frames[frames.index("-f"):frames.index("-f")] = [
+                "-frames:v", str(math.ceil(window.frames / rate * slides.frame_rate))]
+        args += frames
     return args
 
 

@@ -13,6 +13,7 @@ import threading
 import redis
 
 from adapters.metrics.prometheus import METRICS
+from adapters.redis.text import as_text
 from domain.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -88,3 +89,41 @@ class RedisLock:
     def holds(self, key: str) -> bool:
         with self._guard:
             return key in self._held
+
+
+class RedisLease:
+    """One named lease whose value says who holds it: ``SET NX PX``, renewed and released only by its holder.
+
+    For work that must not run twice at once anywhere (an action on every dead
+    letter of a queue); a holder that dies without releasing it loses it after
+    ``ttl_ms``, so it renews the lease while it works. Redis errors are raised.
+
+    Parameters:
+      client: a redis-py client.
+      key: the lease's key.
+      ttl_ms: how long it lives without being renewed.
+    """
+
+    def __init__(self, client: redis.Redis, key: str, *, ttl_ms: int) -> None:
+        self.client = client
+        self.key = key
+        self.ttl_ms = ttl_ms
+        self._release = client.register_script(RELEASE)
+        self._extend = client.register_script(EXTEND)
+
+    def take(self, holder: str) -> bool:
+        """Hold the lease as ``holder`` if no one does; whether it was taken."""
+        return bool(self.client.set(self.key, holder, nx=True, px=self.ttl_ms))
+
+    def holder(self) -> str | None:
+        """Who holds the lease now, or None."""
+        value = self.client.get(self.key)
+        return None if value is None else as_text(value)
+
+    def renew(self, holder: str) -> bool:
+        """Give ``holder`` another ``ttl_ms``; False when it no longer holds the lease."""
+        return bool(self._extend(keys=[self.key], args=[holder, self.ttl_ms]))
+
+    def release(self, holder: str) -> None:
+        """Let the lease go, if ``holder`` still holds it."""
+        self._release(keys=[self.key], args=[holder])

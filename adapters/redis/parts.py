@@ -1,9 +1,10 @@
 """The board of a video's parts: which piece of which attempt runs where, how far, done or failed.
 
 One hash per video, ``parts:{job key}`` (``parts:video:42``), one field per
-piece holding JSON: ``attempt``, ``state`` (``queued``, ``running``, ``done``,
-``failed``), ``worker``, ``seconds`` (source seconds encoded), ``reason``
-and ``updated_at``. It is for people and for the progress percent; whether
+piece holding JSON: ``attempt``, ``label`` (``part 8 of 120 (7:00-8:00)``),
+``state`` (``queued``, ``running``, ``retrying``, ``done``, ``failed``),
+``worker``, ``seconds`` (source seconds encoded), ``reason``, ``started_at``
+(its first report of this attempt) and ``updated_at``. It is for people and for the progress percent; whether
 a piece is done is decided by its completion record in storage, never by
 this hash (a Redis flush loses the board, not the video).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,10 +38,10 @@ class RedisPartsBoard:
         self.ttl_seconds = ttl_seconds
         self.prefix = prefix
 
-    def start(self, key: str, attempt: str, pieces: Iterable[str]) -> None:
-        """A new fan-out: every piece queued, the earlier attempts' entries gone."""
+    def start(self, key: str, attempt: str, pieces: Mapping[str, str]) -> None:
+        """A new fan-out: every piece (name -> how people name it) queued, earlier attempts' entries gone."""
         name = self.prefix + key
-        entries = {piece: _entry(attempt, "queued", "", 0.0, "") for piece in pieces}
+        entries = {piece: _entry(attempt, "queued", "", 0.0, "", label, None) for piece, label in pieces.items()}
         try:
             pipe = self.client.pipeline(transaction=True)
             pipe.delete(name)
@@ -57,8 +58,13 @@ class RedisPartsBoard:
         (empty when Redis cannot be reached: the board is for people, never a reason to fail)."""
         name = self.prefix + key
         try:
+            before = _decoded({piece: self.client.hget(name, piece) or "{}"}).get(piece, {})
+            started = before.get("started_at") if before.get("attempt") == attempt else None
+            if state == "running" and not started:
+                started = datetime.now(timezone.utc).isoformat()
+            entry = _entry(attempt, state, worker, seconds, reason, before.get("label", piece), started)
             pipe = self.client.pipeline(transaction=True)
-            pipe.hset(name, piece, _entry(attempt, state, worker, seconds, reason))
+            pipe.hset(name, piece, entry)
             pipe.expire(name, self.ttl_seconds)
             pipe.hgetall(name)
             *_, board = pipe.execute()
@@ -72,9 +78,11 @@ class RedisPartsBoard:
         return _decoded(self.client.hgetall(self.prefix + key))
 
 
-def _entry(attempt: str, state: str, worker: str, seconds: float, reason: str) -> str:
+def _entry(attempt: str, state: str, worker: str, seconds: float, reason: str, label: str,
+           started_at: str | None) -> str:
     return json.dumps({"attempt": attempt, "state": state, "worker": worker, "seconds": round(seconds, 3),
-                       "reason": reason, "updated_at": datetime.now(timezone.utc).isoformat()})
+                       "reason": reason, "label": label, "started_at": started_at,
+                       "updated_at": datetime.now(timezone.utc).isoformat()})
 
 
 def _decoded(board: dict) -> dict[str, dict[str, Any]]:

@@ -53,8 +53,12 @@ class SqsQueueAdmin:
     def stats(self) -> list[QueueStats]:
         result = []
         for queue, dlq in self.dead_letter_queues.items():
-            own = self._attributes(queue)
-            dead = self._attributes(dlq)
+            try:
+                own = self._attributes(queue)
+                dead = self._attributes(dlq)
+            except QueueMissing:
+                result.append(QueueStats(queue, dlq, 0, 0, 0, 0, missing=True))
+                continue
             result.append(
                 QueueStats(
                     name=queue,

@@ -48,11 +48,22 @@ class Snapshot:
 def take_snapshot(sqs, url: str) -> Snapshot:
     """The depth of the queue at ``url`` and the moment it was read.
 
-    The moment is the later of this machine's clock and SQS's own (the
-    response's Date header, rounded up to its whole second), so a letter that
-    was there is never taken for a newcomer when the clocks differ; a letter
-    that arrived within that second may be taken for an old one, and the
-    depth still bounds how many are acted on.
+    The moment is the later of this machine's clock and SQS's own, read from
+    the response's Date header. That header has whole seconds: SQS's clock
+    was somewhere in [Date, Date + 999 ms] when it answered, so rounding up
+    to the end of the second is the only cutoff that never takes a letter
+    that was there for a newcomer (which the action would skip, yet report
+    itself complete). What it costs: a letter dead-lettered in the rest of
+    that second (at most 1 s after the snapshot) may count as there when the
+    action began. That is harmless once one action per queue runs at a time
+    (ops/all_actions.py holds a lease per queue for it): two concurrent
+    actions fed each other their own redrives through this window (70 of 40
+    redriven), but one action alone only ever meets a fresh dead letter or
+    one of its own redrives sent back within that second. Either is a dead
+    letter like the others and is acted on once; the depth still bounds how
+    many are acted on, so the action ends; and a letter of the snapshot left
+    aside for it is still in the dead-letter queue for the next action.
+    Nothing is lost and no letter is acted on twice.
     """
     response = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(DEPTH))
     depth = sum(int(response["Attributes"].get(name, 0)) for name in DEPTH)

@@ -26,6 +26,7 @@ CONTENT_TYPES = {
     ".srt": "application/x-subrip",
 }
 MISSING = {"404", "NoSuchKey", "NotFound"}
+_DELETE_BATCH = 1000  # S3's limit for one DeleteObjects request
 
 
 def content_type_of(path: Path) -> str:
@@ -116,6 +117,18 @@ class S3Storage:
         with _s3_errors("sign", key):
             return self.client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds)
+
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """Delete objects, up to 1000 a request; a key with no object is no error (S3 says so too)."""
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start : start + _DELETE_BATCH]
+            with _s3_errors("delete", batch[0]):
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
+            failed = answer.get("Errors") or []
+            if failed:
+                raise TransientError(f"S3 delete failed ({failed[0].get('Code', 'unknown')} for {len(failed)} key(s))")
 
 
 @contextmanager

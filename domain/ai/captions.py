@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from domain.webvtt import cue_time, vtt_escape
+
 MAX_CUE_SECONDS = 7.0
 MAX_LINES = 2
 LATIN_LINE_CHARS = 42
@@ -79,15 +81,15 @@ def to_webvtt(cues: Sequence[Cue]) -> str:
     """A WebVTT file (UTF-8 text) of ``cues``."""
     blocks = ["WEBVTT"]
     for cue in cues:
-        text = "\n".join(_vtt_escape(line) for line in cue.lines)
-        blocks.append(f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n{text}")
+        text = "\n".join(vtt_escape(line) for line in cue.lines)
+        blocks.append(f"{cue_time(cue.start, '.')} --> {cue_time(cue.end, '.')}\n{text}")
     return "\n\n".join(blocks) + "\n"
 
 
 def to_srt(cues: Sequence[Cue]) -> str:
     """A SubRip file of ``cues``, numbered from 1."""
     blocks = [
-        f"{number}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n" + "\n".join(cue.lines)
+        f"{number}\n{cue_time(cue.start, ',')} --> {cue_time(cue.end, ',')}\n" + "\n".join(cue.lines)
         for number, cue in enumerate(cues, start=1)
     ]
     return "\n\n".join(blocks) + ("\n" if blocks else "")
@@ -194,18 +196,6 @@ def _untangled(cues: list[Cue]) -> list[Cue]:
             end = min(end, max(ordered[index + 1].start, start + 0.04))
         result.append(Cue(round(start, 3), round(end, 3), cue.lines))
     return result
-
-
-def _timestamp(seconds: float, decimal: str) -> str:
-    millis = max(round(seconds * 1000), 0)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
-
-
-def _vtt_escape(line: str) -> str:
-    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _is_wide(ch: str) -> bool:

@@ -6,7 +6,9 @@ payload's ``video_id``, of the job's own tenant) and waits for that video to
 be READY; after the engine, under the video's lock, it writes the subtitles
 playlist into the video's ``hls/subs/{lang}/`` and rewrites its master in one
 put. A video that failed, belongs to another tenant, or was not READY within
-6 hours is left alone, and ``video_note`` says why.
+6 hours is left alone, and ``video_note`` says why; so is a video whose
+playlists or first segment cannot be read, and every video when the
+captions hold no cue (an empty track never replaces captions).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.ai.model import AIJobRequest, EngineOutput
-from domain.errors import LockBusy, SourceNotFound, Waiting
+from domain.errors import LockBusy, SourceNotFound, UnsupportedMedia, Waiting
 from domain.jobs import JobState
 from domain.ports import JobLock, JobRepository, ObjectStorage
 from domain.video import subtitles
@@ -99,11 +101,15 @@ class CaptionsForVideo:
 
     def _attach(self, request: AIJobRequest, video_id: int, output: EngineOutput, result: dict[str, Any]) -> str | None:
         cues = next((path for path in output.files if path.name == CUES_FILE), None)
+        text = cues.read_text(encoding="utf-8") if cues is not None else ""
         lang = result.get("lang")
-        if cues is None or not lang:
+        # A track without a cue would replace the captions the video has in that language with nothing.
+        if not lang or not subtitles.has_cues(text):
             return "no speech was found: there are no captions to add"
         key = VIDEO.key(video_id)
         if not self.lock.acquire(key):
+            # Not waited for: an encode holds the lock for minutes (hours, in parts). The retry takes back
+            # the files this attempt saved (Engine.earlier_output), so the transcription is not redone.
             raise LockBusy(f"video {video_id} is being processed; its captions are added later")
         try:
             state = self.videos.state_of(video_id)
@@ -120,8 +126,10 @@ class CaptionsForVideo:
                 start = self._first_timestamp(hls, master)
             except SourceNotFound:
                 return f"video {video_id} has no HLS playlist to add captions to"
+            except UnsupportedMedia as error:  # a damaged segment: the captions cannot be aligned with it
+                return f"video {video_id} cannot take captions: {error.reason}"
             self.storage.write_text(f"{hls}/{subtitles.folder(lang)}/{subtitles.CUES}",
-                                    subtitles.timed_cues(cues.read_text(), start))
+                                    subtitles.timed_cues(text, start))
             self.storage.write_text(f"{hls}/{subtitles.playlist_uri(lang)}",
                                     subtitles.playlist(float(result.get("duration_seconds") or 0)))
             self.storage.write_text(f"{hls}/{MASTER_PLAYLIST}",

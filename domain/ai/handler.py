@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from domain.ai.model import AI, AIJobRequest, EngineOutput
 from domain.ai.ports import Engine
-from domain.errors import UnknownJobType
+from domain.errors import SourceNotFound, UnknownJobType
 from domain.flow import JobHandler
 from domain.keys import check_object_key, check_prefix
 from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
@@ -40,6 +40,10 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
     (``saving``, only while this attempt still owns the job: a stalled
     attempt whose lock expired writes nothing), and ``complete`` writes its
     result. Under the lock and the fence, duplicate deliveries upload once.
+    When an earlier attempt of the job already saved the engine's files and
+    the engine can take them back (``Engine.earlier_output``), it does not
+    run again: nothing is downloaded, run or uploaded, and the follow-up
+    finishes with that output.
 
     Parameters:
       jobs: the repository of AI job rows.
@@ -81,21 +85,46 @@ class ProcessAIJobHandler(JobHandler[AIJobRequest, dict[str, Any]]):
         # Before the engine's costly run: a follow-up may have to wait (Waiting) for what it needs.
         plan = follow_up.prepare(prepared) if follow_up else None
         key = engine.input_key(payload)
+        if key is not None:
+            check_prefix(check_object_key(key), self.allowed_prefixes)
+        prefix = self.kind.output_prefix(request.tenant_id, request.job_id)
         with tempfile.TemporaryDirectory(prefix=f"ai-{request.job_id[:8]}-", dir=self.workdir) as tmp:
-            source = None
-            if key is not None:
-                check_prefix(check_object_key(key), self.allowed_prefixes)
-                progress.step("downloading")
-                self.storage.size_of(key)  # SourceNotFound before any download
-                source = Path(tmp) / "input"
-                self.storage.download(key, source)
-            progress.step("running")
-            output = engine.run(prepared, source, Path(tmp), progress)
-            if output.files:
-                self.ensure_current(request.job_id, fence)
-                prefix = self.kind.output_prefix(request.tenant_id, request.job_id)
-                progress.step("saving")
-                for done, path in enumerate(output.files, start=1):
-                    self.storage.upload(path, f"{prefix}/{path.name}")
-                    progress.step("saving", done / (len(output.files) + 1))
+            # A retry after the engine's files were saved (the follow-up found the video locked or being
+            # encoded again, the final write failed) takes them back: the engine's work is never redone.
+            output = engine.earlier_output(prepared, lambda name, dest: self._fetch(f"{prefix}/{name}", dest),
+                                           Path(tmp))
+            if output is None:
+                output = self._run(engine, prepared, key, Path(tmp), progress)
+                self._save(output, prefix, request.job_id, fence, progress)
+            else:
+                progress.step("saving", 1.0, "the files an earlier attempt of this job saved are used")
             return follow_up.finish(prepared, plan, output) if follow_up else output.result
+
+    def _run(self, engine: Engine, request: AIJobRequest, key: str | None, tmp: Path, progress: Progress) -> EngineOutput:
+        """Download the engine's input (if it takes one) and run it."""
+        source = None
+        if key is not None:
+            progress.step("downloading")
+            self.storage.size_of(key)  # SourceNotFound before any download
+            source = tmp / "input"
+            self.storage.download(key, source)
+        progress.step("running")
+        return engine.run(request, source, tmp, progress)
+
+    def _save(self, output: EngineOutput, prefix: str, job_id: str, fence: datetime, progress: Progress) -> None:
+        """Upload the engine's files to the job's output prefix, while this attempt still owns the job."""
+        if not output.files:
+            return
+        self.ensure_current(job_id, fence)
+        progress.step("saving")
+        for done, path in enumerate(output.files, start=1):
+            self.storage.upload(path, f"{prefix}/{path.name}")
+            progress.step("saving", done / (len(output.files) + 1))
+
+    def _fetch(self, key: str, dest: Path) -> bool:
+        """Download ``key`` to ``dest``; False when there is no such object."""
+        try:
+            self.storage.download(key, dest)
+        except SourceNotFound:
+            return False
+        return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,5 +27,16 @@ class Engine(Protocol):
 
         ``workdir`` is the job's private folder (removed after the job): the
         files the engine hands back lie in it, and are uploaded by the handler.
+        """
+        ...
+
+    def earlier_output(
+        self, request: AIJobRequest, fetch: Callable[[str, Path], bool], workdir: Path
+    ) -> EngineOutput | None:
+        """The output an earlier attempt of this job already saved, taken back without running the
+        engine again; None when there is none, or when the engine always runs afresh.
+
+        ``fetch(name, dest)`` downloads the file ``name`` of the job's output prefix to ``dest`` and
+        tells whether there was one; ``workdir`` is the job's private folder.
         """
         ...

@@ -25,6 +25,7 @@ from domain.errors import InvalidMessage, LockBusy
 from domain.flow import Outcome
 from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
 from domain.progress import Progress
+from domain.video.chapter_outputs import ChapterOutputs
 from domain.video.fan_out import fail_attempt, read_plan
 from domain.video.model import VIDEO, VideoOutput
 from domain.video.outputs import keep_captions, remove_unlisted_segments, upload_tree
@@ -46,12 +47,14 @@ class CheckPartsHandler:
       media: writes the playlists and the storyboard from the pieces' manifests.
       queue: the parts queue (missing pieces sent again, the next delayed check).
       policy: the check's interval, the stall and the deadline.
+      chapters: decides and writes the chapters from every part's candidate slide changes (CONTRACT 4c).
       workdir: parent of the stitching's temporary folder (None: the system's).
       clock: the current time (tests pass their own).
     """
 
     def __init__(self, *, videos: JobRepository, lock: JobLock, progress: ProgressSink, storage: ObjectStorage,
-                 media: MediaProcessor, queue: PartsQueue, policy: PartsPolicy, workdir: Path | None = None,
+                 media: MediaProcessor, queue: PartsQueue, policy: PartsPolicy, chapters: ChapterOutputs,
+                 workdir: Path | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.videos = videos
         self.lock = lock
@@ -60,6 +63,7 @@ class CheckPartsHandler:
         self.media = media
         self.queue = queue
         self.policy = policy
+        self.chapters = chapters
         self.workdir = workdir
         self.clock = clock
 
@@ -138,22 +142,32 @@ class CheckPartsHandler:
 
     def _write(self, plan: FanOut, layout: Layout, records: dict[str, Any], work: Path) -> VideoOutput | None:
         """Stitch and upload; None when the row changed meanwhile (deleted), before anything is uploaded."""
-        tiles = work / "tiles"
-        tiles.mkdir()
-        for tile_key in self.storage.list_keys(layout.tiles):
-            self.storage.download(tile_key, tiles / tile_key.removeprefix(layout.tiles))
+        tiles, slides = work / "tiles", work / "slides"
+        self._download(layout.tiles, tiles)
+        self._download(layout.slides, slides)
         parts = [records[name] for name in plan.pieces if name != AUDIO_PIECE]
         out = work / "out"
         master = self.media.stitch_hls(out / "hls", plan.ladder, parts, records[AUDIO_PIECE])
         self.media.stitch_storyboard(parts, tiles, out, plan.info)
+        self.chapters.gather([slides / piece for piece in plan.pieces], work / "chapters")
+        chapters = self.chapters.write(work / "chapters", out, master, plan.info.duration_seconds)
         hls_path = f"{layout.prefix}/hls/{MASTER_PLAYLIST}"
         keep_captions(self.storage, master, hls_path)
         if not self.videos.attempt_is_current(plan.video_id, plan.fence_time):
             return None
+        stale_chapters = self.chapters.stale(layout.prefix, chapters)
         upload_tree(self.storage, out, layout.prefix)
+        self.chapters.drop(stale_chapters)
         remove_unlisted_segments(self.storage, out / "hls", f"{layout.prefix}/hls")
         return VideoOutput(hls_path=hls_path, thumbnail_key=f"{layout.prefix}/thumbnail.jpg",
                            duration_seconds=plan.info.duration_seconds)
+
+    def _download(self, prefix: str, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for key in self.storage.list_keys(prefix):
+            target = folder / key.removeprefix(prefix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.storage.download(key, target)
 
     def _clean_up(self, layout: Layout) -> None:
         """The attempt's plan, records and tiles: late duplicates then find no plan and write nothing."""

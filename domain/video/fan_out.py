@@ -72,7 +72,7 @@ class VideoParts:
         self.queue.check(job.video_id, job.tenant_id, attempt, delay_seconds=self.policy.check_seconds,
                          watch={"done": 0, "since": plan.started_at})
         self.storage.write_text(layout.plan, json.dumps(plan.as_dict()))
-        self.board.start(VIDEO.key(job.video_id), attempt, plan.pieces)
+        self.board.start(VIDEO.key(job.video_id), attempt, {piece: plan.describe(piece) for piece in plan.pieces})
         self.queue.send_pieces(job.video_id, job.tenant_id, attempt, plan.pieces)
         progress.step("transcoding", 0.0, f"encoding in {len(plan.parts)} parts")
         log.info("video %s: %d parts and the audio sent (attempt %s)", job.video_id, len(plan.parts), attempt)

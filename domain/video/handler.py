@@ -13,6 +13,7 @@ from domain.flow import Deferred, JobHandler
 from domain.keys import check_object_key, check_prefix
 from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
 from domain.progress import Progress
+from domain.video.chapter_outputs import ChapterOutputs
 from domain.video.fan_out import VideoParts
 from domain.video.model import VIDEO, MediaInfo, Rendition, VideoJob, VideoOutput
 from domain.video.outputs import keep_captions, remove_unlisted_segments, upload_tree
@@ -33,6 +34,7 @@ class VideoLimits:
     ladder: Sequence[Rendition] = field(default_factory=default_ladder)
     allowed_prefixes: Sequence[str] = ()  # where sources may be read from; empty: anywhere in the bucket
     thumbnail_at_seconds: float = 1.0
+    chapter_min_seconds: float = 20.0  # the shortest chapter (CONTRACT 4c)
 
 
 class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
@@ -73,6 +75,7 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
         self.limits = limits or VideoLimits()
         self.workdir = workdir
         self.parts = parts
+        self.chapters = ChapterOutputs(storage, min_seconds=self.limits.chapter_min_seconds)
 
     def running_elsewhere(self, job: VideoJob) -> bool:
         if self.parts is None or not self.parts.policy.may_part:
@@ -112,12 +115,13 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
 
         progress.step("transcoding")
         ladder = plan_ladder(info.height, self.limits.ladder)
-        # out/ mirrors the video's prefix: hls/, storyboard.vtt, storyboard/, thumbnail.jpg.
+        # out/ mirrors the video's prefix: hls/, storyboard.vtt, storyboard/, chapters.vtt, thumbnail.jpg.
         out = work / "out"
         master = self.media.transcode_hls(
             source, out / "hls", info, ladder, lambda fraction: progress.step("transcoding", fraction),
-            storyboard_dir=out,
+            storyboard_dir=out, slides_dir=work / "slides",
         )
+        chapters = self.chapters.write(work / "slides", out, master, info.duration_seconds)
         progress.step("thumbnail")
         self.media.thumbnail(source, out / "thumbnail.jpg",
                              min(self.limits.thumbnail_at_seconds, info.duration_seconds / 2))
@@ -129,7 +133,9 @@ class ProcessVideoJobHandler(JobHandler[VideoJob, VideoOutput]):
         prefix = self.kind.output_prefix(job.tenant_id, job.video_id)
         hls_path = f"{prefix}/{master.relative_to(out).as_posix()}"
         keep_captions(self.storage, master, hls_path)
+        stale_chapters = self.chapters.stale(prefix, chapters)
         upload_tree(self.storage, out, prefix, lambda done, total: progress.step("uploading", done / (total + 1)))
+        self.chapters.drop(stale_chapters)  # the new master no longer lists them
         remove_unlisted_segments(self.storage, out / "hls", f"{prefix}/hls")
         return VideoOutput(hls_path=hls_path, thumbnail_key=f"{prefix}/thumbnail.jpg",
                            duration_seconds=info.duration_seconds)

@@ -30,6 +30,7 @@ STAGING_FOLDER = "parts"  # beside hls/: plans, records and tiles; never listed 
 PLAN_FILE = "plan.json"
 DONE_FOLDER = "done"
 TILES_FOLDER = "tiles"
+SLIDES_FOLDER = "slides"  # each piece's candidate slide changes (CONTRACT 4c), decided at the fan-in
 _ATTEMPT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PIECE = re.compile(r"audio|part_[0-9]{5}")
 
@@ -239,6 +240,11 @@ class Layout:
     @property
     def tiles(self) -> str:
         return f"{self.staging}{TILES_FOLDER}/"
+
+    @property
+    def slides(self) -> str:
+        """Where each piece's candidate slide changes are: ``{slides}{piece}/candidates.json`` and images."""
+        return f"{self.staging}{SLIDES_FOLDER}/"
 
     def piece_of(self, record_key: str) -> str | None:
         """The piece a completion record's key names (None for another key)."""

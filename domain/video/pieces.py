@@ -20,6 +20,7 @@ from domain.flow import Outcome
 from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
 from domain.video.fan_out import fail_attempt, read_plan, transcoding_percent
 from domain.video.model import VIDEO
+from domain.video.outputs import upload_tree
 from domain.video.parts import AUDIO_PIECE, FanOut, Layout, check_attempt, check_piece, piece_lock_key
 from domain.video.ports import Manifest, MediaProcessor, PartsBoard, PartsQueue, Source, SourceAccess
 
@@ -101,11 +102,12 @@ class EncodePieceHandler:
                 work = Path(tmp)
                 source = self.sources.open(plan.file_key, plan.attempt, by_range=self.media.reads_by_range(plan.info))
                 out = work / "out"
-                manifest = self._run(plan, piece, source, out, work / "tiles", report)
+                manifest = self._run(plan, piece, source, out, work, report)
                 if not self.videos.attempt_is_current(plan.video_id, plan.fence_time):
                     return Outcome.SUPERSEDED  # taken over while encoding: its names are not listed
-                self._upload(out, layout.prefix)
-                self._upload(work / "tiles", layout.tiles.rstrip("/"))
+                upload_tree(self.storage, out, layout.prefix)
+                upload_tree(self.storage, work / "tiles", layout.tiles.rstrip("/"))
+                upload_tree(self.storage, work / "slides", f"{layout.slides}{piece}")
                 self.storage.write_text(layout.record(piece), json.dumps({"piece": piece, "manifest": manifest}))
         except (PermanentError, TransientError) as error:
             self.board.record(video_key, plan.attempt, piece, "retrying" if isinstance(error, TransientError)
@@ -120,19 +122,16 @@ class EncodePieceHandler:
             self.sources.forget(plan.attempt)  # this machine's copy, if any: the video needs no more reading
         return Outcome.COMPLETED
 
-    def _run(self, plan: FanOut, piece: str, source: Source, out: Path, tiles: Path,
+    def _run(self, plan: FanOut, piece: str, source: Source, out: Path, work: Path,
              report: Callable[[float], None]) -> Manifest | None:
         if piece == AUDIO_PIECE:
             manifest = self.media.encode_audio(source, out / "hls", plan.info, plan.ladder, plan.attempt, report)
             self.media.thumbnail(source, _file(out / "thumbnail.jpg"),
                                  min(THUMBNAIL_AT_SECONDS, plan.info.duration_seconds / 2))
             return manifest
-        tiles.mkdir(parents=True, exist_ok=True)
-        return self.media.encode_part(source, out / "hls", plan.info, plan.ladder, plan.part(piece), report, tiles)
-
-    def _upload(self, folder: Path, prefix: str) -> None:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            self.storage.upload(path, f"{prefix}/{path.relative_to(folder).as_posix()}")
+        (work / "tiles").mkdir(parents=True, exist_ok=True)
+        return self.media.encode_part(source, out / "hls", plan.info, plan.ladder, plan.part(piece), report,
+                                      work / "tiles", work / "slides")
 
 
 class _Reporter:

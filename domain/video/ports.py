@@ -3,7 +3,7 @@ long videos in parts, the parts queue, the parts board and the source's access."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,17 +38,22 @@ class MediaProcessor(Protocol):
         ladder: Sequence[Rendition],
         on_progress: Callable[[float], None],
         storyboard_dir: Path | None = None,
+        slides_dir: Path | None = None,
     ) -> Path:
         """Write ``out_dir/master.m3u8`` and one folder per rendition; return the master path.
 
         With ``storyboard_dir``, also ``storyboard_dir/storyboard.vtt`` and its sprites (CONTRACT 4a).
+        With ``slides_dir``, also the candidate slide changes found in the same pass:
+        ``slides_dir/candidates.json`` (``domain.video.chapters.dump_candidates``) and their images beside it.
         """
         ...
 
     def encode_part(self, source: Source, out_dir: Path, info: MediaInfo, ladder: Sequence[Rendition],
-                    part: VideoPart, on_progress: Callable[[float], None], tiles_dir: Path | None = None) -> Manifest:
-        """Encode one part for every rendition (``out_dir/<rendition>/<attempt>/seg_NNNNN.ts``) and its
-        storyboard tiles (into ``tiles_dir``); return its manifest."""
+                    part: VideoPart, on_progress: Callable[[float], None], tiles_dir: Path | None = None,
+                    slides_dir: Path | None = None) -> Manifest:
+        """Encode one part for every rendition (``out_dir/<rendition>/<attempt>/seg_NNNNN.ts``), its
+        storyboard tiles (into ``tiles_dir``) and its candidate slide changes (into ``slides_dir``, as
+        ``transcode_hls`` does, on the whole video's timeline); return its manifest."""
         ...
 
     def encode_audio(self, source: Source, out_dir: Path, info: MediaInfo, ladder: Sequence[Rendition],
@@ -89,7 +94,9 @@ class PartsQueue(Protocol):
 class PartsBoard(Protocol):
     """What people (and the progress percent) see of a fan-out: each piece's state, worker, seconds."""
 
-    def start(self, key: str, attempt: str, pieces: Sequence[str]) -> None: ...
+    def start(self, key: str, attempt: str, pieces: Mapping[str, str]) -> None:
+        """A new fan-out: every piece (its name -> how people name it) queued."""
+        ...
 
     def record(self, key: str, attempt: str, piece: str, state: str, *, worker: str = "", seconds: float = 0.0,
                reason: str = "") -> dict[str, float]:

@@ -72,6 +72,12 @@ def first_segment(media_playlist: str) -> str | None:
                  if line.strip() and not line.startswith("#")), None)
 
 
+def has_cues(vtt: str) -> bool:
+    """True when the WebVTT text holds at least one cue (a timing line; cue text never holds ``-->``,
+    since ``domain.ai.captions`` escapes ``>``)."""
+    return any("-->" in line for line in vtt.splitlines())
+
+
 def timed_cues(vtt: str, start_seconds: float) -> str:
     """The captions' WebVTT with the ``X-TIMESTAMP-MAP`` that puts cue time 0 at the video's first timestamp."""
     lines = vtt.split("\n")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Flask, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import RequestRedirect
 
@@ -120,7 +120,10 @@ def _error_pages(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
-        return render_template("message.html", title="Not found", text="There is nothing at this address."), 404
+        # A page that says why (abort(404, "No video can have the id ...")) is shown its sentence.
+        said = isinstance(error, NotFound) and error.description != NotFound.description
+        text = error.description if said else "There is nothing at this address."
+        return render_template("message.html", title="Not found", text=text), 404
 
     @app.errorhandler(500)
     def internal(error):
@@ -154,11 +157,15 @@ def _headers(response):
 
 
 def _masked(response, redact):
-    """Mask the deployment's secrets in every text the dashboard sends (pages, JSON, flash messages)."""
+    """Mask the deployment's secrets in every text the dashboard sends (pages, JSON, flash messages).
+
+    A NUL character someone typed (a search form keeps what was typed) becomes U+FFFD, as a browser
+    would show it: HTML may not carry one.
+    """
     if response.direct_passthrough or response.is_streamed or response.mimetype not in TEXT_TYPES:
         return response
     text = response.get_data(as_text=True)
-    cleaned = redact(text)
+    cleaned = redact(text).replace("\x00", "\ufffd")
     if cleaned != text:
         response.set_data(cleaned)
     return response

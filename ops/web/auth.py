@@ -6,17 +6,26 @@ health checks (Render, Heroku) cannot send credentials; it reads no data and
 names nothing. While no password is configured at all, every other request is
 refused with 503: the dashboard is never served open.
 
-Failed sign-ins are throttled per client address and per user name (429 with
-Retry-After), counted in this process's memory: each dashboard process keeps
-its own count, which bounds guessing to a few attempts a minute per process.
-Behind the platform's router the client address is only known when
-OPS_TRUSTED_PROXIES says to trust its X-Forwarded-For. User names typed at
-a failed sign-in are never logged (people type passwords into that box).
+Failed sign-ins are throttled (429 with Retry-After) per client address and
+user name together, and per client address: guesses from one address lock
+that address out (for that user, or for every user once it has tried many),
+never the same user signing in from another address - so no one can lock the
+admin out by guessing its password. While an address is throttled it gets
+429 whatever it sends, so the answer never says whether a password was right.
+IPv6 clients are counted per /64, the block one host usually holds. Counts
+live in this process's memory: each dashboard process keeps its own, which
+bounds guessing to a few attempts a minute per address and process. Behind
+the platform's router the client address is only known when
+OPS_TRUSTED_PROXIES says to trust its X-Forwarded-For (otherwise every client
+shares the router's address, and its throttle). User names typed at a failed
+sign-in are never logged (people type passwords into that box).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import time
@@ -36,8 +45,8 @@ ADMIN, VIEWER = "admin", "viewer"
 OPEN_ENDPOINTS = {"overview.healthz"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 REALM = 'Basic realm="media-worker ops", charset="UTF-8"'
-FAILURES_PER_ADDRESS = parse("20/5 minutes")
-FAILURES_PER_USER = parse("10/5 minutes")
+FAILURES_PER_ADDRESS = parse("20/5 minutes")  # one address trying many user names
+FAILURES_PER_ADDRESS_AND_USER = parse("10/5 minutes")  # one address guessing one user's password
 
 
 def admin_only(view: Callable) -> Callable:
@@ -76,7 +85,7 @@ def init_app(app: Flask, settings: Settings) -> None:
             ), 503
         given = request.authorization
         offered = given is not None and given.type == "basic" and given.username is not None
-        address = request.remote_addr or "?"
+        address = client_block(request.remote_addr)
         if offered:
             wait = throttle.wait(address, given.username)
             if wait:
@@ -142,24 +151,52 @@ def _account(accounts: list[tuple[str, bytes, bytes]]) -> tuple[str, str] | None
 
 
 class Throttle:
-    """Failed sign-ins per client address and per user name, in a moving window, in this process."""
+    """Failed sign-ins per client address and user name, and per client address, in a moving window, in this process."""
 
     def __init__(self) -> None:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def wait(self, address: str, user: str) -> int:
-        """Seconds until this address and user may try again; 0 when they may now."""
+        """Seconds until ``user`` may try again from ``address``; 0 when it may now.
+
+        Parameters:
+          address: the client's address (its block, see ``client_block``).
+          user: the user name the client offered.
+        """
         waits = [
-            self.limiter.get_window_stats(limit, kind, key).reset_time - time.time()
-            for limit, kind, key in self._keys(address, user)
-            if not self.limiter.test(limit, kind, key)
+            self.limiter.get_window_stats(limit, *key).reset_time - time.time()
+            for limit, key in self._keys(address, user)
+            if not self.limiter.test(limit, *key)
         ]
         return max(1, math.ceil(max(waits))) if waits else 0
 
     def failed(self, address: str, user: str) -> None:
-        for limit, kind, key in self._keys(address, user):
-            self.limiter.hit(limit, kind, key)
+        """Count one failed sign-in of ``user`` from ``address``."""
+        for limit, key in self._keys(address, user):
+            self.limiter.hit(limit, *key)
 
     @staticmethod
     def _keys(address: str, user: str):
-        return ((FAILURES_PER_ADDRESS, "address", address), (FAILURES_PER_USER, "user", user))
+        # The user name as a digest: fixed length, no "/" (limits joins key parts with it), and no
+        # text someone typed into the user box (a password, often) kept in memory.
+        digest = hashlib.sha256(user.encode("utf-8", "replace")).hexdigest()
+        return ((FAILURES_PER_ADDRESS, ("address", address)),
+                (FAILURES_PER_ADDRESS_AND_USER, ("address-and-user", digest, address)))
+
+
+def client_block(address: str | None) -> str:
+    """What the throttle counts a client by: its IPv4 address, or the /64 of its IPv6 address.
+
+    One IPv6 host usually holds a whole /64; counted per address it could try
+    billions of addresses of its own. Something that is not an address (a test
+    client, a socket path) is counted as it is.
+    """
+    try:
+        parsed = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "?"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # ::ffff:198.51.100.1 is that IPv4 client
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)

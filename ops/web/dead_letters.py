@@ -4,7 +4,9 @@ Every action is two steps: a GET page that shows what will happen, and a
 POST from its form (CSRF token included) that does it. Chosen letters are
 handled in the request, then the page redirects back with a flash message;
 "all" runs in the background (a large queue would outlast the platform
-router's 30 s) and redirects to a page that follows it to its final count.
+router's 30 s) and redirects to a page that follows it to its final count;
+while one runs on the queue (from any dashboard process or the CLI) another
+is refused with a 409 page linking to it.
 
 Browsing SQS receives the messages with a short lease and hands them back at
 once (see adapters/sqs/admin.py), so looking never loses a letter; pages that
@@ -17,6 +19,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from domain.operations import DeadLetterNotFound, DeadLetterRefused
+from ops.all_actions import ActionRunning
 from ops.web.auth import admin_only
 from ops.web.common import get_ops, job_queue, same_site_only
 from ops.web.problems import attempt
@@ -85,7 +88,12 @@ def act(queue: str, action: str):
     ops = get_ops()
     user = g.user
     if request.form.get("all") == "1":
-        action_id, problem = attempt("Redis", ops.background.start, action, queue, user=user)
+        try:
+            action_id, problem = attempt("Redis", ops.all_actions.start, action, queue, user=user)
+        except ActionRunning as running:
+            link = url_for("actions.show", action_id=running.action_id) if running.action_id else None
+            return render_template("message.html", title="Already running", text=str(running), link=link,
+                                   link_text="Follow it"), 409
         if problem is not None:
             flash(f"{problem.text} Nothing was started: the dashboard records the progress of an action on "
                   "every letter in Redis.", "error")

@@ -15,6 +15,16 @@ PAGE_SIZE = 25
 MAX_PAGE = 10_000  # 250,000 rows back; past that a search narrows better than paging
 
 
+@bp.before_request
+def _possible_job_id():
+    """404 for an id no job of the kind can have (not a number, too long, a NUL character), on every page
+    of one job, before the database or Redis is asked. After authentication: the app's checks run first."""
+    values = request.view_args or {}
+    declaration = get_ops().kinds.get(values.get("kind", ""))
+    if "job_id" in values and declaration is not None and declaration.kind.parse_id(values["job_id"]) is None:
+        abort(404, f"No {declaration.kind.noun} can have the id {values['job_id'][:80]!r}.")
+
+
 @bp.get("/")
 def root():
     return redirect(url_for(".index", kind=next(iter(get_ops().kinds))))
@@ -57,6 +67,7 @@ def show(kind: str, job_id: str):
     if row is None and row_problem is None:
         abort(404)
     progress, progress_problem = attempt("Redis", ops.progress, kind, job_id)
+    parts, parts_problem = attempt("Redis", ops.parts, kind, job_id)
     outputs, prefix, outputs_problem = [], None, None
     if row is not None:
         prefix = ops.output_prefix(kind, row)
@@ -65,7 +76,7 @@ def show(kind: str, job_id: str):
         "job.html", kind=kind, heading=declaration.kind.noun[:1].upper() + declaration.kind.noun[1:],
         job_id=job_id, row=row, row_problem=row_problem, progress=progress or {}, progress_problem=progress_problem,
         outputs=outputs or [], prefix=prefix, bucket=ops.settings.s3_bucket, outputs_problem=outputs_problem,
-        reason=declaration.table.error,
+        reason=declaration.table.error, parts=parts or [], parts_problem=parts_problem,
     )
 
 

@@ -34,4 +34,5 @@ def index():
         workers_problem=workers_problem,
         waits=waits,
         kinds={kind.queue_name(ops.settings): name for name, kind in ops.kinds.items()},
+        labels=ops.queue_labels(),
     )

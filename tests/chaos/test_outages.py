@@ -1,25 +1,27 @@
 """Chaos: PostgreSQL, Redis and the SQS/S3 server go away mid-job, one at a time.
 
 The job finishes after recovery (or is retried and finishes); nothing is
-lost, the final state is written once, no row stays PROCESSING.
+lost, the final state is written once, no row stays PROCESSING. Each test
+hurts only a server it started itself: the machine's PostgreSQL and Redis
+serve other programs meanwhile.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import time
+from datetime import datetime
 
 import pytest
 import redis as redis_lib
+from sqlalchemy import text
 
-from adapters.sqs.publisher import video_body
-from tests.conftest import insert_video
+from adapters.db import connect_database
 from tests.e2e.stack import TransitionLog
 from tests.media_samples import make_video
-from tests.services import free_port, wait_for_port
+from tests.services import PrivatePostgres, free_port, fresh_tables, wait_for_port
 
 pytestmark = pytest.mark.chaos
 FAST_RETRIES = {"MIN_BACKOFF_MS": "500", "MAX_RETRIES": "2", "OUTAGE_RETRY_SECONDS": "3",
@@ -32,12 +34,7 @@ def slow_source(tmp_path_factory):
 
 
 def start_job(stack, source):
-    video_id = random.randrange(10**6, 10**9)
-    key = f"uploads/7/{video_id}/source.mp4"
-    stack.upload(source, key)
-    insert_video(stack.database, stack.tables["video"], video_id, key)
-    stack.send(stack.video_queue, video_body(video_id, key, 7))
-    return video_id
+    return stack.send_video(source)[0]
 
 
 def finish(stack, log, video_id, figures, outage):
@@ -50,30 +47,44 @@ def finish(stack, log, video_id, figures, outage):
     assert ready_writes == 1 and stack.depth(stack.video_dlq) == 0
 
 
-def postgres(action: str) -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *(
-        ["-m", "fast"] if action == "stop" else [])], check=True, timeout=60)
+@pytest.fixture
+def own_database(private_stack):
+    """``private_stack`` with its tables in a PostgreSQL cluster of its own, the one the test stops."""
+    server = PrivatePostgres().create()
+    database = connect_database(server.url)
+    try:
+        tables = fresh_tables()
+        tables.create(database)
+        private_stack.database, private_stack.tables, private_stack.database_url = database, tables, server.url
+        yield private_stack, server
+    finally:
+        database.dispose()
+        server.remove()
 
 
-def test_postgresql_stopped_and_started_mid_job(private_stack, start_worker, slow_source, figures):
-    stack = private_stack
+def postmaster_started(database) -> datetime:
+    with database.connect() as connection:
+        return connection.execute(text("SELECT pg_postmaster_start_time()")).scalar_one()
+
+
+def test_postgresql_stopped_and_started_mid_job(own_database, pg_database, start_worker, slow_source, figures):
+    stack, server = own_database
+    shared_started, own_started = postmaster_started(pg_database), postmaster_started(stack.database)
     with TransitionLog(stack.database, stack.tables["video"].name) as log:
         worker = start_worker(X264_PRESET="veryslow", **FAST_RETRIES)
         video_id = start_job(stack, slow_source)
         stack.wait_for(lambda: stack.redis.hget(f"progress:video:{video_id}", "step") == "transcoding", 90,
                        "transcoding to start")
-        postgres("stop")
+        server.stop()
         try:
             # Down long enough for complete_video and every retry to fail.
             stack.wait_for(lambda: "keeping the message" in worker.output(), 120, "the worker to keep the message")
         finally:
-            postgres("start")
-        for _ in range(30):
-            if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
-                break
-            time.sleep(1)
+            server.start()
         finish(stack, log, video_id, figures, "postgresql stopped for the end of the job and all its retries")
+    # The outage was the test's own cluster's: the machine's server kept running throughout.
+    assert postmaster_started(stack.database) > own_started
+    assert postmaster_started(pg_database) == shared_started
 
 
 def test_redis_shut_down_and_restarted_mid_job(private_stack, start_worker, slow_source, tmp_path, figures):

@@ -3,35 +3,43 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import redis as redis_lib
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, insert, select, text
 
 from adapters.db import Tables
+from adapters.sqs.publisher import json_body
 from tests.services import AWS_ENV, BIN, POSTGRES_URL, REDIS_URL, ROOT, MotoServer, unique
 
 
 @dataclass
 class Stack:
-    """Fresh queues, bucket and tables, and the environment a worker needs for them."""
+    """Fresh queues, bucket and tables, and the environment a worker needs for them.
+
+    ``database_url`` is where ``database`` connects (the machine's cluster unless a test started its own).
+    """
 
     moto: MotoServer
     database: Engine
     tables: Tables
+    database_url: str = POSTGRES_URL
     bucket: str = field(default_factory=lambda: unique("media-"))
     video_queue: str = field(default_factory=lambda: unique("video-jobs-"))
     ai_queue: str = field(default_factory=lambda: unique("ai-jobs-"))
+    parts_queue: str = field(default_factory=lambda: unique("video-parts-"))
 
     def __post_init__(self) -> None:
         self.sqs = self.moto.client("sqs")
         self.s3 = self.moto.client("s3")
         self.s3.create_bucket(Bucket=self.bucket)
-        for name in (self.video_queue, self.ai_queue, self.video_dlq, self.ai_dlq):
+        for name in (self.video_queue, self.ai_queue, self.video_dlq, self.ai_dlq, self.parts_queue, self.parts_dlq):
             self.sqs.create_queue(QueueName=name)
         self.redis = redis_lib.Redis.from_url(REDIS_URL, decode_responses=True)
 
@@ -43,6 +51,10 @@ class Stack:
     def ai_dlq(self) -> str:
         return f"{self.ai_queue}-dlq"
 
+    @property
+    def parts_dlq(self) -> str:
+        return f"{self.parts_queue}-dlq"
+
     def env(self, **overrides: str) -> dict[str, str]:
         env = {
             **os.environ,
@@ -53,7 +65,9 @@ class Stack:
             "S3_BUCKET": self.bucket,
             "VIDEO_QUEUE": self.video_queue,
             "AI_QUEUE": self.ai_queue,
-            "DATABASE_URL": POSTGRES_URL,
+            "VIDEO_PARTS_QUEUE": self.parts_queue,
+            "VIDEO_PARTS_DLQ": self.parts_dlq,
+            "DATABASE_URL": self.database_url,
             "REDIS_URL": REDIS_URL,
             "VIDEO_TABLE": self.tables["video"].name,
             "AI_JOB_TABLE": self.tables["ai"].name,
@@ -81,6 +95,21 @@ class Stack:
 
     def upload(self, path: Path, key: str) -> None:
         self.s3.upload_file(str(path), self.bucket, key)
+
+    def send_video(self, source: Path, *, video_id: int | None = None, tenant_id: int | None = 7) -> tuple[int, str]:
+        """What the API does for an upload: the source in the bucket, an UPLOADED row, the plain-JSON
+        message on the video queue; return the video's id (random unless given) and the message's body."""
+        video_id = video_id if video_id is not None else random.randrange(10**6, 10**9)
+        key = f"uploads/{tenant_id if tenant_id is not None else 'shared'}/{video_id}/source{source.suffix}"
+        self.upload(source, key)
+        table = self.tables["video"]
+        now = datetime.now(timezone.utc)
+        with self.database.begin() as connection:
+            connection.execute(insert(table).values(id=video_id, tenant_id=tenant_id, file_key=key, status="UPLOADED",
+                                                    created_at=now, updated_at=now))
+        body = json_body({"video_id": video_id, "file_key": key, "tenant_id": tenant_id})
+        self.send(self.video_queue, body)
+        return video_id, body
 
     def video(self, video_id: int) -> dict:
         table = self.tables["video"]
@@ -125,11 +154,13 @@ class Stack:
 class WorkerProcess:
     """``dramatiq tasks.video tasks.ai``, exactly as the Procfile starts it."""
 
-    def __init__(self, env: dict[str, str], log: Path, *, processes: int = 1, threads: int = 2) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, processes: int = 1, threads: int = 2,
+                 cpus: str | None = None) -> None:
         self.log = log
         self._log_file = open(log, "ab")
+        pinned = ["taskset", "-c", cpus] if cpus is not None else []  # e.g. "0": one core, as a 1-core dyno
         self.process = subprocess.Popen(
-            [str(BIN / "dramatiq"), "tasks.video", "tasks.ai", "--processes", str(processes),
+            [*pinned, str(BIN / "dramatiq"), "tasks.video", "tasks.ai", "--processes", str(processes),
              "--threads", str(threads), "--worker-shutdown-timeout", "20000"],
             cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
         )

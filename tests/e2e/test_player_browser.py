@@ -30,6 +30,7 @@ from tests.browser import CHROMEDRIVER, CHROMIUM, chromium, wait
 from tests.conftest import insert_ai_job, insert_video
 from tests.media_samples import make_media, speech_like
 from tests.services import ROOT
+from tests.slide_samples import Slide, lecture
 from tests.speech_samples import ENGLISH, as_lecture_video, have_espeak, speak
 
 HLS_JS = ROOT / "node_modules" / "hls.js" / "dist" / "hls.min.js"
@@ -44,6 +45,12 @@ pytestmark = [
 
 SECONDS = 10
 VIDEO_ID = 8_000_000 + int(time.time()) % 1_000_000
+# A lecture of three slides (one builds a bullet), English and Korean headings (CONTRACT 4c).
+CHAPTER_DECK = [
+    Slide("Why message queues?", ("worker lease retry", "queue token commit", "delivery lock fence"), 21, builds=1),
+    Slide("2. 작업 재시도와 잠금", ("메시지 재시도 잠금", "작업자 상태 갱신"), 21, style=1),
+    Slide("Locks and leases", ("lease timeout row", "fence token update"), 21, style=2),
+]
 
 
 class Site:
@@ -224,6 +231,16 @@ def test_the_worker_output_plays_in_hls_js_switches_levels_and_scrubs(stack, wor
         site.close()
 
 
+def re_encode(stack, video_id: int, key: str) -> None:
+    """Send the video again, as the API does after a new upload, and wait for it to be READY again."""
+    with stack.database.begin() as connection:
+        connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
+                           .values(status="UPLOADED"))
+    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    stack.wait_for(lambda: stack.video(video_id)["status"] != "UPLOADED", 60, "the re-encode to start")
+    assert stack.wait_status(video_id, "READY", "FAILED", timeout=180)["status"] == "READY"
+
+
 CUE_TIME = re.compile(r"^(\d+):(\d\d):(\d\d)\.(\d{3}) -->", re.MULTILINE)
 
 
@@ -312,12 +329,75 @@ def test_captions_wait_for_their_video_show_in_hls_js_on_time_and_outlive_a_re_e
         site.close()
 
     # A re-encode of the video keeps the captions its previous master listed.
-    with stack.database.begin() as connection:
-        connection.execute(update(stack.tables["video"]).where(stack.tables["video"].c.id == video_id)
-                           .values(status="UPLOADED"))
-    stack.send(stack.video_queue, video_body(video_id, key, 7))
-    stack.wait_for(lambda: stack.video(video_id)["status"] != "UPLOADED", 60, "the re-encode to start")
-    assert stack.wait_status(video_id, "READY", "FAILED", timeout=180)["status"] == "READY"
+    re_encode(stack, video_id, key)
     again = read("master.m3u8")
     assert 'URI="subs/en/index.m3u8"' in again
     assert captions_named_by(again) == captions_named_by(master)
+
+
+def test_a_lectures_chapters_list_in_the_player_seek_and_go_when_a_re_encode_finds_none(stack, worker, browser,
+                                                                                      tmp_path):
+    video_id = VIDEO_ID + 2
+    sample = lecture(tmp_path / "lecture.mp4", CHAPTER_DECK)
+    key = f"uploads/7/{video_id}/source.mp4"
+    stack.upload(sample.path, key)
+    insert_video(stack.database, stack.tables["video"], video_id, key)
+    stack.send(stack.video_queue, video_body(video_id, key, 7))
+    row = stack.wait_status(video_id, "READY", "FAILED", timeout=300)
+    assert row["status"] == "READY", row["error_reason"]
+    prefix = f"videos/7/{video_id}"
+    get = lambda name: stack.s3.get_object(Bucket=stack.bucket, Key=f"{prefix}/{name}")
+    master = get("hls/master.m3u8")["Body"].read().decode()
+    assert '#EXT-X-SESSION-DATA:DATA-ID="com.apple.hls.chapters",URI="chapters.json"' in master.splitlines()
+    assert get("hls/chapters.json")["ContentType"] == "application/json"
+    assert get("chapters.vtt")["ContentType"] == "text/vtt"
+
+    site = Site(stack.s3, stack.bucket)
+    try:
+        driver = browser
+        Page(driver, site, f"/media/{row['hls_path']}", f"/media/{prefix}/storyboard.vtt")
+        found = driver.execute_async_script("loadChapters().then(arguments[0], e => arguments[0]({error: String(e)}))")
+        assert "error" not in found, found
+        assert found["url"] == f"{site.url}/media/{prefix}/hls/chapters.json"  # relative to the master
+        chapters = found["chapters"]
+        assert [chapter["titles"][0]["title"] for chapter in chapters] == sample.headings
+        assert [chapter["titles"][0]["language"] for chapter in chapters] == ["en", "ko", "en"]
+        assert all(abs(chapter["start-time"] - change) <= 1 for chapter, change in zip(chapters, sample.changes))
+        assert all(not image.get("error") and image["width"] == 160 and image["height"] == 90
+                   for image in found["images"]), found["images"]
+
+        # Each chapter seeks the video to its start, and the slide there plays.
+        video_time = "return document.getElementById('video').currentTime"
+        for index, chapter in enumerate(chapters):
+            driver.execute_script("document.querySelectorAll('#chapters button')[arguments[0]].click();"
+                                  "document.getElementById('video').play()", index)
+            start = chapter["start-time"]
+            wait(lambda: start + 0.3 < driver.execute_script(video_time) < start + 5, 60,
+                 f"chapter {index + 1} to play from {start} s")
+        driver.execute_script("document.querySelectorAll('#chapters button')[1].click();"
+                              "document.getElementById('video').play()")
+        wait(lambda: driver.execute_script(video_time) > chapters[1]["start-time"] + 1.5, 30, "the second slide")
+        driver.execute_script("document.getElementById('video').pause()")
+        time.sleep(0.5)
+        assert screenshot(driver, tmp_path, "chapters").stat().st_size > 10_000
+
+        # The same chapters as a kind="chapters" track, through the browser's own WebVTT parser.
+        cues = driver.execute_async_script("loadChapterTrack(arguments[0]).then(arguments[1])",
+                                           f"/media/{prefix}/chapters.vtt")
+        assert "error" not in cues, cues
+        assert [cue["text"] for cue in cues] == sample.headings
+        assert [cue["start"] for cue in cues] == pytest.approx([chapter["start-time"] for chapter in chapters],
+                                                               abs=0.001)
+        assert cues[-1]["end"] == pytest.approx(row["duration_seconds"], abs=0.01)
+    finally:
+        site.close()
+
+    # A re-encode of a source without slides: no chapters listed, and none left to read.
+    plain = make_media(tmp_path / "plain.mp4", seconds=6, width=640, height=360)
+    stack.upload(plain, key)
+    re_encode(stack, video_id, key)
+    assert "SESSION-DATA" not in get("hls/master.m3u8")["Body"].read().decode()
+    for name in ["hls/chapters.json", "chapters.vtt",
+                 *(f"hls/{chapter['images'][0]['url']}" for chapter in chapters)]:
+        with pytest.raises(ClientError):
+            get(name)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
-import random
 import json
+import random
 import uuid
 
 import av
@@ -172,9 +172,7 @@ def test_unknown_video_row_is_dead_lettered(stack, worker):
 
 def test_transient_failures_retry_then_fail_row_and_dead_letter_original(private_stack, start_worker, sample_video):
     stack = private_stack
-    video_id, key = new_video(stack, sample_video)
-    body = video_body(video_id, key, 7)
-    stack.send(stack.video_queue, body)
+    video_id, body = stack.send_video(sample_video)
     # S3 unreachable for this worker: every attempt fails transiently.
     start_worker(S3_ENDPOINT_URL="http://127.0.0.1:9", MAX_RETRIES="1", MIN_BACKOFF_MS="200")
     row = stack.wait_status(video_id, "FAILED", timeout=120)
@@ -184,9 +182,7 @@ def test_transient_failures_retry_then_fail_row_and_dead_letter_original(private
 
 def test_a_message_that_keeps_killing_workers_is_dead_lettered(private_stack, start_worker, sample_video):
     stack = private_stack
-    video_id, key = new_video(stack, sample_video)
-    body = video_body(video_id, key, 7)
-    stack.send(stack.video_queue, body)
+    video_id, body = stack.send_video(sample_video)
     for _ in range(2):  # two workers died holding it
         assert stack.sqs.receive_message(QueueUrl=stack.url(stack.video_queue), VisibilityTimeout=0,
                                          WaitTimeSeconds=5)["Messages"]

@@ -27,7 +27,7 @@ def test_a_worker_shows_its_jobs_then_stops_cleanly_and_a_killed_one_is_gone(pri
         lambda: len(found := records_for(registry, stack.video_queue)) == 2 and found, 60, "two worker processes"
     )
     assert all(record.state == "running" for record in running)
-    assert all(set(record.queues) == {stack.video_queue, stack.ai_queue} for record in running)
+    assert all(set(record.queues) == {stack.video_queue, stack.ai_queue, stack.parts_queue} for record in running)
     assert len({record.pid for record in running}) == 2 and all(record.host for record in running)
 
     # Long enough to be seen running; presence is written within 0.5 s of a job's start.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,20 @@ def test_the_time_limit_follows_the_measured_source():
         run(spec, {"a": b"x"}, {"file_key": "a", "seconds": 0, "sleep": 3})
     result, _ = run(spec, {"a": b"x"}, {"file_key": "a", "seconds": 5, "sleep": 1.5})
     assert result == {"slept": 1.5}
+
+
+def test_the_time_limit_grows_with_the_source_the_engine_decodes():
+    # Measured at 0 s (a header claiming less than the file plays): 3 s, and 2 s more per second decoded.
+    spec = TEST_ENGINES["test_decoding"]
+    result, _ = run(spec, {"a": b"x"}, {"file_key": "a", "seconds": 0, "decoded": 12})  # 6 s of work
+    assert result == {"decoded": 12}
+    with pytest.raises(ProcessingTimeout) as caught:  # decoding stopped at 2 s: the limit is 7 s
+        run(spec, {"a": b"x"}, {"file_key": "a", "seconds": 0, "decoded": 2, "hang": True})
+    assert caught.value.reason == ("the test_decoding engine ran longer than 7 s, its time limit for a source of 2 s "
+                                   "(decoded so far; measured at 0 s before it ran); its last progress: 2 s decoded")
+    with pytest.raises(ProcessingTimeout) as caught:  # never past the engine's own limit
+        run(replace(spec, timeout_seconds=5), {"a": b"x"}, {"file_key": "a", "seconds": 0, "decoded": 30})
+    assert caught.value.reason.startswith("the test_decoding engine ran longer than 5 s, its time limit for a source of ")
 
 
 def test_registry_refuses_a_job_type_twice():

@@ -85,3 +85,19 @@ def test_every_contract_fails_on_a_planted_import(tmp_path, module, line, contra
     assert result.returncode != 0, result.stdout
     broken = [text for text in result.stdout.replace("\n", " ").split(" KEPT") if "BROKEN" in text]
     assert any(contract in text for text in broken), result.stdout
+
+
+def test_no_module_imports_itself_through_others_not_even_for_type_checking():
+    """No import cycle between the project's modules (``if TYPE_CHECKING:`` imports count too); a
+    package and its own modules aside."""
+    import grimp
+
+    graph = grimp.build_graph("domain", "adapters", "kinds", "tasks", "ops", "bootstrap")
+    cycles = {
+        tuple(sorted((module, imported)))
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported in graph.modules and not (imported.startswith(module + ".") or module.startswith(imported + "."))
+        and graph.chain_exists(importer=imported, imported=module)
+    }
+    assert cycles == set()

@@ -18,6 +18,7 @@ from adapters.redis.broker_admin import DeadLetterReasons, RedisQueueAdmin
 from adapters.redis.presence import WorkerRegistry
 from adapters.sqs.admin import QueueMissing, SqsQueueAdmin
 from adapters.sqs.dead_letter import DeadLetterQueue
+from adapters.worker.reasons import DeadLetterReason
 from domain.operations import DeadLetterNotFound, DeadLetterRefused, UnknownQueue
 from tests.conftest import insert_ai_job, insert_video
 from tests.services import REDIS_URL, unique
@@ -39,7 +40,8 @@ def sqs_queues(moto):
                               aws_access_key_id="testing", aws_secret_access_key="testing")
     letters = DeadLetterQueue(resource.Queue(dlq_url), queue)
     for index, body in enumerate(BODIES):
-        letters.send(body, reason=f"reason {index}", receive_count=index + 1, message_id=f"original-{index}")
+        letters.send(body, reason=DeadLetterReason(f"reason {index}", "other"), receive_count=index + 1,
+                     message_id=f"original-{index}")
     return sqs, queue, dlq, queue_url, dlq_url
 
 

@@ -11,6 +11,7 @@ import pytest
 from adapters.redis.presence import WorkerRegistry
 from tests.conftest import insert_video
 from tests.e2e.stack import Stack
+from tests.ops_site import video_ids
 from tests.services import ROOT, unique
 
 
@@ -115,9 +116,9 @@ def test_progress_and_jobs(cli_stack):
     absent = ops(stack, "progress", "video", "5")
     assert absent.returncode == 1 and "no progress recorded for video 5" in absent.stderr
 
-    key = f"progress:video:{unique('')}"
+    job = str(next(video_ids))
+    key = f"progress:video:{job}"
     stack.redis.hset(key, mapping={"step": "failed", "percent": "40", "message": "no audio", "updated_at": "2026-11-26T06:00:00"})
-    job = key.removeprefix("progress:video:")
     shown = ops(stack, "progress", "video", job, "--json")
     assert json.loads(shown.stdout)["step"] == "failed"
     followed = ops(stack, "progress", "video", job, "--follow", "--timeout", "5")

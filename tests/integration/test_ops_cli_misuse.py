@@ -4,13 +4,18 @@ line and a non-zero exit, never a traceback; no secret and no terminal escape in
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
+from ops.cli import main
+from ops.service import Ops
 from tests.conftest import insert_video
 from tests.e2e.stack import Stack
 from tests.integration.test_ops_cli import dead_letter, ops
-from tests.services import free_port, unique
+from tests.ops_site import settings_for
+from tests.services import ROOT, free_port, unique
 
 ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x9b31m\r\u202e"
 
@@ -101,6 +106,41 @@ def test_a_page_past_the_end_and_odd_ids_are_answers_not_database_errors(cli_sta
     assert ops(cli_stack, "progress", "video", "²").returncode == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ([b"jobs", b"ai", b"--job-type", b"ocr\xff"], "job-type: 'ocr\\udcff' is not valid UTF-8"),
+        ([b"jobs", b"video", b"--file-key-prefix", b"uploads/\xed\xa0\x80"],
+         "file-key-prefix: 'uploads/\\udced\\udca0\\udc80' is not valid UTF-8"),
+        ([b"jobs", b"ai", b"--id", b"a\xffb"], "id: 'a\\udcffb' is not valid UTF-8"),
+        ([b"progress", b"ai", b"a\xffb"], "no AI job can have the id 'a\\udcffb'"),
+        ([b"progress", b"ai", b"a\xffb", b"--follow"], "no AI job can have the id 'a\\udcffb'"),
+    ],
+)
+def test_arguments_that_are_not_utf8_are_one_clear_line_not_a_database_error(cli_stack, args, fragment):
+    """Bytes a shell passes as they are (a Latin-1 terminal, a pasted binary): what the database cannot hold."""
+    result = subprocess.run([sys.executable.encode(), b"-m", b"ops", *args], cwd=ROOT, env=cli_stack.env(),
+                            capture_output=True, text=True, timeout=60)
+    assert_one_clear_line(result, 1, "error: " + fragment)
+    assert "unexpected" not in result.stderr
+
+
+def test_nul_characters_are_one_clear_line_not_a_database_error(cli_stack, capsys):
+    """A shell cannot pass a NUL in an argument; a script calling ``main`` can."""
+    tools = Ops(settings_for(cli_stack), sqs=cli_stack.sqs, s3=cli_stack.s3, redis=cli_stack.redis,
+                database=cli_stack.database)
+    for args, fragment in (
+        (["jobs", "ai", "--job-type", "\x00"], "job-type: '\\x00' holds a NUL character"),
+        (["jobs", "video", "--file-key-prefix", "uploads/\x00"], "file-key-prefix: 'uploads/\\x00' holds a NUL"),
+        (["jobs", "ai", "--id", "a\x00b"], "id: 'a\\x00b' holds a NUL character"),
+        (["progress", "ai", "a\x00b"], "no AI job can have the id 'a\\x00b'"),
+    ):
+        assert main(args, ops=tools) == 1, args
+        printed = capsys.readouterr()
+        assert printed.out == "" and printed.err.startswith("error: " + fragment) and printed.err.count("\n") == 1, \
+            printed.err
+
+
 def test_control_characters_are_escaped_in_text_and_exact_in_json(cli_stack):
     stack = cli_stack
     video_id = 424242
@@ -155,11 +195,6 @@ def test_secrets_are_masked_in_error_lines_and_output(cli_stack):
                                                  ("JOB_KIND_MODULES", "json")])
 def test_the_dashboard_with_a_bad_setting_stops_at_start_with_one_line(cli_stack, variable, value):
     """What gunicorn's `ops.web:create_app()` does: no page is ever served from a bad configuration."""
-    import subprocess
-    import sys
-
-    from tests.services import ROOT
-
     result = subprocess.run([sys.executable, "-c", "from ops.web import create_app; create_app()"], cwd=ROOT,
                             env=cli_stack.env(**{variable: value, "OPS_ADMIN_PASSWORD": "pw-long-enough"}),
                             capture_output=True, text=True, timeout=60)

@@ -32,7 +32,8 @@ def test_the_ops_policy_allows_every_call_of_status_dead_letters_enqueue_and_out
         )
     stack.s3.put_object(Bucket=stack.bucket, Key="videos/7/42/hls/master.m3u8", Body=b"#EXTM3U\n")
     settings = Settings(
-        broker="sqs", video_queue=stack.video_queue, ai_queue=stack.ai_queue, s3_bucket=stack.bucket,
+        broker="sqs", video_queue=stack.video_queue, ai_queue=stack.ai_queue,
+        video_parts_queue=stack.parts_queue, video_parts_dlq=stack.parts_dlq, s3_bucket=stack.bucket,
         database_url=POSTGRES_URL, redis_url=REDIS_URL, video_table=tables["video"].name, ai_job_table=tables["ai"].name,
     )
     calls: list[Call] = []
@@ -58,5 +59,6 @@ def test_the_ops_policy_allows_every_call_of_status_dead_letters_enqueue_and_out
     policy = load_policy(
         OPS_POLICY, REGION="us-east-1", ACCOUNT_ID=MOTO_ACCOUNT, VIDEO_QUEUE=stack.video_queue,
         AI_QUEUE=stack.ai_queue, VIDEO_DLQ=stack.video_dlq, AI_DLQ=stack.ai_dlq, S3_BUCKET=stack.bucket,
+        VIDEO_PARTS_QUEUE=stack.parts_queue, VIDEO_PARTS_DLQ=stack.parts_dlq,
     )
     assert denied(policy, calls, "us-east-1", MOTO_ACCOUNT) == []

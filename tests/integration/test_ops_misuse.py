@@ -3,6 +3,7 @@ letters, be audited, and pages that must not leak, loop or break (moto's SQS, Po
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -10,12 +11,15 @@ import time
 import pytest
 import redis as redis_lib
 
+from adapters.redis.lock import RedisLease
 from adapters.redis.presence import INDEX, PREFIX
-from domain.operations import DeadLetterNotFound
+from domain.operations import DeadLetterNotFound, Tally
+from ops.all_actions import LEASE, LEASE_SECONDS, ActionRunning, AllActions
 from ops.service import Ops
 from ops.web import create_app
 from tests.conftest import insert_ai_job, insert_video
-from tests.ops_site import ADMIN, Site, basic, make_site, settings_for, video_ids
+from tests.integration.test_ops_cli import ops as cli
+from tests.ops_site import ADMIN, VIEWER, Site, basic, make_site, settings_for, video_ids
 from tests.services import REDIS_URL, free_port, unique
 
 
@@ -71,6 +75,124 @@ def test_redrive_all_ends_with_the_true_count_while_the_same_bodies_keep_coming_
     # Byte for byte: what sits in the dead-letter queue now is the same 40 bodies.
     stack.wait_for(lambda: stack.depth(stack.video_dlq) == 40 and stack.depth(stack.video_queue) == 0, 30, "settled")
     assert sorted(site.letters().values()) == sorted(bodies)
+
+
+def test_two_redrive_alls_at_once_on_one_queue_redrive_each_letter_once(site, pg_database):
+    """Two dashboard processes (each its own Ops and threads), two operators confirming at the same moment."""
+    stack = site.stack
+    other = make_site(stack, pg_database)
+    bodies = [f"poison {index}" for index in range(40)]
+    site.fill(bodies)
+    requeuer = Requeuer(site, stack.video_queue)
+    requeuer.start()
+    base = "/queues/video/dead-letters"
+    try:
+        dashboards = (site, other)
+        tokens = [dashboard.confirm_token(f"{base}/redrive/confirm?all=1") for dashboard in dashboards]
+        together = threading.Barrier(2)
+        answers: list = [None, None]
+
+        def confirm(index: int) -> None:
+            together.wait()
+            answers[index] = dashboards[index].post(f"{base}/redrive", {"all": "1", "csrf_token": tokens[index]})
+
+        clicks = [threading.Thread(target=confirm, args=(index,)) for index in (0, 1)]
+        for click in clicks:
+            click.start()
+        for click in clicks:
+            click.join(30)
+        redriven = sum(int(dashboard.finish(answer)["record"]["done"])
+                       for dashboard, answer in zip(dashboards, answers) if answer.status_code == 303)
+        stack.wait_for(lambda: requeuer.bounced >= 40 and stack.depth(stack.video_dlq) == 40
+                       and stack.depth(stack.video_queue) == 0, 30, "the redriven letters to come back")
+        time.sleep(1)  # anything sent twice would have come back by now
+    finally:
+        requeuer.stop.set()
+        requeuer.join(10)
+    assert (redriven, requeuer.bounced) == (40, 40)
+    (winner,) = [answer for answer in answers if answer.status_code == 303]
+    (loser,) = [answer for answer in answers if answer.status_code != 303]
+    running = winner.headers["Location"]
+    assert loser.status_code == 409, loser.text
+    assert "A redrive of every dead letter of" in loser.text and "is already running" in loser.text
+    assert f'href="{running}"' in loser.text and "Nothing new was started" in loser.text
+    assert sorted(site.letters().values()) == sorted(bodies)
+
+
+def hold_queue(site, action: str, *, user: str, via: str) -> str:
+    """Be a process in the middle of an action on every dead letter of the video queue (7 of 50 done), that
+    renews nothing: its record and its queue's lease, as that process wrote them. The action's id."""
+    tally = Tally(action, site.stack.video_queue)
+    action_id = site.ops.action_records.create(tally, user, via)
+    tally.started(50)
+    for _ in range(7):
+        tally.count()
+    site.ops.action_records.update(action_id, tally)
+    assert RedisLease(site.ops.redis, LEASE + site.stack.video_queue, ttl_ms=LEASE_SECONDS * 1000).take(action_id)
+    return action_id
+
+
+def test_an_action_on_every_letter_running_anywhere_refuses_a_second_one_and_says_where_it_is(site):
+    stack = site.stack
+    site.fill(["one", "two", "three"])
+    base = "/queues/video/dead-letters"
+    held_by_cli = hold_queue(site, "redrive", user="bob", via="cli")
+    try:
+        refused = site.post(f"{base}/delete", {"all": "1", "csrf_token": site.confirm_token(f"{base}/delete/confirm?all=1")})
+        assert refused.status_code == 409
+        assert (f"A redrive of every dead letter of {stack.video_queue} is already running (started by bob with "
+                "python -m ops at ") in refused.text
+        assert "Running: 7 dead letters so far of the 50 there when it began. Nothing new was started." in refused.text
+        assert f'href="/actions/{held_by_cli}"' in refused.text
+        assert "7 dead letters so far" in site.get(f"/actions/{held_by_cli}").text
+    finally:
+        site.ops.redis.delete(LEASE + stack.video_queue)
+    held_by_dashboard = hold_queue(site, "delete", user="ann", via="dashboard")
+    told = cli(stack, "dlq", "redrive", "video", "--all", "--yes")
+    assert told.returncode == 1 and "Traceback" not in told.stderr
+    (line,) = [line for line in told.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: A delete of every dead letter of {stack.video_queue} is already running "
+                           "(started by ann on the dashboard at ")
+    assert line.endswith("Running: 7 dead letters so far of the 50 there when it began. Nothing new was started. "
+                         f"The dashboard follows it at /actions/{held_by_dashboard}.")
+    assert cli(stack, "dlq", "purge", "video", "--yes").returncode == 1
+    assert stack.depth(stack.video_dlq) == 3 and stack.depth(stack.video_queue) == 0  # nothing was touched
+    # The process holding the queue died (nothing renews its lease): the lease lapses and the next action runs.
+    site.ops.redis.pexpire(LEASE + stack.video_queue, 1000)  # as if its last renewal was nearly a lease ago
+    stack.wait_for(lambda: site.ops.redis.get(LEASE + stack.video_queue) is None, 10, "the dead holder's lease")
+    done = cli(stack, "dlq", "redrive", "video", "--all", "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["count"] == 3
+    assert site.ops.redis.get(LEASE + stack.video_queue) is None  # and it let go when it ended
+
+
+def test_a_running_action_keeps_its_queue_past_the_lease_and_stops_when_it_loses_it(site):
+    stack = site.stack
+    url = stack.url(stack.video_dlq)
+    actions = AllActions(site.ops.queues, site.ops.action_records, site.ops.redis, lease_seconds=1, renew_every=0.2)
+    key = LEASE + stack.video_queue
+
+    def leased_letter(seconds: int) -> None:  # one letter held by a browse that died: the action waits for it
+        site.fill(["held by a dead browse"])
+        assert stack.sqs.receive_message(QueueUrl=url, VisibilityTimeout=seconds).get("Messages")
+
+    leased_letter(3)
+    action_id = actions.start("delete", stack.video_queue, user="ann")
+    time.sleep(1.8)  # longer than the lease: only renewals keep it
+    with pytest.raises(ActionRunning) as running:
+        actions.run("redrive", stack.video_queue, user="bob", via="cli")
+    assert running.value.action_id == action_id
+    state = site.finish_record(action_id)
+    assert (state["state"], state["done"]) == ("done", "1")
+    assert site.ops.redis.get(key) is None
+    # Redis lost the lease meanwhile (unreachable past it) and another action took the queue: this one stops.
+    leased_letter(2)
+    action_id = actions.start("delete", stack.video_queue, user="ann")
+    site.ops.redis.set(key, "another-action")
+    state = site.finish_record(action_id)
+    assert state["state"] == "failed" and "LeaseLost: lost its hold on the queue" in state["error"], state
+    assert site.ops.redis.get(key) == b"another-action"  # never released by the one that lost it
+    site.ops.redis.delete(key)
 
 
 def test_browsing_does_not_hide_letters_from_actions(site):
@@ -173,7 +295,7 @@ def test_odd_ids_pages_and_records_are_4xx_or_rendered_never_500(site, pg_databa
     assert site.get("/jobs/video/²").status_code == 404
     assert site.get("/jobs/video/99999999999999999999").status_code == 404
     assert site.get("/jobs/ai/" + "x" * 200).status_code == 404
-    assert site.get("/jobs/video/²/progress.json").get_json()["status"] is None
+    assert site.get("/jobs/video/²/progress.json").status_code == 404
     for page in ("99999999999999999999", "0", "-1", "10001"):
         response = site.get(f"/jobs/video/?page={page}")
         assert response.status_code == 400 and "page number must be from 1" in response.text, page
@@ -191,6 +313,24 @@ def test_odd_ids_pages_and_records_are_4xx_or_rendered_never_500(site, pg_databa
         "reason": {"DataType": "String", "StringValue": "odd"}})
     listing = site.get(f"/queues/{stack.video_queue}/dead-letters/")
     assert listing.status_code == 200 and "odd" in listing.text
+
+
+@pytest.mark.parametrize(("path", "code", "said"), [
+    ("/jobs/ai/?job-type=%00", 400, "job-type: &#39;\\x00&#39; holds a NUL character"),
+    ("/jobs/video/?file-key-prefix=uploads/%00", 400, "file-key-prefix: &#39;uploads/\\x00&#39; holds a NUL character"),
+    ("/jobs/ai/?id=a%00b", 400, "id: &#39;a\\x00b&#39; holds a NUL character"),
+    ("/jobs/video/?id=1%00", 400, "id: &#39;1\\x00&#39; holds a NUL character"),
+    ("/jobs/ai/?tenant=%00", 400, "tenant: &#39;\\x00&#39; holds a NUL character"),
+    ("/jobs/ai/?status=%00", 200, "Unknown status"),
+    ("/jobs/ai/a%00b", 404, "No AI job can have the id &#39;a\\x00b&#39;."),
+    ("/jobs/ai/a%00b/progress.json", 404, "No AI job can have the id &#39;a\\x00b&#39;."),
+    ("/jobs/video/1%00", 404, "No video can have the id &#39;1\\x00&#39;."),
+])
+def test_nul_characters_in_searches_and_ids_are_a_clear_4xx_never_a_500(site, path, code, said):
+    response = site.get(path)
+    assert response.status_code == code, response.text
+    assert said in response.text, response.text
+    assert "\x00" not in response.text  # HTML may not carry one; the form shows what was typed as U+FFFD
 
 
 def test_a_damaged_worker_record_still_renders(site):
@@ -259,23 +399,52 @@ def test_redirects_never_take_their_host_from_the_request(site):
         assert location.startswith("/") and "evil.example" not in location, location
 
 
-def test_failed_sign_ins_are_throttled_per_address_and_per_user(site):
-    for attempt in range(20):
-        assert site.client.get("/", headers=basic(f"guess{attempt}", "nope"),
-                               environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 401
-    throttled = site.client.get("/", headers=basic(*ADMIN), environ_base={"REMOTE_ADDR": "198.51.100.1"})
-    assert throttled.status_code == 429 and 1 <= int(throttled.headers["Retry-After"]) <= 300
-    # Another address is not throttled, until it too guesses one user's password ten times.
-    assert site.client.get("/", headers=basic(*ADMIN), environ_base={"REMOTE_ADDR": "198.51.100.2"}).status_code == 200
+def sign_in(site, who, address: str, **headers):
+    return site.client.get("/", headers={**basic(*who), **headers}, environ_base={"REMOTE_ADDR": address})
+
+
+def test_guesses_from_one_address_never_lock_the_admin_out_at_another(site):
+    guesser, operator = "198.51.100.1", "198.51.100.2"
     for attempt in range(10):
-        address = f"198.51.100.{10 + attempt}"
-        assert site.client.get("/", headers=basic("admin", f"guess{attempt}"),
-                               environ_base={"REMOTE_ADDR": address}).status_code == 401
-    assert site.client.get("/", headers=basic("admin", "guess-11"),
-                           environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 429
-    assert site.client.get("/", headers=basic("viewer", "viewer-pw-93c0"),
-                           environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 200
+        assert sign_in(site, ("admin", f"guess{attempt}"), guesser).status_code == 401
+    assert sign_in(site, ADMIN, operator).status_code == 200
+    throttled = sign_in(site, ADMIN, guesser)
+    assert throttled.status_code == 429 and 1 <= int(throttled.headers["Retry-After"]) <= 300
+    # Right or wrong, a throttled address gets the same answer: it learns nothing about the password.
+    wrong = sign_in(site, ("admin", "guess-again"), guesser)
+    assert (wrong.status_code, wrong.headers["Retry-After"], wrong.text) == (429, throttled.headers["Retry-After"],
+                                                                              throttled.text)
+    # The same address may still sign in as another user, until it has failed 20 times in all.
+    assert sign_in(site, VIEWER, guesser).status_code == 200
+    # Guesses spread over many addresses are each counted at their own address.
+    for attempt in range(30):
+        assert sign_in(site, ("admin", f"spread{attempt}"), f"203.0.113.{attempt}").status_code == 401
+    assert sign_in(site, ADMIN, operator).status_code == 200
     assert site.get("/healthz", who=None).status_code == 200
+
+
+def test_an_address_trying_many_user_names_is_throttled_for_every_user(site):
+    sprayer = "198.51.100.7"
+    for attempt in range(20):
+        assert sign_in(site, (f"user{attempt}", "nope"), sprayer).status_code == 401
+    for who in (ADMIN, VIEWER, ("user0", "nope")):
+        assert sign_in(site, who, sprayer).status_code == 429, who
+    assert sign_in(site, ADMIN, "198.51.100.8").status_code == 200
+    # An IPv6 host is counted by its /64: the addresses of its own block do not start afresh.
+    for attempt in range(10):
+        assert sign_in(site, ("admin", "nope"), f"2001:db8:1:2::{attempt + 1:x}").status_code == 401
+    assert sign_in(site, ADMIN, "2001:db8:1:2:ffff::1").status_code == 429
+    assert sign_in(site, ADMIN, "2001:db8:1:3::1").status_code == 200
+
+
+def test_behind_a_trusted_router_guesses_are_counted_per_forwarded_client(private_stack, pg_database):
+    trusting = make_site(private_stack, pg_database, ops_trusted_proxies=1)
+    router = "10.1.2.3"  # every request comes through the platform's router
+    for attempt in range(10):
+        response = sign_in(trusting, ("admin", f"guess{attempt}"), router, **{"X-Forwarded-For": "203.0.113.50"})
+        assert response.status_code == 401
+    assert sign_in(trusting, ADMIN, router, **{"X-Forwarded-For": "203.0.113.50"}).status_code == 429
+    assert sign_in(trusting, ADMIN, router, **{"X-Forwarded-For": "198.51.100.60"}).status_code == 200
 
 
 def test_an_action_whose_process_died_shows_as_interrupted_and_unknown_ids_are_404(site):

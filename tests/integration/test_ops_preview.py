@@ -11,6 +11,7 @@ from tests.integration.test_ops_web import ADMIN, VIEWER, make_site, video_ids
 from tests.services import ROOT
 
 MASTER = b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n"
+CHAPTERS = '[{"chapter": 1, "start-time": 0.0, "titles": [{"language": "ko", "title": "잠금"}]}]'.encode()
 
 
 @pytest.fixture
@@ -31,6 +32,8 @@ def ready_video(site, *, tenant_id=7, status="READY") -> int:
                "hls/360p/seg_00000.ts": (b"\x47" * 376, "video/mp2t"),
                "storyboard.vtt": (b"WEBVTT\n", "text/vtt"),
                "storyboard/sprite_000.jpg": (b"\xff\xd8jpeg", "image/jpeg"),
+               "hls/chapters.json": (CHAPTERS, "application/json"),
+               "hls/chapters/chapter_001.jpg": (b"\xff\xd8slide", "image/jpeg"),
                "thumbnail.jpg": (b"\xff\xd8thumb", "image/jpeg")}
     for name, (body, content_type) in objects.items():
         stack.s3.put_object(Bucket=stack.bucket, Key=f"{prefix}/{name}", Body=body, ContentType=content_type)
@@ -49,6 +52,16 @@ def test_a_videos_own_files_are_streamed_with_their_types_to_admin_and_viewer(si
     assert segment.status_code == 200 and segment.headers["Content-Type"] == "video/mp2t"
     assert site.get(f"/jobs/video/{video_id}/files/storyboard/sprite_000.jpg").data == b"\xff\xd8jpeg"
     assert site.get(f"/jobs/video/{video_id}/files/storyboard.vtt").headers["Content-Type"] == "text/vtt"
+
+
+def test_a_videos_chapters_and_their_images_are_served_for_the_preview(site):
+    video_id = ready_video(site)
+    chapters = site.get(f"/jobs/video/{video_id}/files/hls/chapters.json", who=VIEWER)
+    assert chapters.status_code == 200 and chapters.data == CHAPTERS
+    assert chapters.headers["Content-Type"] == "application/json"
+    image = site.get(f"/jobs/video/{video_id}/files/hls/chapters/chapter_001.jpg")
+    assert image.status_code == 200 and image.data == b"\xff\xd8slide"
+    assert 'id="preview-chapters"' in site.get(f"/jobs/video/{video_id}").text
 
 
 def test_nothing_is_served_without_credentials(site):

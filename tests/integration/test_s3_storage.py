@@ -56,3 +56,24 @@ def test_unreachable_s3_is_transient(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(TransientError, match="S3 upload failed"):
         storage.upload(path, "k")
+    with pytest.raises(TransientError, match="S3 delete failed"):
+        storage.delete_keys(["k"])
+
+
+def test_delete_removes_the_objects_in_batches_and_a_missing_one_is_no_error(storage, moto, bucket):
+    keys = [f"videos/7/1/hls/chapters/chapter_{n:04d}.jpg" for n in range(1, 1203)]  # two requests
+    client = moto.client("s3")
+    for key in keys[:3] + keys[-2:]:
+        client.put_object(Bucket=bucket, Key=key, Body=b"\xff\xd8")
+    client.put_object(Bucket=bucket, Key="videos/7/1/hls/master.m3u8", Body=b"#EXTM3U")
+    storage.delete_keys(keys)
+    left = [item["Key"] for item in client.list_objects_v2(Bucket=bucket, Prefix="videos/7/1/").get("Contents", [])]
+    assert left == ["videos/7/1/hls/master.m3u8"]
+    storage.delete_keys([])
+
+
+def test_a_delete_s3_refuses_is_transient(moto, bucket):
+    client = moto.client("s3")
+    client.put_object(Bucket=bucket, Key="videos/7/1/chapters.vtt", Body=b"WEBVTT")
+    with pytest.raises(TransientError, match="S3 delete failed"):
+        S3Storage(client, "no-such-bucket").delete_keys(["videos/7/1/chapters.vtt"])

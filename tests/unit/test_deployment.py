@@ -15,14 +15,15 @@ import pytest
 import yaml
 from honcho.environ import parse_procfile
 
-from kinds import BUILTIN
+from kinds import BUILTIN, video_parts
 from settings import Settings
 from tests.iam_policy import OPS_POLICY, WORKER_POLICY, Call, denied, load_policy, placeholders
 from tests.services import BIN, ROOT
 
 # The kinds' names (VIDEO_QUEUE, AI_DLQ, VIDEO_TABLE...) are declared by the kinds, the rest by Settings.
 KIND_SETTINGS = {setting.variable for kind in BUILTIN
-                 for setting in (kind.queue, kind.dead_letter_queue, kind.table_name)}
+                 for setting in (kind.queue, kind.dead_letter_queue, kind.table_name)} | {
+                     video_parts.PARTS_QUEUE.variable, video_parts.PARTS_DLQ.variable}
 SETTINGS = {name.upper() for name in Settings.model_fields} | KIND_SETTINGS
 # Read by boto3 or by Tesseract, not by Settings; nothing else may be set.
 PLATFORM_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TESSDATA_PREFIX"}
@@ -55,6 +56,7 @@ def assert_valid_settings(values: dict[str, str]) -> None:
     given = _Given({k: v for k, v in values.items() if k in KIND_SETTINGS})
     for kind in BUILTIN:
         kind.queue_name(given), kind.dead_letter_queue_name(given), kind.table_named(given)
+    video_parts.queue_names(given)
 
 
 class _Given:
@@ -260,7 +262,7 @@ def test_render_env_is_known_complete_and_valid():
 REGION, ACCOUNT, BUCKET = "eu-west-1", "111122223333", "media-prod"
 VALUES = dict(REGION=REGION, ACCOUNT_ID=ACCOUNT, VIDEO_QUEUE="video-jobs", AI_QUEUE="ai-jobs",
               VIDEO_DLQ="video-jobs-dlq", AI_DLQ="ai-jobs-dlq", S3_BUCKET=BUCKET, SOURCE_PREFIX="uploads/",
-              VIDEO_PARTS_QUEUE="video-parts", VIDEO_PARTS_DLQ="video-parts-dlq")
+              VIDEO_PARTS_QUEUE="video-parts", VIDEO_PARTS_DLQ="video-parts-dlq", MODEL_PREFIX="models/whisper-medium/")
 URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/"
 
 
@@ -301,6 +303,16 @@ WORKER_CALLS = [
     s3("ListObjectsV2", Prefix="videos/7/1/parts/20261205T161121123456/done/"),
     s3("DeleteObjects", Delete={"Objects": [{"Key": "videos/7/1/hls/720p/seg_00000.ts"}]}),
     s3("DeleteObject", "videos/7/1/parts/20261205T161121123456/plan.json"),
+    # An operator's Whisper model under TRANSCRIBE_MODEL_S3_PREFIX, downloaded at start.
+    s3("GetObject", "models/whisper-medium/model-manifest.json"), s3("HeadObject", "models/whisper-medium/model.bin"),
+    s3("GetObject", "models/whisper-medium/model.bin"),
+    # A retry of a transcription takes back the files its first attempt saved (or finds none).
+    s3("HeadObject", "ai/7/job-1/transcript.json"), s3("GetObject", "ai/shared/job-2/captions.vtt"),
+    # A re-encode removes the chapters it no longer has (the previous chapters.json read first).
+    s3("GetObject", "videos/7/1/hls/chapters.json"),
+    s3("DeleteObjects", Delete={"Objects": [{"Key": "videos/7/1/hls/chapters.json"},
+                                            {"Key": "videos/shared/1/chapters.vtt"},
+                                            {"Key": "videos/7/1/hls/chapters/chapter_004.jpg"}]}),
 ]
 NOT_FOR_THE_WORKER = [
     sqs("CreateQueue", "video-jobs"), sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs-dlq"),
@@ -308,7 +320,10 @@ NOT_FOR_THE_WORKER = [
     s3("PutObject", "uploads/7/1/source.mp4"), s3("GetObject", "private/keys.txt"),
     s3("DeleteObject", "uploads/7/1/source.mp4"), s3("DeleteObject", "ai/7/job-1/captions.vtt"),
     s3("DeleteObject", "videos/7/1/thumbnail.jpg"), s3("GetObject", "videos/7/1/thumbnail.jpg"),
-    s3("GetObject", "ai/7/job-1/captions.vtt"), sqs("CreateQueue", "video-parts"),
+    s3("GetObject", "aix/7/job-1/captions.vtt"), sqs("CreateQueue", "video-parts"),
+    s3("PutObject", "models/whisper-medium/model.bin"), s3("GetObject", "models/whisper-small/model.bin"),
+    s3("DeleteObject", "videos/7/1/storyboard.vtt"), s3("DeleteObject", "uploads/7/1/chapters.vtt"),
+    s3("DeleteObject", "ai/7/job-1/chapters.json"),
 ]
 OPS_CALLS = [
     *(sqs(op, q) for q in ("video-jobs", "ai-jobs", "video-jobs-dlq", "ai-jobs-dlq")
@@ -318,6 +333,10 @@ OPS_CALLS = [
     sqs("SendMessage", "video-jobs"), sqs("SendMessage", "ai-jobs"),
     s3("ListObjectsV2", Prefix="videos/7/1/"), s3("ListObjectsV2", Prefix="ai/7/job-1/"),
     s3("GetObject", "videos/7/1/hls/master.m3u8"),  # the job page's preview player
+    # The worker's own parts queue: its depths, its dead letters, their redrive.
+    *(sqs(op, q) for q in ("video-parts", "video-parts-dlq") for op in ("GetQueueUrl", "GetQueueAttributes")),
+    *(sqs(op, "video-parts-dlq") for op in ("ReceiveMessage", "ChangeMessageVisibility", "DeleteMessage")),
+    sqs("SendMessage", "video-parts"),
 ]
 NOT_FOR_OPS = [
     sqs("PurgeQueue", "video-jobs-dlq"), sqs("ReceiveMessage", "video-jobs"), sqs("DeleteMessage", "ai-jobs"),

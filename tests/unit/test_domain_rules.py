@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import UnsafeKey
+from domain.ai.model import AI
+from domain.jobs import unstorable
 from domain.keys import check_object_key
 from domain.progress import Progress
 from domain.video.model import STEPS as VIDEO_STEPS
-from domain.video.model import Rendition
+from domain.video.model import VIDEO, Rendition
 from domain.video.rules import default_ladder, plan_ladder
 from tests.unit.fakes import FakeProgress
 
@@ -53,3 +55,18 @@ def test_progress_never_moves_backwards():
     percents = [r[2] for r in sink.reports]
     assert [r[1] for r in sink.reports] == ["transcoding", "uploading"]
     assert percents == sorted(percents)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "parsed"),
+    [(AI, "job-1", "job-1"), (AI, "tenant/7/x", "tenant/7/x"), (AI, "a\x00b", None), (AI, "a\udcffb", None),
+     (AI, "x" * 65, None), (AI, "", None), (VIDEO, "42", 42), (VIDEO, "4\x002", None), (VIDEO, "²", None)],
+)
+def test_ids_no_table_can_hold_parse_to_none(kind, text, parsed):
+    assert kind.parse_id(text) == parsed
+
+
+def test_what_no_text_column_can_hold_is_named():
+    assert unstorable("uploads/é中 %_") is None
+    assert unstorable("a\x00b") == "holds a NUL character (\\x00)"
+    assert unstorable("a\udcffb") == "is not valid UTF-8"

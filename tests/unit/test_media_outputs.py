@@ -11,7 +11,7 @@ from PIL import Image
 
 from adapters.media.audio import output_sample_rate, shared_audio_kbps
 from adapters.media.encoding import AudioEncoding, TileOutput, VideoEncoding, rendition_crf
-from adapters.media.ladder import check_names, fixed_rate_ladder_command, ladder_command
+from adapters.media.ladder import check_names, ladder_command
 from adapters.media.loudness import Loudness, normalisation_filter, parse_summary
 from adapters.media.master import playlist_rate, rewrite_master
 from adapters.media.storyboard import interval_ms, write_storyboard
@@ -285,14 +285,6 @@ def test_storyboard_tiles_come_from_the_same_run():
     assert re.search(r"\[s2\]fps=fps=1000/5000:start_time=0:round=near:eof_action=pass,scale=160:", graph)
     assert args[-3:] == ["-f", "image2", "t/tile_%05d.png"] and args.count("-i") == 1
     assert value_after(args, "-var_stream_map") == "v:0,name:360p v:1,name:720p"  # silent: no audio group
-
-
-def test_the_fixed_rate_ladder_stays_buildable_for_the_baseline():
-    args = fixed_rate_ladder_command("ffmpeg", Path("/in.mp4"), LADDER, has_audio=True, segment_seconds=6,
-                                     preset="veryfast", threads=0)
-    assert value_after(args, "-b:v:1") == "2800k" and value_after(args, "-maxrate:v:1") == "2996k"
-    assert "-crf:v:0" not in args and value_after(args, "-b:a:0") == "96k"
-    assert value_after(args, "-var_stream_map") == "v:0,a:0,name:360p v:1,a:1,name:720p"
 
 
 @pytest.mark.parametrize("height,crf", [(1080, 19), (720, 17), (540, 16), (360, 14), (240, 12), (2160, 22), (2, 0)])

@@ -370,3 +370,14 @@ def test_the_storyboard_is_laid_out_from_every_parts_tiles(tmp_path):
 def test_containers_that_seek_by_index_or_bisection_are_read_by_range(format_name, by_range):
     info = MediaInfo(duration_seconds=600, width=640, height=360, has_audio=True, format_name=format_name)
     assert reads_by_range(info) is by_range
+
+
+def test_a_run_that_met_many_reading_errors_is_a_damaged_source_and_a_few_are_tolerated():
+    from adapters.media.parted import check_damage
+
+    seek = "[h264 @ 0x55] co located POCs unavailable\n" * 3
+    check_damage(seek)
+    damaged = ("[in#0/mpegts @ 0x5650] max resync size reached, could not find sync byte\n"
+               "    Last message repeated 27 times\n[h264 @ 0x5647] error while decoding MB 28 17\n")
+    with pytest.raises(UnsupportedMedia, match=r"damaged there: ffmpeg met 29 errors reading it \(max resync size"):
+        check_damage(damaged)

@@ -9,7 +9,7 @@ import pytest
 from domain.operations import DeadLetterNotFound, Tally
 from ops.actions import act
 from ops.render import masked, printable
-from ops.web.auth import FAILURES_PER_ADDRESS, FAILURES_PER_USER, Throttle
+from ops.web.auth import FAILURES_PER_ADDRESS, FAILURES_PER_ADDRESS_AND_USER, Throttle, client_block
 
 
 @pytest.mark.parametrize(
@@ -84,13 +84,27 @@ def test_tally_reports_every_change():
     assert seen == [0, 1, 2] and tally.as_dict()["total"] == 2
 
 
-def test_throttle_counts_failures_per_address_and_per_user():
+def test_throttle_counts_failures_per_address_and_user_and_per_address():
     throttle = Throttle()
-    for _ in range(FAILURES_PER_USER.amount):
+    for _ in range(FAILURES_PER_ADDRESS_AND_USER.amount):
         assert throttle.wait("10.0.0.1", "admin") == 0
         throttle.failed("10.0.0.1", "admin")
-    assert 1 <= throttle.wait("10.0.0.2", "admin") <= FAILURES_PER_USER.get_expiry()  # the user is locked
-    assert throttle.wait("10.0.0.2", "viewer") == 0
-    for index in range(FAILURES_PER_ADDRESS.amount - FAILURES_PER_USER.amount):
+    assert 1 <= throttle.wait("10.0.0.1", "admin") <= FAILURES_PER_ADDRESS_AND_USER.get_expiry()
+    assert throttle.wait("10.0.0.2", "admin") == 0  # the same user elsewhere is not locked out
+    assert throttle.wait("10.0.0.1", "viewer") == 0
+    for index in range(FAILURES_PER_ADDRESS.amount - FAILURES_PER_ADDRESS_AND_USER.amount):
         throttle.failed("10.0.0.1", f"other-{index}")
     assert throttle.wait("10.0.0.1", "viewer") > 0  # the address is locked for every user
+    assert throttle.wait("10.0.0.2", "viewer") == 0
+
+
+@pytest.mark.parametrize(("address", "counted_as"), [
+    ("198.51.100.1", "198.51.100.1"),
+    ("::ffff:198.51.100.1", "198.51.100.1"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2::9", "2001:db8:1:2::/64"),
+    (None, "?"),
+    ("not-an-address", "not-an-address"),
+])
+def test_clients_are_counted_by_address_and_ipv6_by_its_64(address, counted_as):
+    assert client_block(address) == counted_as

@@ -56,7 +56,17 @@ def test_every_contract_name_is_read(clean_env, monkeypatch):
         ("MAX_BACKOFF_MS", "3600000", "MAX_BACKOFF_MS: Input should be less than or equal to 900000"),
         ("HLS_LADDER", "720p:721:1:1", "HLS_LADDER: rung '720p' needs an even height"),
         ("LOCK_TTL_SECONDS", "600", "LOCK_TTL_SECONDS must not exceed VISIBILITY_TIMEOUT_SECONDS"),
-        ("TRANSCRIBE_MODEL", "large-v3", "TRANSCRIBE_MODEL: Input should be 'base'"),
+        ("TRANSCRIBE_MODEL", "large-v3", "TRANSCRIBE_MODEL: must be base (the pinned Whisper model) or the absolute "
+                                         "path of a folder"),
+        ("TRANSCRIBE_MODEL", "models/medium", "TRANSCRIBE_MODEL: must be base"),
+        ("TRANSCRIBE_MODEL", "/models/../etc", "TRANSCRIBE_MODEL: must be base"),
+        ("TRANSCRIBE_MODEL_S3_PREFIX", "models/medium/", "TRANSCRIBE_MODEL_S3_PREFIX needs TRANSCRIBE_MODEL to be "
+                                                         "the absolute path of the folder"),
+        ("TRANSCRIBE_MODEL_S3_PREFIX", "/models/medium/", "TRANSCRIBE_MODEL_S3_PREFIX: must be a key prefix"),
+        ("TRANSCRIBE_MODEL_S3_PREFIX", "models/../uploads/", "TRANSCRIBE_MODEL_S3_PREFIX: must be a key prefix"),
+        ("TRANSCRIBE_MEMORY_MB", "100", "TRANSCRIBE_MEMORY_MB: Input should be greater than or equal to 512"),
+        ("TRANSCRIBE_SECONDS_PER_AUDIO_SECOND", "0", "TRANSCRIBE_SECONDS_PER_AUDIO_SECOND: Input should be greater "
+                                                     "than 0"),
         ("TRANSCRIBE_CPU_THREADS", "0", "TRANSCRIBE_CPU_THREADS: Input should be greater than or equal to 1"),
     ],
 )
@@ -91,3 +101,22 @@ def test_platform_urls_are_accepted_as_heroku_hands_them_out(clean_env):
     self_signed = Settings(redis_url="rediss://:p@r.example.com:6380/0?db=0", redis_tls_verify=False)
     assert self_signed.redis_client_url == "rediss://:p@r.example.com:6380/0?db=0&ssl_cert_reqs=none"
     assert Settings(redis_url="redis://h:1/0", redis_tls_verify=False).redis_client_url == "redis://h:1/0"
+
+
+def test_an_operators_whisper_model_and_its_limits_reach_the_engine(clean_env, monkeypatch):
+    default = Settings().engine_options["transcribe"]
+    assert (default["model"], default["memory_mb"], default["seconds_per_audio_second"]) == ("base", None, None)
+    for name, value in {"TRANSCRIBE_MODEL": "/srv/models/whisper-medium/", "TRANSCRIBE_MODEL_S3_PREFIX":
+                        "models/whisper-medium", "TRANSCRIBE_MEMORY_MB": "8192",
+                        "TRANSCRIBE_SECONDS_PER_AUDIO_SECOND": "2.5"}.items():
+        monkeypatch.setenv(name, value)
+    s = Settings()
+    assert s.transcribe_model_s3_prefix == "models/whisper-medium/"  # a prefix, so a folder's keys
+    options = s.engine_options["transcribe"]
+    assert (options["model"], options["memory_mb"], options["seconds_per_audio_second"]) == (
+        "/srv/models/whisper-medium", 8192, 2.5)
+    for name in ("TRANSCRIBE_MODEL_S3_PREFIX", "TRANSCRIBE_MEMORY_MB", "TRANSCRIBE_SECONDS_PER_AUDIO_SECOND"):
+        monkeypatch.setenv(name, "")  # empty: unset, as platforms' dashboards leave them
+    s = Settings()
+    assert (s.transcribe_model_s3_prefix, s.transcribe_memory_mb, s.transcribe_seconds_per_audio_second) == (
+        None, None, None)

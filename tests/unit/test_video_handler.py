@@ -194,3 +194,12 @@ def test_keys_outside_the_allowed_prefixes_fail_permanently():
     with pytest.raises(UnsafeKey):
         handler.handle(VideoJob(video_id=42, file_key="private/secret.mp4"))
     assert repo.rows[42].error == "file_key is outside the allowed prefixes (uploads/)"
+
+
+def test_a_reencode_removes_the_segments_its_playlists_no_longer_list_and_keeps_the_rest():
+    old = {f"videos/7/42/hls/720p/20261201T100000000000/seg_{n:05d}.ts": b"ts" for n in range(3)}
+    kept = {"videos/7/42/hls/subs/en/captions.vtt": b"WEBVTT", "videos/7/42/hls/720p/seg_00000.ts": b"old"}
+    handler, repo, lock, progress, storage, media = build(objects={SOURCE: b"x" * 100, **old, **kept})
+    assert handler.handle(JOB) is Outcome.COMPLETED
+    assert not set(old) & set(storage.objects)  # an earlier encode's segments, listed by no playlist now
+    assert set(kept) <= set(storage.objects)  # captions stay; the new encode's own segment is listed

@@ -9,6 +9,8 @@ import pytest
 
 from domain.errors import InvalidMessage, LockBusy, UnsupportedMedia
 from domain.flow import Outcome
+from domain.video.chapter_outputs import ChapterOutputs
+from domain.video.chapters import Candidate
 from domain.video.fan_in import CheckPartsHandler
 from domain.video.fan_out import VideoParts
 from domain.video.handler import ProcessVideoJobHandler
@@ -53,6 +55,7 @@ class World:
                                          sources=self.sources, worker="host:1")
         self.checks = CheckPartsHandler(videos=self.videos, lock=self.lock, progress=self.progress,
                                         storage=self.storage, media=self.media, queue=self.queue, policy=policy,
+                                        chapters=ChapterOutputs(self.storage, min_seconds=20),
                                         clock=lambda: self.now)
 
     @property
@@ -290,3 +293,30 @@ def test_parts_are_planned_on_the_segment_grid_and_a_sliver_joins_the_last_part(
     assert len(plan_parts(126.0, part_seconds=60, segment_seconds=6, attempt="a")) == 3
     with pytest.raises(ValueError, match="multiple of the segment"):
         plan_parts(100, part_seconds=50, segment_seconds=6, attempt="a")
+
+
+def slide(at: float, heading: str) -> Candidate:
+    return Candidate(at=at, heading=heading, confidence=95.0, height=0.05, signature="10" * 256,
+                     image=f"slide_{round(at * 2):06d}.jpg", image_width=160, image_height=90)
+
+
+def test_chapters_come_from_every_parts_candidates_decided_at_the_fan_in():
+    world = World()
+    world.media.slides = [slide(0, "Why queues?"), slide(30, "Why queues?"), slide(70.5, "Retries"),
+                          slide(130, "Locks and leases"), slide(185, "Locks and leases")]
+    world.video.handle(JOB)
+    world.drain()
+    assert world.row.status is VideoStatus.READY
+    document = json.loads(world.storage.objects["videos/7/42/hls/chapters.json"])
+    assert [(entry["start-time"], entry["titles"][0]["title"]) for entry in document] == [
+        (0.0, "Why queues?"), (70.5, "Retries"), (130.0, "Locks and leases")]
+    assert '#EXT-X-SESSION-DATA:DATA-ID="com.apple.hls.chapters",URI="chapters.json"' in \
+        world.storage.objects["videos/7/42/hls/master.m3u8"].decode()
+    assert "videos/7/42/chapters.vtt" in world.storage.objects
+    # A re-encode in parts that finds no slides leaves no chapters listed or readable.
+    world.row.status, world.media.slides = VideoStatus.UPLOADED, None
+    world.video.handle(JOB)
+    world.drain()
+    assert "videos/7/42/hls/chapters.json" not in world.storage.objects
+    assert "videos/7/42/chapters.vtt" not in world.storage.objects
+    assert "SESSION-DATA" not in world.storage.objects["videos/7/42/hls/master.m3u8"].decode()
