@@ -66,9 +66,10 @@ def fixed_rate_ladder_command(
 
 
 class FixedLadderProcessor(FfmpegMediaProcessor):
-    """The media processor as it was: the fixed-rate ladder, no loudness pass, no storyboard."""
+    """The media processor as it was: the fixed-rate ladder, no loudness pass, no storyboard, no
+    slide frames for chapters (``storyboard_dir`` and ``slides_dir`` stay empty)."""
 
-    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None):
+    def transcode_hls(self, source, out_dir, info, ladder, on_progress, storyboard_dir=None, slides_dir=None):
         out_dir.mkdir(parents=True, exist_ok=True)
         args = fixed_rate_ladder_command(self.ffmpeg, source, ladder, has_audio=info.has_audio,
                                          segment_seconds=self.video.segment_seconds, preset=self.video.preset,

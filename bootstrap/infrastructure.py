@@ -135,7 +135,9 @@ class Infrastructure:
     def queue_admin(self) -> QueueAdmin | None:
         """Those queues as operators see them, on the broker BROKER names (None on the stub broker)."""
         if self.settings.broker == "sqs":
-            return SqsQueueAdmin(self.sqs, self.dead_letter_queues)
+            # The parts queue is the worker's own and created by an operator: until then it is shown missing.
+            parts_queue, _ = video_parts.queue_names(self.settings)
+            return SqsQueueAdmin(self.sqs, self.dead_letter_queues, may_be_missing={parts_queue})
         if self.settings.broker == "redis":
             return RedisQueueAdmin(self.redis, list(self.dead_letter_queues))
         return None

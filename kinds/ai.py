@@ -63,7 +63,7 @@ def _columns() -> list[Column]:
 
 
 #: ``ai_aijob`` (setting AI_JOB_TABLE)
-TABLE = JobTableSpec(job_columns(str, _columns), started="started_at", error="error_message",
+TABLE = JobTableSpec(job_columns(str, _columns, status_after="job_type"), started="started_at", error="error_message",
                      result=lambda result: {"result": result}, finished="finished_at",
                      listed=("tenant_id", "job_type"), search=(TENANT, SearchField("job_type", "job-type")))
 

@@ -46,7 +46,7 @@ def _output(output: VideoOutput) -> dict[str, Any]:
 
 
 #: ``video_video`` (setting VIDEO_TABLE)
-TABLE = JobTableSpec(job_columns(int, _columns), started="processing_started_at", error="error_reason",
+TABLE = JobTableSpec(job_columns(int, _columns, status_after="file_key"), started="processing_started_at", error="error_reason",
                      result=_output, search=(TENANT, SearchField("file_key", "file-key-prefix", prefix=True)))
 
 

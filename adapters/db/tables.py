@@ -80,20 +80,29 @@ class JobTableSpec:
         return Table(name, metadata, *self.columns())
 
 
-def job_columns(id_type: type, own: Callable[[], list[Column]]) -> Callable[[], list[Column]]:
+def job_columns(id_type: type, own: Callable[[], list[Column]],
+                status_after: str | None = None) -> Callable[[], list[Column]]:
     """The columns of a job table: those every kind has (``id``, ``tenant_id``, ``status``,
-    ``created_at``, ``updated_at``, as Django's TimestampModel makes them) around the kind's own.
+    ``created_at``, ``updated_at``, as Django's TimestampModel makes them) around the kind's own,
+    in the order the contract lists them (the order a test-made table has; Django owns the real one).
 
     Parameters:
       id_type: ``int`` (a bigint id) or ``str`` (a varchar(64) id, e.g. a UUID).
       own: makes the kind's own columns (fresh Column objects each time).
+      status_after: the own column ``status`` follows (``file_key`` in ``video_video``);
+        ``None``: ``status`` comes before the kind's own columns.
     """
 
     def columns() -> list[Column]:
         key = (Column("id", BigInteger, primary_key=True, autoincrement=False) if id_type is int
                else Column("id", String(64), primary_key=True))
-        return [key, Column("tenant_id", BigInteger, nullable=True), Column("status", String(20), nullable=False),
-                *own(),
+        kinds_own = own()
+        names = [column.name for column in kinds_own]
+        if status_after is not None and status_after not in names:
+            raise ValueError(f"status_after={status_after!r} is not one of the kind's columns {names}")
+        split = names.index(status_after) + 1 if status_after is not None else 0
+        return [key, Column("tenant_id", BigInteger, nullable=True), *kinds_own[:split],
+                Column("status", String(20), nullable=False), *kinds_own[split:],
                 Column("created_at", DateTime(timezone=True), nullable=False),
                 Column("updated_at", DateTime(timezone=True), nullable=False)]
 

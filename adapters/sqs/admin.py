@@ -10,7 +10,7 @@ between leaves a duplicate (which the worker tolerates), never a loss.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
@@ -38,12 +38,17 @@ class SqsQueueAdmin:
       wait_for_leases: how long an action keeps looking for letters leased by
         a browse before it reports them missing (default: one browse lease and
         a margin).
+      may_be_missing: queues whose absence is a state to show, not an error: the
+        worker's own parts queue, which an operator creates (``python -m ops
+        queues create-parts``) and without which long videos take one pass. Any
+        other missing queue raises QueueMissing (a wrong name in the settings).
     """
 
     def __init__(self, sqs, dead_letter_queues: dict[str, str], *,
-                 wait_for_leases: float = BROWSE_LEASE_SECONDS + 2) -> None:
+                 wait_for_leases: float = BROWSE_LEASE_SECONDS + 2, may_be_missing: Collection[str] = ()) -> None:
         self.sqs = sqs
         self.dead_letter_queues = dict(dead_letter_queues)
+        self.may_be_missing = frozenset(may_be_missing)
         self.wait_for_leases = wait_for_leases
         self._urls: dict[str, str] = {}
 
@@ -57,6 +62,8 @@ class SqsQueueAdmin:
                 own = self._attributes(queue)
                 dead = self._attributes(dlq)
             except QueueMissing:
+                if queue not in self.may_be_missing:
+                    raise
                 result.append(QueueStats(queue, dlq, 0, 0, 0, 0, missing=True))
                 continue
             result.append(
