@@ -42,6 +42,7 @@ from adapters.db import connect_database  # noqa: E402
 from adapters.sqs.publisher import video_body  # noqa: E402
 from bench.common import load_average, parse_options, wait_until_done  # noqa: E402
 from bench.sources import lecture  # noqa: E402
+from domain.video.parts import AUDIO_PIECE, sending_order  # noqa: E402
 from tests.conftest import insert_video  # noqa: E402
 from tests.e2e.stack import Stack, WorkerProcess  # noqa: E402
 from tests.services import AWS_ENV, POSTGRES_URL, REDIS_URL, MotoServer, fresh_tables  # noqa: E402
@@ -198,12 +199,13 @@ def critical_path(fleet: Fleet, video_id: int, source_seconds: float, part_secon
     board = fleet.board(video_id)
     seconds = {piece: (datetime.fromisoformat(e["updated_at"]) - datetime.fromisoformat(e["started_at"]))
                .total_seconds() for piece, e in board.items() if e.get("started_at")}
-    part = statistics.median(v for k, v in seconds.items() if k != "audio")
+    part = statistics.median(v for k, v in seconds.items() if k != AUDIO_PIECE)
     scale = hours * 3600 / source_seconds
-    audio = seconds.get("audio", 0.0) * scale
+    audio = seconds.get(AUDIO_PIECE, 0.0) * scale
     parts = math.ceil(hours * 3600 / part_seconds)
     busy = [0.0] * workers
-    for length in [part] * parts + [audio]:
+    for piece in sending_order([f"part_{index:05d}" for index in range(parts)]):  # as the fan-out sends them
+        length = audio if piece == AUDIO_PIECE else part
         slot = busy.index(min(busy))
         busy[slot] += length
     fixed = fan_out_and_stitch(fleet, video_id, parts / max(len(board) - 1, 1))

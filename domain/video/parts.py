@@ -18,7 +18,7 @@ nothing (callers prefix the video's output folder).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -126,6 +126,16 @@ def piece_name(part: VideoPart) -> str:
     return f"part_{part.index:05d}"
 
 
+def sending_order(parts: Sequence[str]) -> list[str]:
+    """The pieces of an attempt in the order they are sent: the audio piece first, then ``parts``.
+
+    The audio covers the whole source (a loudness pass, then the encode), so on a long lecture it is
+    the longest piece by far; sent first, it runs beside the parts instead of after them and stays
+    off the critical path when there are many workers (longest first).
+    """
+    return [AUDIO_PIECE, *parts]
+
+
 def clock(seconds: float) -> str:
     """``7:00``, ``1:02:03``: a time in the video as people read it."""
     hours, rest = divmod(int(seconds), 3600)
@@ -159,8 +169,8 @@ class FanOut:
 
     @property
     def pieces(self) -> list[str]:
-        """Every piece's name: the parts, then the audio piece."""
-        return [*(piece_name(part) for part in self.parts), AUDIO_PIECE]
+        """Every piece's name in the order they are sent (``sending_order``)."""
+        return sending_order([piece_name(part) for part in self.parts])
 
     @property
     def fence_time(self) -> datetime:

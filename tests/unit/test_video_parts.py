@@ -88,7 +88,7 @@ def test_a_long_video_fans_out_check_first_then_plan_then_pieces_and_stays_proce
     assert world.row.status is VideoStatus.PROCESSING and world.row.result is None
     sent = world.queue.take()
     assert sent[0][0] == "check" and sent[0][2] == 300 and sent[0][1]["watch"] == {"done": 0, "since": world.now.isoformat()}
-    assert [m[1]["piece"] for m in sent[1:]] == ["part_00000", "part_00001", "part_00002", "part_00003", "audio"]
+    assert [m[1]["piece"] for m in sent[1:]] == ["audio", "part_00000", "part_00001", "part_00002", "part_00003"]
     plan = json.loads(world.storage.objects[Layout("videos/7/42", world.attempt).plan])
     assert [part["duration_seconds"] for part in plan["parts"]] == [60, 60, 60, None]
     assert world.media.probed == [f"https://bucket.example/{SOURCE}?expires=21600"]  # probed by URL, not downloaded
@@ -147,10 +147,15 @@ def test_a_duplicate_of_the_api_message_during_the_fan_out_starts_nothing():
     assert world.videos.writes == writes and world.queue.sent == []
 
 
+def named(messages: list, piece: str) -> tuple:
+    """The message of ``piece`` among the sent ones."""
+    return next(m for m in messages if m[0] == "piece" and m[1]["piece"] == piece)
+
+
 def test_a_duplicate_piece_writes_once_and_still_asks_for_the_check():
     world = World()
     world.video.handle(JOB)
-    piece = next(m for m in world.queue.take() if m[0] == "piece")
+    piece = named(world.queue.take(), "part_00000")
     world.run(piece)
     world.queue.take()
     assert world.run(piece) is Outcome.SKIPPED and world.media.encoded == ["part_00000"]
@@ -160,7 +165,7 @@ def test_a_duplicate_piece_writes_once_and_still_asks_for_the_check():
 def test_a_piece_locked_elsewhere_comes_back_later():
     world = World()
     world.video.handle(JOB)
-    piece = next(m for m in world.queue.take() if m[0] == "piece")
+    piece = named(world.queue.take(), "part_00000")
     world.lock.taken_by_others.add("video:42:part_00000")
     with pytest.raises(LockBusy, match="part 1 of 4"):
         world.run(piece)
@@ -237,7 +242,7 @@ def test_the_delayed_check_sends_lost_pieces_again_after_a_stall_then_finishes()
     world.now += timedelta(seconds=901)
     assert world.run(again) is Outcome.DEFERRED
     resent = world.queue.take()
-    assert [m[1]["piece"] for m in resent if m[0] == "piece"] == ["part_00002", "part_00003", "audio"]
+    assert [m[1]["piece"] for m in resent if m[0] == "piece"] == ["part_00001", "part_00002", "part_00003"]
     for message in resent:
         if message[0] == "piece":
             world.run(message)
@@ -252,7 +257,7 @@ def test_the_delayed_check_fails_a_fan_out_past_its_deadline_naming_the_missing_
     world.now += timedelta(seconds=3601)
     assert world.run(watch) is Outcome.COMPLETED
     assert world.row.status is VideoStatus.FAILED
-    assert world.row.error.startswith("5 of 5 parts of the video did not finish within 1 hours (part 1 of 4 (0:00-1:00)")
+    assert world.row.error.startswith("5 of 5 parts of the video did not finish within 1 hours (the audio, part 1 of 4 (0:00-1:00)")
     assert world.queue.sent == []  # no further check
 
 
@@ -268,9 +273,9 @@ def test_a_fan_out_past_its_deadline_is_not_live_and_a_new_message_starts_over()
 def test_the_transcoding_percent_is_the_share_of_seconds_encoded_and_never_moves_back():
     world = World()
     world.video.handle(JOB)
-    pieces = [m for m in world.queue.take() if m[0] == "piece"]
-    world.run(pieces[3])  # the last part (50 s of 230)
-    world.run(pieces[0])  # 60 s more
+    sent = world.queue.take()
+    world.run(named(sent, "part_00003"))  # the last part (50 s of 230)
+    world.run(named(sent, "part_00000"))  # 60 s more
     transcoding = [r for r in world.progress.reports if r[1] == "transcoding"]
     assert transcoding[-1][2] == 12 + round(73 * 110 / 230)
     assert world.progress.raise_to("video:42", "transcoding", 13, "stale") is False
