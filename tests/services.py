@@ -123,7 +123,8 @@ class PrivatePostgres:
         return self
 
     def stop(self) -> None:
-        """A fast shutdown, as an operator's ``pg_ctlcluster ... stop -m fast`` is."""
+        """A fast shutdown of this private cluster (its own data folder and port): clients see their
+        connections end, as in an outage; the machine's shared cluster is never touched."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:
