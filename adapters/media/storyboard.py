@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from domain.webvtt import cue_time
+
 VTT_NAME = "storyboard.vtt"
 SPRITE_FOLDER = "storyboard"
 TILE_WIDTH = 160
@@ -92,7 +94,7 @@ def write_storyboard(tiles: Sequence[Path], out_dir: Path, *, duration_seconds: 
         row, column = divmod(place, COLUMNS)
         begin, end = cue * interval, min((cue + 1) * interval, duration)
         lines += [
-            f"{_timestamp(begin)} --> {_timestamp(end)}",
+            f"{cue_time(begin / 1000)} --> {cue_time(end / 1000)}",
             f"{SPRITE_FOLDER}/{sprite_name(sheet)}#xywh={column * width},{row * height},{width},{height}",
             "",
         ]
@@ -121,10 +123,3 @@ def _write_sheet(tiles: Sequence[Path], size: tuple[int, int], dest: Path) -> No
             row, column = divmod(index, COLUMNS)
             sheet.paste(image, (column * width, row * height))
     sheet.save(dest, "JPEG", quality=JPEG_QUALITY, optimize=True)
-
-
-def _timestamp(milliseconds: int) -> str:
-    hours, rest = divmod(milliseconds, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
