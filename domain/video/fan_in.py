@@ -26,10 +26,10 @@ from domain.flow import Outcome
 from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
 from domain.progress import Progress
 from domain.video.chapter_outputs import ChapterOutputs
-from domain.video.fan_out import fail_attempt, read_plan
+from domain.video.fan_out import attempt_layout, fail_attempt, finished_pieces, read_plan
 from domain.video.model import VIDEO, VideoOutput
 from domain.video.outputs import keep_captions, remove_unlisted_segments, upload_tree
-from domain.video.parts import AUDIO_PIECE, FanOut, Layout, PartsPolicy, check_attempt
+from domain.video.parts import AUDIO_PIECE, FanOut, Layout, PartsPolicy
 from domain.video.playlists import MASTER_PLAYLIST
 from domain.video.ports import MediaProcessor, PartsQueue
 
@@ -70,13 +70,13 @@ class CheckPartsHandler:
     def handle(self, video_id: int, tenant_id: int | None, attempt: str,
                watch: dict[str, Any] | None = None) -> Outcome:
         try:
-            layout = Layout(VIDEO.output_prefix(tenant_id, video_id), check_attempt(attempt))
+            layout = attempt_layout(video_id, tenant_id, attempt)
         except ValueError as error:
             raise InvalidMessage(f"invalid message: {error}") from None
         plan = read_plan(self.storage, layout)
         if plan is None or not self.videos.attempt_is_current(video_id, plan.fence_time):
             return Outcome.SKIPPED  # finished (its plan cleaned up), superseded, or the row is gone
-        done = [name for name in map(layout.piece_of, self.storage.list_keys(layout.done)) if name]
+        done = finished_pieces(self.storage, layout)
         missing = plan.missing(done)
         if not missing:
             return self._stitch(plan, layout)
@@ -87,7 +87,7 @@ class CheckPartsHandler:
     def give_up(self, video_id: int, tenant_id: int | None, attempt: str, reason: str) -> bool:
         """Fail the video of a check about to be dead-lettered (it could not stitch); True if it changed."""
         try:
-            plan = read_plan(self.storage, Layout(VIDEO.output_prefix(tenant_id, video_id), check_attempt(attempt)))
+            plan = read_plan(self.storage, attempt_layout(video_id, tenant_id, attempt))
         except ValueError:
             return False
         if plan is None:

@@ -21,7 +21,7 @@ from domain.jobs import JobState
 from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
 from domain.progress import Progress
 from domain.video.model import VIDEO, MediaInfo, Rendition, VideoJob, VideoStatus
-from domain.video.parts import FanOut, Layout, PartsPolicy, attempt_name, plan_parts
+from domain.video.parts import FanOut, Layout, PartsPolicy, attempt_name, check_attempt, plan_parts
 from domain.video.ports import PartsBoard, PartsQueue
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,16 @@ class VideoParts:
         progress.step("transcoding", 0.0, f"encoding in {len(plan.parts)} parts")
         log.info("video %s: %d parts and the audio sent (attempt %s)", job.video_id, len(plan.parts), attempt)
         return Deferred()
+
+
+def attempt_layout(video_id: int, tenant_id: int | None, attempt: str) -> Layout:
+    """Where ``attempt`` of the video writes; ValueError for an attempt name a message made up."""
+    return Layout(VIDEO.output_prefix(tenant_id, video_id), check_attempt(attempt))
+
+
+def finished_pieces(storage: ObjectStorage, layout: Layout) -> list[str]:
+    """The attempt's pieces that have their completion record."""
+    return [name for name in map(layout.piece_of, storage.list_keys(layout.done)) if name]
 
 
 def read_plan(storage: ObjectStorage, layout: Layout) -> FanOut | None:

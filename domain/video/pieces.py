@@ -18,10 +18,10 @@ from pathlib import Path
 from domain.errors import InvalidMessage, LockBusy, PermanentError, TransientError
 from domain.flow import Outcome
 from domain.ports import JobLock, JobRepository, ObjectStorage, ProgressSink
-from domain.video.fan_out import fail_attempt, read_plan, transcoding_percent
+from domain.video.fan_out import attempt_layout, fail_attempt, finished_pieces, read_plan, transcoding_percent
 from domain.video.model import VIDEO
 from domain.video.outputs import upload_tree
-from domain.video.parts import AUDIO_PIECE, FanOut, Layout, check_attempt, check_piece, piece_lock_key
+from domain.video.parts import AUDIO_PIECE, FanOut, Layout, check_piece, piece_lock_key
 from domain.video.ports import Manifest, MediaProcessor, PartsBoard, PartsQueue, Source, SourceAccess
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class EncodePieceHandler:
             raise
         seconds = self.board.record(video_key, plan.attempt, piece, "done", worker=self.worker,
                                     seconds=report.length)
-        done = [name for name in map(layout.piece_of, self.storage.list_keys(layout.done)) if name]
+        done = finished_pieces(self.storage, layout)
         self.progress.raise_to(video_key, "transcoding", transcoding_percent(plan.transcoded_share(seconds)),
                                f"{plan.describe(piece)} done; {len(done)} of {len(plan.pieces)} pieces done")
         if not plan.missing(done):
@@ -162,11 +162,10 @@ class _Reporter:
 
 def _layout(video_id: int, tenant_id: int | None, attempt: str, piece: str) -> Layout:
     try:
-        check_attempt(attempt)
         check_piece(piece)
+        return attempt_layout(video_id, tenant_id, attempt)
     except ValueError as error:
         raise InvalidMessage(f"invalid message: {error}") from None
-    return Layout(VIDEO.output_prefix(tenant_id, video_id), attempt)
 
 
 def _file(path: Path) -> Path:
